@@ -1,0 +1,127 @@
+#include "pb/sys.h"
+
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace pb::sys {
+namespace {
+
+inline int ret_or_errno(long ret) noexcept {
+  return ret < 0 ? -errno : static_cast<int>(ret);
+}
+
+long futex(void* addr, int op, uint32_t val, const timespec* ts) noexcept {
+  return ::syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
+}
+
+}  // namespace
+
+int64_t clock_ns(clockid_t clock) noexcept {
+  timespec ts;
+  ::clock_gettime(clock, &ts);
+  return to_ns(ts);
+}
+
+int64_t now_ns() noexcept { return clock_ns(CLOCK_MONOTONIC); }
+
+timespec to_timespec(int64_t ns) noexcept {
+  timespec ts;
+  ts.tv_sec = static_cast<time_t>(ns / kNsPerSec);
+  ts.tv_nsec = static_cast<long>(ns % kNsPerSec);
+  return ts;
+}
+
+int sleep_until_ns(int64_t deadline_ns) noexcept {
+  const timespec ts = to_timespec(deadline_ns);
+  // clock_nanosleep returns the error number instead of setting errno.
+  return -::clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nullptr);
+}
+
+pid_t gettid() noexcept { return static_cast<pid_t>(::syscall(SYS_gettid)); }
+
+int tgkill(pid_t tid, int sig) noexcept {
+  return ret_or_errno(::syscall(SYS_tgkill, ::getpid(), tid, sig));
+}
+
+int set_scheduler(pid_t tid, int policy, int priority) noexcept {
+  sched_param sp{};
+  sp.sched_priority = priority;
+  return ret_or_errno(::sched_setscheduler(tid, policy, &sp));
+}
+
+int pin_to_cpu(pid_t tid, int cpu) noexcept {
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return -EINVAL;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return set_affinity(tid, set);
+}
+
+int set_affinity(pid_t tid, const cpu_set_t& set) noexcept {
+  return ret_or_errno(::sched_setaffinity(tid, sizeof(set), &set));
+}
+
+int get_affinity(pid_t tid, cpu_set_t* set) noexcept {
+  return ret_or_errno(::sched_getaffinity(tid, sizeof(*set), set));
+}
+
+int current_cpu() noexcept { return ret_or_errno(::sched_getcpu()); }
+
+int lock_all_memory() noexcept {
+  return ret_or_errno(::mlockall(MCL_CURRENT | MCL_FUTURE));
+}
+
+int can_use_fifo(int priority) noexcept {
+  struct Probe {
+    static void* run(void* arg) {
+      auto* prio = static_cast<int*>(arg);
+      sched_param sp{};
+      sp.sched_priority = *prio;
+      *prio = ::pthread_setschedparam(::pthread_self(), SCHED_FIFO, &sp);
+      return nullptr;
+    }
+  };
+  int result = priority;
+  pthread_t t;
+  if (::pthread_create(&t, nullptr, &Probe::run, &result) != 0) return -EAGAIN;
+  ::pthread_join(t, nullptr);
+  return result == 0 ? 1 : 0;
+}
+
+int futex_wait(std::atomic<uint32_t>* word, uint32_t expected,
+               int64_t abs_deadline_ns) noexcept {
+  if (abs_deadline_ns == 0) {
+    return ret_or_errno(futex(word, FUTEX_WAIT_PRIVATE, expected, nullptr));
+  }
+  // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline.
+  const timespec ts = to_timespec(abs_deadline_ns);
+  return ret_or_errno(::syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected,
+                                &ts, nullptr, FUTEX_BITSET_MATCH_ANY));
+}
+
+int futex_wake(std::atomic<uint32_t>* word, int count) noexcept {
+  return ret_or_errno(futex(word, FUTEX_WAKE_PRIVATE, static_cast<uint32_t>(count), nullptr));
+}
+
+int futex_lock_pi(std::atomic<uint32_t>* word) noexcept {
+  for (;;) {
+    const long ret = futex(word, FUTEX_LOCK_PI_PRIVATE, 0, nullptr);
+    if (ret == 0) return 0;
+    if (errno != EINTR) return -errno;
+  }
+}
+
+int futex_trylock_pi(std::atomic<uint32_t>* word) noexcept {
+  return ret_or_errno(futex(word, FUTEX_TRYLOCK_PI_PRIVATE, 0, nullptr));
+}
+
+int futex_unlock_pi(std::atomic<uint32_t>* word) noexcept {
+  return ret_or_errno(futex(word, FUTEX_UNLOCK_PI_PRIVATE, 0, nullptr));
+}
+
+}  // namespace pb::sys

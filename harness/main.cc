@@ -1,0 +1,59 @@
+// preemptbench: dispatches to one subcommand. Exceptions from option parsing
+// stop at this boundary and become one message and exit code 2.
+#include <cstdio>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "commands.h"
+#include "pb/version.h"
+
+namespace {
+
+struct Command {
+  const char* name;
+  const char* summary;
+  int (*main)(const std::vector<std::string>&);
+};
+
+constexpr Command kCommands[] = {
+    {"sysinfo", "print this machine's fingerprint (text, or JSON with --json)",
+     &pb::cli::sysinfo_main},
+};
+
+void usage(std::FILE* out) {
+  std::fprintf(out, "usage: preemptbench COMMAND [OPTIONS]\n\ncommands:\n");
+  for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(out, "\n'preemptbench COMMAND --help' shows a command's options.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    usage(stderr);
+    return pb::cli::kExitUsage;
+  }
+  const std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(stdout);
+    return pb::cli::kExitOk;
+  }
+  if (name == "--version") {
+    std::printf("preemptbench %s (%s)\n", pb::kVersion, pb::kGitCommit);
+    return pb::cli::kExitOk;
+  }
+  for (const auto& c : kCommands) {
+    if (name != c.name) continue;
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+      return c.main(args);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "preemptbench %s: %s\n", c.name, e.what());
+      return pb::cli::kExitUsage;
+    }
+  }
+  std::fprintf(stderr, "preemptbench: unknown command '%s'\n", name.c_str());
+  usage(stderr);
+  return pb::cli::kExitUsage;
+}
