@@ -88,7 +88,14 @@ int can_use_fifo(int priority) noexcept {
   };
   int result = priority;
   pthread_t t;
-  if (::pthread_create(&t, nullptr, &Probe::run, &result) != 0) return -EAGAIN;
+  // A small stack: glibc caches a joined thread's stack, and a later
+  // mlockall(MCL_CURRENT) would lock (and count in RSS) all of a default 8 MiB one.
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, 64 * 1024);
+  const int rc = ::pthread_create(&t, &attr, &Probe::run, &result);
+  ::pthread_attr_destroy(&attr);
+  if (rc != 0) return -rc;
   ::pthread_join(t, nullptr);
   return result == 0 ? 1 : 0;
 }
