@@ -136,7 +136,10 @@ int main(int argc, char** argv) {
   }
 
   const std::vector<ThreadPlan> plans = plan_threads(o, allowed);
-  const nlohmann::json machine = pb::to_json(pb::collect_machine_info());
+  // The fingerprint (~10 ms of CPU: hwloc, /proc/config.gz) only goes to the
+  // JSON; collected before measuring so it describes the machine as measured.
+  const nlohmann::json machine =
+      o.json_path.empty() ? nlohmann::json::object() : pb::to_json(pb::collect_machine_info());
   Measurement m(o, plans);
   if (m.prepare(&error) < 0) return fail(kExitUsage, error);
 
