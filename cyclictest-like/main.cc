@@ -3,11 +3,14 @@
 // validation before anything is measured (bad input: one message, exit 2),
 // every allocation before mlockall and before threads turn real-time.
 #include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <string>
@@ -20,7 +23,7 @@
 #include "output.h"
 #include "pb/atomic_file.h"
 #include "pb/sys.h"
-#include "pb/sysinfo.h"
+#include "pb/cpu_list.h"
 
 namespace {
 
@@ -67,6 +70,59 @@ const char* policy_name(int policy) {
     case SCHED_IDLE: return "idle";
     default: return "other";
   }
+}
+
+extern "C" char** environ;
+
+// The machine fingerprint, from `preemptbench sysinfo --json` (the binary
+// beside this one, else on PATH). Run as a child so that hwloc and zlib are
+// never mapped into this process — under mlockall every mapped page is
+// locked. Never fails: an object with "error" says what went wrong.
+nlohmann::json machine_fingerprint() {
+  std::string self(4096, '\0');
+  const ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
+  std::string tool = "preemptbench";
+  if (n > 0) {
+    self.resize(static_cast<size_t>(n));
+    const std::string beside = self.substr(0, self.rfind('/') + 1) + "preemptbench";
+    if (::access(beside.c_str(), X_OK) == 0) tool = beside;
+  }
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return {{"error", "pipe failed"}};
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  char arg0[] = "preemptbench", arg1[] = "sysinfo", arg2[] = "--json";
+  char* argv[] = {arg0, arg1, arg2, nullptr};
+  pid_t pid = -1;
+  const int rc = posix_spawnp(&pid, tool.c_str(), &fa, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  ::close(fds[1]);
+  std::string text;
+  if (rc == 0) {
+    char buf[4096];
+    ssize_t got;
+    while ((got = ::read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR)) {
+      if (got > 0) text.append(buf, static_cast<size_t>(got));
+    }
+  }
+  ::close(fds[0]);
+  int status = 0;
+  if (rc != 0) return {{"error", "cannot run " + tool + ": " + std::strerror(rc)}};
+  ::waitpid(pid, &status, 0);
+  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !doc.is_object()) {
+    return {{"error", tool + " sysinfo --json failed"}};
+  }
+  return doc;
+}
+
+// VmHWM of this process in KiB, or -1.
+long peak_rss_kib() {
+  const std::string status = read_text("/proc/self/status");
+  const auto at = status.find("VmHWM:");
+  return at == std::string::npos ? -1 : std::strtol(status.c_str() + at + 6, nullptr, 10);
 }
 
 int fail(int code, const std::string& msg) {
@@ -136,10 +192,10 @@ int main(int argc, char** argv) {
   }
 
   const std::vector<ThreadPlan> plans = plan_threads(o, allowed);
-  // The fingerprint (~10 ms of CPU: hwloc, /proc/config.gz) only goes to the
-  // JSON; collected before measuring so it describes the machine as measured.
+  // The fingerprint only goes to the JSON; collected before measuring so it
+  // describes the machine as measured.
   const nlohmann::json machine =
-      o.json_path.empty() ? nlohmann::json::object() : pb::to_json(pb::collect_machine_info());
+      o.json_path.empty() ? nlohmann::json::object() : machine_fingerprint();
   Measurement m(o, plans);
   if (m.prepare(&error) < 0) return fail(kExitUsage, error);
 
@@ -250,8 +306,12 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   if (!o.json_path.empty()) {
+    nlohmann::ordered_json doc = to_json(run, o, machine, rc);
+    // This process's own peak RSS (VmHWM), taken after the document is built:
+    // wait4's figure for this process would also count the preemptbench child.
+    doc["peak_rss_kib"] = peak_rss_kib();
     const std::string text =
-        to_json(run, o, machine, rc).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+        doc.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     if (pb::write_file_atomic(o.json_path, text, &error) < 0) {
       std::fprintf(stderr, "pb-cyclictest: %s\n", error.c_str());
       rc = kExitFailed;

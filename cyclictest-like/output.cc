@@ -3,7 +3,6 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <ctime>
 
@@ -32,7 +31,13 @@ int read_realtime_flag() {
   return v;
 }
 
-double round2(double v) { return std::round(v * 100.0) / 100.0; }
+// Two decimals, as cyclictest prints avg ("%.2f"); done with integers so
+// pb-cyclictest does not map libm (every mapped page is locked under -m).
+double round2(double v) {
+  const double scaled = v * 100.0;
+  const auto whole = static_cast<int64_t>(scaled >= 0 ? scaled + 0.5 : scaled - 0.5);
+  return static_cast<double>(whole) / 100.0;
+}
 
 }  // namespace
 

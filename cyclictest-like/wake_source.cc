@@ -96,18 +96,27 @@ class UringSource final : public WakeSource {
     return 0;
   }
   int wait(Wakeup* w) noexcept override {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    if (sqe == nullptr) return -EBUSY;
-    ts_.tv_sec = next_ / sys::kNsPerSec;
-    ts_.tv_nsec = next_ % sys::kNsPerSec;
-    io_uring_prep_timeout(sqe, &ts_, 0, IORING_TIMEOUT_ABS);
+    // One timeout in flight at a time: a wait interrupted by the stop kick
+    // leaves it armed, and the next call waits for the same one.
+    if (!inflight_) {
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) return -EBUSY;
+      ts_.tv_sec = next_ / sys::kNsPerSec;
+      ts_.tv_nsec = next_ % sys::kNsPerSec;
+      io_uring_prep_timeout(sqe, &ts_, 0, IORING_TIMEOUT_ABS);
+      int ret;
+      // EAGAIN: the kernel was short of resources for the request; transient.
+      for (int tries = 0; (ret = io_uring_submit(&ring_)) == -EAGAIN && tries < 1000; ++tries) {
+      }
+      if (ret < 0) return ret;
+      inflight_ = true;
+    }
     io_uring_cqe* cqe = nullptr;
-    int ret = io_uring_submit_and_wait(&ring_, 1);
-    if (ret < 0) return ret;
-    ret = io_uring_peek_cqe(&ring_, &cqe);
-    if (ret < 0) return ret;
+    const int ret = io_uring_wait_cqe(&ring_, &cqe);
+    if (ret < 0) return ret;  // -EINTR: the stop kick
     const int res = cqe->res;
     io_uring_cqe_seen(&ring_, cqe);
+    inflight_ = false;
     // A timeout that expires completes with -ETIME.
     if (res != -ETIME && res < 0) return res;
     w->woke_ns = sys::now_ns();
@@ -118,6 +127,7 @@ class UringSource final : public WakeSource {
   }
 
  private:
+  bool inflight_ = false;
   io_uring ring_{};
   bool ready_ = false;
   __kernel_timespec ts_{};

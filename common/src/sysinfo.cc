@@ -23,24 +23,19 @@
 #include "pb/cycleclock.h"
 #include "pb/sys.h"
 #include "pb/version.h"
+#include "text_util.h"
 
 namespace pb {
 namespace {
 
-constexpr int kMaxCpu = 1 << 20;  // far above NR_CPUS anywhere; bounds a malformed list
+using text::kMaxCpu;
+using text::parse_uint;
+using text::trim;
+
 constexpr char kDebugfsPreempt[] = "/sys/kernel/debug/sched/preempt";
 constexpr char kSysRealtime[] = "/sys/kernel/realtime";
 constexpr char kCpuDmaLatency[] = "/dev/cpu_dma_latency";
 constexpr std::array<std::string_view, 4> kDynamicModes = {"none", "voluntary", "full", "lazy"};
-
-std::string_view trim(std::string_view s) {
-  const auto is_space = [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-  };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 std::vector<std::string_view> split_ws(std::string_view s) {
   std::vector<std::string_view> out;
@@ -65,18 +60,6 @@ void for_each_line(std::string_view text, Fn&& fn) {
   }
 }
 
-// Non-negative decimal with no sign, no spaces; nullopt otherwise or above `max`.
-std::optional<int64_t> parse_uint(std::string_view s, int64_t max) {
-  if (s.empty()) return std::nullopt;
-  int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    v = v * 10 + (c - '0');
-    if (v > max) return std::nullopt;
-  }
-  return v;
-}
-
 std::optional<int64_t> parse_int(std::string_view s) {
   s = trim(s);
   int64_t v = 0;
@@ -94,48 +77,6 @@ std::string errno_text(int err) { return std::error_code(err, std::generic_categ
 }  // namespace
 
 // --- pure parsers -------------------------------------------------------------
-
-std::optional<std::vector<int>> parse_cpu_list(std::string_view text, std::string* error) {
-  const std::string_view all = trim(text);
-  auto fail = [&](std::string_view why) -> std::optional<std::vector<int>> {
-    if (error) *error = fmt::format("malformed cpu list '{}': {}", all, why);
-    return std::nullopt;
-  };
-  std::vector<int> cpus;
-  if (all.empty()) return cpus;
-  size_t pos = 0;
-  for (;;) {
-    const size_t comma = all.find(',', pos);
-    const std::string_view elem =
-        all.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
-    if (elem.empty()) return fail("empty element");
-    const size_t dash = elem.find('-');
-    const auto lo = parse_uint(elem.substr(0, dash), kMaxCpu);
-    const auto hi =
-        dash == std::string_view::npos ? lo : parse_uint(elem.substr(dash + 1), kMaxCpu);
-    if (!lo || !hi)
-      return fail(fmt::format("'{}' is not N or N-M (N, M at most {})", elem, kMaxCpu));
-    if (*hi < *lo) return fail(fmt::format("reversed range '{}'", elem));
-    for (int64_t c = *lo; c <= *hi; ++c) cpus.push_back(static_cast<int>(c));
-    if (comma == std::string_view::npos) break;
-    pos = comma + 1;
-  }
-  std::sort(cpus.begin(), cpus.end());
-  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
-  return cpus;
-}
-
-std::string format_cpu_list(const std::vector<int>& cpus) {
-  std::string out;
-  for (size_t i = 0; i < cpus.size();) {
-    size_t j = i;
-    while (j + 1 < cpus.size() && cpus[j + 1] == cpus[j] + 1) ++j;
-    if (!out.empty()) out += ',';
-    out += j == i ? fmt::format("{}", cpus[i]) : fmt::format("{}-{}", cpus[i], cpus[j]);
-    i = j + 1;
-  }
-  return out;
-}
 
 KernelConfig parse_kernel_config(std::string_view text) {
   KernelConfig config;

@@ -15,6 +15,8 @@
 //   Adding a key bumps the schema version.
 #pragma once
 
+#include "pb/cpu_list.h"
+
 #include <array>
 #include <cstdint>
 #include <map>
@@ -205,13 +207,8 @@ std::string to_text(const MachineInfo& info);
 
 // --- pure parsers (no I/O) --------------------------------------------------
 
-// The kernel's cpu list format ("0-3,8,10-11"; surrounding whitespace and a
-// trailing newline ignored). "" is the empty list. Returns the CPUs sorted and
-// unique, or nullopt with `*error` set (when non-null) for malformed text:
-// non-digits, empty elements, reversed ranges, numbers above 1<<20.
-std::optional<std::vector<int>> parse_cpu_list(std::string_view text, std::string* error = nullptr);
-// Inverse of parse_cpu_list for sorted unique input: {0,1,2,5} -> "0-2,5".
-std::string format_cpu_list(const std::vector<int>& cpus);
+// parse_cpu_list / format_cpu_list: see pb/cpu_list.h (included above).
+
 
 // A kernel .config as a map from option name ("CONFIG_HZ") to value: "y",
 // "m", the number, or the unquoted string. "# CONFIG_X is not set" maps to
