@@ -151,6 +151,31 @@ TEST(CyclicRun, HistfileGetsTheHistogramBlock) {
   ::unlink(hist.c_str());
 }
 
+TEST(CyclicRun, LiveDisplayShowsProgressAndThreadLines) {
+  const auto r = run_tool("pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "200", "-l", "200"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("policy: other: loadavg: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("# elapsed 00:00:"), std::string::npos) << r.out;
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(\nT: 0 \(\s*\d+\) P: 0 I:200 C:    200 )")))
+      << "the final block shows the final count: " << r.out;
+}
+
+TEST(CyclicRun, MissingRealTimePrivilegeSaysHowToGrantIt) {
+  int uid = -1;
+  if (::geteuid() == 0) {
+    if (!std::getenv("PB_EMULATOR") || *std::getenv("PB_EMULATOR") == '\0') uid = 65534;  // nobody
+    else GTEST_SKIP() << "cannot drop privileges under the emulator";
+  } else if (pb::sys::can_use_fifo(80) == 1) {
+    GTEST_SKIP() << "this user may use SCHED_FIFO: no way to test the refusal";
+  }
+  const auto r = run_tool("pb-cyclictest", {"-p", "80", "-t1", "-l", "10", "-q"}, 0, 0, 60, uid);
+  if (r.exit_code == 126 || r.exit_code == 127) GTEST_SKIP() << "cannot run the tool as nobody here";
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("no permission for real-time priority 80"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("setcap cap_sys_nice+ep"), std::string::npos) << r.err;
+  EXPECT_TRUE(r.out.empty()) << r.out;
+}
+
 TEST(CyclicRun, BadInputGetsOneMessageAndExitCode2) {
   struct Case {
     std::vector<std::string> args;

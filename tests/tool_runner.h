@@ -45,9 +45,10 @@ inline std::string temp_path(const std::string& name) {
 }
 
 // Runs `tool` with `args`. With send_signal != 0, sends it `after_ms` after
-// the start. The child is killed after `kill_after_s`.
+// the start. The child is killed after `kill_after_s`. With `as_uid` >= 0 the
+// child drops to that user and group first (root only).
 inline ToolRun run_tool(const char* tool, const std::vector<std::string>& args, int send_signal = 0,
-                        int after_ms = 0, int kill_after_s = 60) {
+                        int after_ms = 0, int kill_after_s = 60, int as_uid = -1) {
   std::vector<std::string> words;
   if (const char* emu = std::getenv("PB_EMULATOR"); emu != nullptr && *emu != '\0') {
     std::istringstream ss(emu);
@@ -67,7 +68,24 @@ inline ToolRun run_tool(const char* tool, const std::vector<std::string>& args, 
   posix_spawn_file_actions_addopen(&fa, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = -1;
   ToolRun r;
-  const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  int rc = 0;
+  if (as_uid < 0) {
+    rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  } else {
+    pid = ::fork();
+    if (pid == 0) {
+      const int in = ::open("/dev/null", O_RDONLY);
+      const int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(in, 0);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      if (::setgid(static_cast<gid_t>(as_uid)) != 0 || ::setuid(static_cast<uid_t>(as_uid)) != 0) _exit(126);
+      ::execve(argv[0], argv.data(), environ);
+      _exit(127);
+    }
+    rc = pid < 0 ? errno : 0;
+  }
   posix_spawn_file_actions_destroy(&fa);
   if (rc != 0) {
     ADD_FAILURE() << "cannot spawn " << argv[0] << ": " << rc;
