@@ -1,0 +1,308 @@
+// The executive: a user-space kernel that runs emulated tasks on real,
+// pinned threads under one of Linux's preemption models (NONE, VOLUNTARY,
+// FULL, LAZY, RT) and decides, at each preemption point, what that model
+// would do. DESIGN-executive.md explains the mechanism and its costs.
+//
+// Shape of a run:
+//   Executive ex({.model = Model::kFull});
+//   TaskId a = ex.add_task({.name = "a", .policy = Policy::kFifo, .priority = 10,
+//                           .body = [&](TaskApi& api) { ... }});
+//   if (ex.start() != 0) ... ex.error();
+//   ex.run_for(50'000'000);            // or until a task calls request_stop()
+//   const RunResult& r = ex.result();  // counters, traces, histograms
+//
+// Mechanism in one paragraph. Each virtual CPU is one host CPU; each task is
+// a pthread pinned to it (host SCHED_FIFO priority = emulated RT priority when
+// allowed). Only the vCPU's `current` task runs emulated code: every other
+// task waits on its own futex "gate" until the emulated scheduler dispatches
+// it, so the host stays authoritative about who runs and the executive only
+// gates. Interrupts are signals delivered to the current task's thread (a
+// POSIX timer per task thread, SIGEV_THREAD_ID, for the tick and hrtimers; a
+// tgkill for reschedule IPIs); the handler is the hardirq. Every "switch now
+// or defer" is pb::exec::decide() (policy.h).
+//
+// Machine safety. By default one vCPU, on the last allowed CPU, never CPU 0;
+// more vCPUs or CPU 0 only with allow_system_cpu. A watchdog thread on the
+// system CPU ends the run (every executive thread demoted to SCHED_OTHER, the
+// run aborted, a message) when a vCPU's current task runs past the budget
+// without passing a preemption point or taking an interrupt, or the run
+// overstays its deadline.
+//
+// Signals used: SIGRTMIN+4 (timer interrupts), SIGRTMIN+5 (IPIs) and
+// SIGRTMIN+6 (forwarding an interrupt to the current task), process-wide
+// while an executive runs; one executive runs at a time per process (start()
+// fails with -EBUSY otherwise).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pb/executive/policy.h"
+#include "pb/executive/preempt_count.h"
+#include "pb/executive/task.h"
+#include "pb/histogram.h"
+
+namespace pb::exec {
+
+// The emulated scheduling policy of a task.
+enum class Policy : uint8_t {
+  kFair,  // SCHED_NORMAL (the fair class)
+  kFifo,  // SCHED_FIFO, priority 1..99
+  kRr,    // SCHED_RR, priority 1..99
+};
+
+struct TaskSpec {
+  std::string name;  // up to 31 bytes are kept
+  Policy policy = Policy::kFair;
+  int priority = 0;  // 1..99 for kFifo and kRr; ignored for kFair
+  int vcpu = 0;
+  // Created blocked (in block()); someone must wake() it.
+  bool start_blocked = false;
+  // wait_next_period(): releases at start + phase_ns + k * period_ns.
+  int64_t period_ns = 0;
+  int64_t phase_ns = 0;
+  // Allocate the task's latency histograms (wakeup latency and model-induced
+  // delay) at setup; on by default for periodic tasks. ~60 KiB per task.
+  bool histograms = false;
+  std::function<void(TaskApi&)> body;
+};
+
+// A synthetic device interrupt: fires every period_ns on its vCPU (an
+// hrtimer; late expiries coalesce, as a level-triggered line), runs
+// handler_ns of handler work and raises softirq_ns of softirq work. Where the
+// handler runs is irq_threaded(model, flags, threadirqs) (policy.h): in the
+// hardirq on the interrupted task, or in the IRQ's own thread (an emulated
+// SCHED_FIFO task at thread_priority) woken from the hardirq. Softirqs go
+// where softirq_at_irq_exit() says: inline at irq exit (SOFTIRQ_OFFSET, the
+// restart bounds of softirq_after_round()), to the vCPU's ksoftirqd (a fair
+// task), or to the next local_bh_enable() of a BH-disabled holder; softirqs
+// raised in an irq thread run at its local_bh_enable().
+struct IrqSpec {
+  std::string name;
+  int vcpu = 0;
+  int64_t period_ns = 0;  // > 0
+  int64_t phase_ns = 0;   // first fire at start + phase_ns + period_ns
+  int64_t handler_ns = 0;
+  int64_t softirq_ns = 0;
+  IrqFlags flags = 0;  // kIrqfThreadFn, kIrqfNoThread, kIrqfOneshot, ... (policy.h)
+  int thread_priority = kIrqThreadPriority;
+};
+
+struct Config {
+  Model model = Model::kFull;
+  int hz = 250;  // the tick; 1..10000
+  int vcpus = 1;
+  // Allow vCPUs on CPU 0 and on every allowed CPU (none left to the system).
+  bool allow_system_cpu = false;
+  // The watchdog's budget: a current task that passes no preemption point and
+  // takes no interrupt for this long ends the run.
+  int64_t watchdog_budget_ns = 200'000'000;
+  // run_for() overstaying its duration by this much also ends the run.
+  int64_t watchdog_deadline_grace_ns = 2'000'000'000;
+  // Host SCHED_FIFO for task threads; falls back to SCHED_OTHER with a note
+  // when the process may not use it.
+  bool use_fifo = true;
+  // sched_rr_timeslice (RR_TIMESLICE, 100 ms), rounded to whole ticks (>= 1).
+  int64_t rr_timeslice_ns = 100'000'000;
+  // The fair class's slice: a fair task that has run this long since it was
+  // picked, with another fair task waiting, gets resched_curr_lazy() at the
+  // tick (update_curr(), fair.c:1251-1253). EEVDF's base slice is 0.75 ms x
+  // (1 + ilog2(ncpus)); checked at tick granularity as the kernel does
+  // without HRTICK.
+  int64_t fair_slice_ns = 3'000'000;
+  // check_preempt_wakeup_fair()'s verdict for a fair wakee over a fair
+  // current (the EEVDF pick is not modelled): true = the wakee wins.
+  bool fair_wakeup_preempts = true;
+  // Up to this many switched-out tasks per vCPU keep their POSIX timer armed
+  // for the vCPU's next expiry instead of disarming it when they park, so a
+  // task dispatched again before that expiry needs no timer system call
+  // (saves two per switch in small task sets). The current task is always
+  // armed, so delivery stays one-hop; the price is at most this many
+  // spurious wakeups of switched-out threads per expiry. 0 = every parking
+  // task disarms (strict). At most 16.
+  int parked_armed_timers = 4;
+  // The `threadirqs` boot parameter: force-threaded IRQs off RT as well.
+  bool threadirqs = false;
+  // Dispatches kept per vCPU in the trace (RunResult::vcpus[i].trace).
+  int trace_capacity = 4096;
+  // Print the kernel's BUG lines (sleeping in atomic, scheduling while
+  // atomic) to stderr; they are counted either way.
+  bool print_debug_reports = true;
+};
+
+// Why the task that left the CPU left it.
+enum class SwitchCause : uint8_t {
+  kStart,    // the vCPU's first dispatch
+  kPreempt,  // involuntary, at `point`
+  kBlock,    // voluntary: schedule() on block
+  kExit,     // the previous task's body returned
+  kIdle,     // the idle task found work
+};
+
+// Ids of the executive's own tasks in traces: the idle task, the vCPU's
+// ksoftirqd, and the thread of IRQ i (kIrqThreadIdBase - i).
+inline constexpr TaskId kIdleTaskId = -1;
+inline constexpr TaskId kKsoftirqdTaskId = -2;
+inline constexpr TaskId kIrqThreadIdBase = -100;
+
+struct DispatchRecord {
+  TaskId task = -1;  // the dispatched task (kernel tasks: negative ids above)
+  TaskId prev = -1;  // the task switched out; -1 for idle (or none at kStart)
+  SwitchCause cause = SwitchCause::kStart;
+  Point point = Point::kSchedule;  // for kPreempt
+  uint64_t tick = 0;               // the vCPU's tick count at the dispatch
+};
+
+inline constexpr size_t kNumPoints = kAllPoints.size();
+inline constexpr size_t kNumReasons = 8;  // Reason has 8 values
+
+struct VcpuStats {
+  int host_cpu = -1;
+  uint64_t dispatches = 0;        // a task became current through a switch
+  uint64_t ctx_voluntary = 0;     // the previous task blocked or exited
+  uint64_t ctx_involuntary = 0;   // the previous task was preempted
+  uint64_t idle_exits = 0;        // the idle task switched to work
+  std::array<uint64_t, kNumPoints> preemptions{};  // involuntary switches by Point
+  // Every policy consultation: [Point][Reason] (Reason per policy.h order).
+  std::array<std::array<uint64_t, kNumReasons>, kNumPoints> decisions{};
+  // Interrupts.
+  uint64_t irq_timer = 0;      // timer interrupts handled (tick and/or hrtimers)
+  uint64_t irq_ipi = 0;        // reschedule IPIs handled as an interrupt (fewer than
+                               // received when a dispatch superseded one in flight)
+  uint64_t irq_spurious = 0;   // a signal with nothing left to do (raced, duplicate)
+  uint64_t irq_masked = 0;     // arrived with IRQs soft-disabled: left pending
+  uint64_t irq_replayed = 0;   // handled at local_irq_enable() / restore
+  uint64_t irq_forwarded = 0;  // arrived on a task that was not on the CPU
+  uint64_t timer_syscalls = 0;  // timer_settime calls by tasks of this vCPU
+  uint64_t irq_device = 0;     // device handlers run in hardirq context
+  uint64_t irq_thread_wakeups = 0;  // device hardirqs that only woke the IRQ's thread
+  uint64_t softirq_raised = 0;
+  uint64_t softirq_at_irq_exit = 0;    // inline runs at irq exit
+  uint64_t softirq_at_bh_enable = 0;   // runs at local_bh_enable()
+  uint64_t softirq_in_ksoftirqd = 0;   // runs by ksoftirqd
+  uint64_t softirq_deferred = 0;       // left pending at irq exit (BH held / in interrupt)
+  uint64_t softirq_rounds = 0;
+  uint64_t ksoftirqd_wakeups = 0;
+  int64_t softirq_ns = 0;              // softirq work done (ns of busy work)
+  uint64_t ticks = 0;          // scheduler ticks run
+  uint64_t ticks_missed = 0;   // tick periods that passed without their own tick
+  uint64_t hrtimers_expired = 0;
+  uint64_t lazy_promotions = 0;  // the tick turned LAZY into the full flag
+  uint64_t rr_expiries = 0;      // an RR slice ran out with a peer waiting
+  uint64_t fair_slice_expiries = 0;
+  uint64_t ipis_sent = 0;      // by tasks of this vCPU
+  uint64_t ipis_received = 0;  // IPI signals that reached a thread of this vCPU
+  uint64_t ipis_coalesced = 0;  // not sent: one was already in flight
+  uint64_t wakeups_local = 0;
+  uint64_t wakeups_remote = 0;  // by tasks of this vCPU, of tasks elsewhere
+  uint64_t might_sleep_bugs = 0;
+  uint64_t schedule_while_atomic_bugs = 0;
+  // Time, by what the vCPU was doing (cycle counter, converted).
+  int64_t user_ns = 0;
+  int64_t kernel_ns = 0;
+  int64_t irq_ns = 0;
+  int64_t idle_ns = 0;
+  // Tick lateness: the tick's programmed expiry → entry of the handler on the
+  // vCPU's current task (ticks taken directly, not replayed ones).
+  std::shared_ptr<const LatencyHistogram> tick_lateness;
+  // IPI delivery: the sender's tgkill → entry of the handler on this vCPU
+  // (the interrupt part of a remote wakeup; the dispatch follows).
+  std::shared_ptr<const LatencyHistogram> ipi_lateness;
+  std::vector<DispatchRecord> trace;  // first trace_capacity dispatches
+  uint64_t trace_dropped = 0;
+};
+
+struct TaskStats {
+  TaskId id = -1;
+  std::string name;
+  int vcpu = 0;
+  uint64_t dispatches = 0;
+  uint64_t preempted = 0;     // times switched out involuntarily
+  uint64_t blocked = 0;       // times switched out by blocking
+  uint64_t periods = 0;       // wait_next_period() releases
+  uint64_t overruns = 0;      // releases already past when waited for
+  uint64_t stale_signals = 0;  // interrupts that hit it while switched out
+  // Wakeup latency (wait_next_period()) and model-induced delay (a reschedule
+  // request → the preemption that dispatched this task); null unless
+  // TaskSpec::histograms or period_ns.
+  std::shared_ptr<const LatencyHistogram> wakeup_latency;
+  std::shared_ptr<const LatencyHistogram> model_delay;
+};
+
+struct IrqStats {
+  std::string name;
+  int vcpu = 0;
+  bool threaded = false;   // the handler ran in the IRQ's thread
+  uint64_t fired = 0;      // hardirqs taken
+  uint64_t coalesced = 0;  // periods that passed without their own interrupt
+  uint64_t handled = 0;    // handler runs (hardirq or thread)
+};
+
+struct RunResult {
+  Model model = Model::kFull;
+  int hz = 0;
+  bool host_fifo = false;  // task threads ran at host SCHED_FIFO
+  int system_cpu = -1;     // where the watchdog ran
+  std::vector<VcpuStats> vcpus;
+  std::vector<TaskStats> tasks;
+  std::vector<TaskStats> kernel_tasks;  // ksoftirqd and IRQ threads (negative ids)
+  std::vector<IrqStats> irqs;
+  bool watchdog_tripped = false;
+  std::string watchdog_message;
+  std::vector<std::string> notes;  // fallbacks taken ("SCHED_FIFO unavailable: ...")
+  int64_t duration_ns = 0;
+};
+
+// Host CPUs for the vCPUs: a pure function of what the process may use, so
+// it can be tested. `allowed`: the affinity mask's CPUs; `core_of[i]`: a core
+// id per allowed CPU (same order), or empty for one core per CPU;
+// `isolated`: isolcpus. Order of preference: isolated CPUs first, then one
+// PU per core, then the rest, each from the highest CPU number down. Without
+// allow_system_cpu, CPU 0 is never used and at least one allowed CPU is left
+// to the system.
+struct CpuPlan {
+  std::vector<int> vcpu_cpus;  // host CPU of vCPU i
+  int system_cpu = -1;         // for the watchdog: an allowed CPU not used, else the lowest
+  std::string error;           // non-empty when the request cannot be met
+};
+CpuPlan plan_cpus(const std::vector<int>& allowed, const std::vector<int>& core_of,
+                  const std::vector<int>& isolated, int vcpus, bool allow_system_cpu);
+
+class Executive {
+ public:
+  explicit Executive(Config config);
+  ~Executive();  // stops the run if still going; joins every thread
+  Executive(const Executive&) = delete;
+  Executive& operator=(const Executive&) = delete;
+
+  // Before start(). Returns the task's id (0, 1, ... in order) or -EINVAL
+  // with error() set.
+  TaskId add_task(TaskSpec spec);
+  // Before start(). Returns the IRQ's index (0, 1, ...) or -EINVAL.
+  int add_irq(IrqSpec spec);
+
+  // Creates every thread, timer and runqueue, then dispatches the first task
+  // of each vCPU. 0, or -errno with error() set (nothing is left running).
+  int start();
+  // Blocks until `ns` passed or a stop was requested (a task's
+  // request_stop(), the watchdog), then stop(). REQUIRES: start() returned 0.
+  void run_for(int64_t ns);
+  // Ends the run: every thread is demoted to SCHED_OTHER, released and
+  // joined; results are collected. Idempotent.
+  void stop();
+
+  const std::string& error() const noexcept;
+  // Valid after stop().
+  const RunResult& result() const noexcept;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace pb::exec

@@ -1,0 +1,248 @@
+// What an emulated task's body sees: TaskApi, the emulated kernel's interface
+// for the code running in a task (kernel entry and exit, preemption control,
+// soft interrupt masking, explicit preemption points, blocking and waking,
+// periodic release, busy work), and Completion, the blocking primitive.
+//
+// Threading contract. A TaskApi is handed to the task's body by the
+// executive and is used only by that task's own thread; it is not copyable
+// into other tasks. Every call is a call "from the current task": only the
+// vCPU's current task runs emulated code (dispatch gating, executive.h), so
+// the state below is never written by two threads at once.
+//
+// Fast paths. preempt_disable/enable, local_bh_*, local_irq_* are inline:
+// a store to the task's own word, a compiler (signal) fence, and one relaxed
+// load of the task's reschedule flags or the vCPU's pending-interrupt word.
+// They leave the policy decision to pb::exec::decide() (policy.h) in the
+// out-of-line slow path; the fast path only skips that call when no
+// reschedule flag is set, and sched.cc proves at compile time (static_assert) that
+// decide() never switches in that case.
+//
+// Host locks. A body may be preempted (parked) at any preemption point and,
+// with interrupts enabled, inside any interrupt. If it is inside libc holding
+// a lock (malloc, stdio) another task of the vCPU that takes the same lock
+// blocks on the host and the vCPU stops (the watchdog then reports it). Call
+// libc only inside preempt_disable()/preempt_enable() with interrupts off, or
+// before/after the run; record results into storage allocated before start.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <source_location>
+#include <string_view>
+
+#include "pb/executive/policy.h"
+#include "pb/executive/preempt_count.h"
+
+namespace pb::exec {
+
+using TaskId = int;
+
+namespace detail {
+struct Task;
+struct CompletionAccess;
+
+// The part of a task's state the inline fast paths touch. The executive's
+// task object derives from it.
+struct TaskHot {
+  // The task's preempt_count (preempt_count.h layout). Written only by the
+  // task's own thread and its own signal handlers, whose changes are balanced
+  // (HARDIRQ_OFFSET added and removed), so a plain load/add/store interrupted
+  // by a handler still stores the right value; atomic only so that other
+  // threads (the watchdog, reports) may read it.
+  std::atomic<uint32_t> preempt_count{0};
+  // The soft interrupt mask: local_irq_disable() is one store. Same writers.
+  std::atomic<uint32_t> irqs_disabled{0};
+  // kReschedFull | kReschedLazy: TIF_NEED_RESCHED and TIF_NEED_RESCHED_LAZY,
+  // set by wakers (any vCPU) and the tick under the vCPU's rq lock, cleared by
+  // the scheduler when this task is switched out.
+  std::atomic<uint32_t> resched{0};
+  // The vCPU's pending-interrupt bits (interrupts that arrived while masked).
+  std::atomic<uint32_t>* irq_pending = nullptr;
+  // The vCPU's pending softirq work (local_softirq_pending()).
+  std::atomic<int64_t>* softirq_pending = nullptr;
+};
+
+inline constexpr uint32_t kReschedFull = 1u << 0;
+inline constexpr uint32_t kReschedLazy = 1u << 1;
+
+// Out-of-line slow paths of the inline calls.
+void preempt_point(TaskHot* t, Point p) noexcept;
+void irq_replay(TaskHot* t) noexcept;
+void bh_enable_slow(TaskHot* t) noexcept;
+}  // namespace detail
+
+// A kernel completion (kernel/sched/completion.c): complete() lets one waiter
+// through (or the next wait_for_completion() return at once). Fixed size,
+// never allocates: waiters are linked through the tasks themselves. It must
+// outlive every run whose tasks use it; it may be reused by a later run.
+class Completion {
+ public:
+  Completion() = default;
+  Completion(const Completion&) = delete;
+  Completion& operator=(const Completion&) = delete;
+
+  // Completions posted and not yet consumed. For reports after a run.
+  uint32_t done() const noexcept { return done_; }
+
+ private:
+  friend struct detail::CompletionAccess;
+  std::atomic<uint32_t> lock_{0};
+  uint32_t done_ = 0;
+  detail::Task* head_ = nullptr;
+  detail::Task* tail_ = nullptr;
+};
+
+class TaskApi {
+ public:
+  explicit TaskApi(detail::TaskHot* hot) noexcept : t_(hot) {}
+
+  // --- identity and run control ---------------------------------------------------
+  TaskId id() const noexcept;
+  int vcpu() const noexcept;
+  std::string_view name() const noexcept;
+  Model model() const noexcept;
+  // False once the run is stopping (stop(), run_for() expiry, the watchdog):
+  // bodies loop on it. Blocking calls then return false at once.
+  bool running() const noexcept;
+  // Whether the watchdog ended the run.
+  bool aborted() const noexcept;
+  // Asks the executive to end the run (run_for() returns). Async-signal-safe.
+  void request_stop() noexcept;
+
+  // --- the context the policy reads ----------------------------------------------
+  PreemptCount preempt_count() const noexcept {
+    return t_->preempt_count.load(std::memory_order_relaxed);
+  }
+  bool irqs_disabled() const noexcept {
+    return t_->irqs_disabled.load(std::memory_order_relaxed) != 0;
+  }
+  ReschedFlags resched_flags() const noexcept {
+    const uint32_t f = t_->resched.load(std::memory_order_relaxed);
+    return {(f & detail::kReschedFull) != 0, (f & detail::kReschedLazy) != 0};
+  }
+  bool in_user_mode() const noexcept;
+  // An interrupt is waiting for the soft mask to be lifted (arch_irqs_pending).
+  bool interrupt_pending() const noexcept {
+    return t_->irq_pending->load(std::memory_order_relaxed) != 0;
+  }
+
+  // --- preemption control (inline fast paths) ------------------------------------
+  void preempt_disable() noexcept {
+    add_count(kPreemptDisableOffset);
+  }
+  // preempt_enable(): a preemption point when the policy says so (FULL, LAZY
+  // and RT with the full flag, count back to 0 and IRQs on).
+  void preempt_enable() noexcept {
+    sub_count(kPreemptDisableOffset);
+    if (t_->resched.load(std::memory_order_relaxed) != 0) [[unlikely]] {
+      detail::preempt_point(t_, Point::kPreemptEnable);
+    }
+  }
+  // preempt_enable_no_resched(): the decrement alone, never a point.
+  void preempt_enable_no_resched() noexcept { sub_count(kPreemptDisableOffset); }
+
+  // local_bh_disable()/enable(): SOFTIRQ_DISABLE_OFFSET. Enabling runs the
+  // vCPU's pending softirqs (when no longer in interrupt context) and then
+  // preempt_check_resched(), the kPreemptEnable point (softirq.c:427-458).
+  void local_bh_disable() noexcept { add_count(kSoftirqDisableOffset); }
+  void local_bh_enable() noexcept {
+    sub_count(kSoftirqDisableOffset);
+    if ((t_->resched.load(std::memory_order_relaxed) |
+         static_cast<uint32_t>(t_->softirq_pending->load(std::memory_order_relaxed) != 0)) != 0)
+        [[unlikely]] {
+      detail::bh_enable_slow(t_);
+    }
+  }
+
+  // The soft interrupt mask: an interrupt arriving while it is set is recorded
+  // as pending and handled when it is cleared (replay). local_irq_enable() is
+  // not a preemption point itself (irqflags.h:200-204); a replayed interrupt's
+  // own exit is.
+  void local_irq_disable() noexcept {
+    t_->irqs_disabled.store(1, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  void local_irq_enable() noexcept {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t_->irqs_disabled.store(0, std::memory_order_relaxed);
+    // Ordering with the handler (same thread): a signal before the store saw
+    // the mask and set the pending bit, which the load below sees; a signal
+    // after it was handled at once.
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_->irq_pending->load(std::memory_order_relaxed) != 0) [[unlikely]] {
+      detail::irq_replay(t_);
+    }
+  }
+  [[nodiscard]] unsigned long local_irq_save() noexcept {
+    const unsigned long was = t_->irqs_disabled.load(std::memory_order_relaxed);
+    local_irq_disable();
+    return was;
+  }
+  void local_irq_restore(unsigned long flags) noexcept {
+    if (flags == 0) local_irq_enable();
+  }
+
+  // --- explicit preemption points (out of line) ----------------------------------
+  // cond_resched(): __might_resched() debug check, then a point under NONE and
+  // VOLUNTARY.
+  void cond_resched(std::source_location loc = std::source_location::current()) noexcept;
+  // might_sleep(): the sleep-in-atomic debug check, then might_resched().
+  void might_sleep(std::source_location loc = std::source_location::current()) noexcept;
+  // might_resched(): a point under VOLUNTARY only.
+  void might_resched() noexcept;
+  // System-call entry and exit. kernel_exit() is the return to user: a
+  // preemption point in every model, on either flag.
+  void kernel_enter() noexcept;
+  void kernel_exit() noexcept;
+
+  // --- blocking and waking ----------------------------------------------------------
+  // Every blocking call made in user mode is a system call: it enters the
+  // kernel, blocks (schedule()) and returns to user mode (a preemption point).
+  // Each returns false when the run is stopping.
+  //
+  // block(): sleeps until another task (or interrupt work) calls wake(id());
+  // a wake() that came first is not lost (one token, as a completion).
+  bool block() noexcept;
+  // try_to_wake_up() of a task sleeping in block(): local or remote; a remote
+  // wakeup sends a reschedule IPI when the policy asks for one.
+  void wake(TaskId task) noexcept;
+  bool wait_for_completion(Completion& c) noexcept;
+  void complete(Completion& c) noexcept;
+  // Sleeps until the absolute CLOCK_MONOTONIC instant (an hrtimer on this vCPU
+  // wakes the task from the hardirq), or for a duration.
+  bool sleep_until(int64_t abs_ns) noexcept;
+  bool sleep_ns(int64_t ns) noexcept;
+  bool msleep(int64_t ms) noexcept { return sleep_ns(ms * 1'000'000); }
+  // Blocks until the task's next absolute release (TaskSpec::period_ns) and
+  // records the wakeup latency (back in the body − release) in the task's
+  // histogram. A release already in the past returns at once, counted as an
+  // overrun.
+  bool wait_next_period() noexcept;
+
+  // --- work and time ------------------------------------------------------------------
+  // Busy work: spins on the clock until the task itself has run `ns` (time it
+  // spent switched out does not count; interrupt time on it does), passing no
+  // preemption point. Returns early when the run is stopping.
+  void compute(int64_t ns) noexcept;
+  // CLOCK_MONOTONIC ns.
+  int64_t now_ns() const noexcept;
+  // Ticks handled so far on this task's vCPU.
+  uint64_t vcpu_ticks() const noexcept;
+
+ private:
+  void add_count(PreemptCount v) noexcept {
+    t_->preempt_count.store(t_->preempt_count.load(std::memory_order_relaxed) + v,
+                            std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+  void sub_count(PreemptCount v) noexcept {
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t_->preempt_count.store(t_->preempt_count.load(std::memory_order_relaxed) - v,
+                            std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+  }
+
+  detail::TaskHot* t_;
+};
+
+}  // namespace pb::exec

@@ -1,0 +1,726 @@
+// The executive's life cycle: setup (CPUs, tasks, threads, timers, signal
+// handlers), the first dispatch, run control, the watchdog, teardown and the
+// results.
+#include "pb/executive/executive.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+
+#include "cpus.h"
+#include "internal.h"
+#include "pb/cycleclock.h"
+#include "pb/sys.h"
+
+namespace pb::exec {
+
+using detail::ExecState;
+using detail::Task;
+using detail::Vcpu;
+
+namespace {
+
+std::atomic<bool> g_active{false};
+
+// Host SCHED_FIFO priority of a task thread. RT tasks mirror their emulated
+// priority, capped at 98 so that nothing of ours ties with the watchdog's 99
+// when it shares a CPU; fair and idle tasks sit at 1. Among the tasks of one
+// vCPU only the dispatched one is runnable for more than a moment, so these
+// priorities matter against the rest of the machine and in the hand-over
+// window, not for the emulated order.
+int host_priority(const Task* t) noexcept {
+  if (t->is_idle || t->policy == Policy::kFair) return 1;
+  return std::min(t->priority, 98);
+}
+
+constexpr int kWatchdogPriority = 99;
+constexpr int64_t kJoinGraceNs = 10'000'000'000;
+constexpr size_t kThreadStack = 1 << 20;
+
+}  // namespace
+
+struct Executive::Impl {
+  ExecState st;
+  std::vector<TaskSpec> specs;
+  std::vector<IrqSpec> irq_specs;
+  std::string error;
+  RunResult result;
+  CpuPlan plan;
+  bool started = false;
+  bool stopped = false;
+  bool owns_active = false;
+  bool handlers_installed = false;
+
+  // Watchdog.
+  pthread_t wd_thread{};
+  bool wd_started = false;
+  pid_t wd_tid = 0;
+  bool wd_fifo = false;
+  std::atomic<uint32_t> wd_stop{0};
+  std::atomic<int64_t> run_deadline_ns{0};
+  std::atomic<uint32_t> wd_tripped{0};
+  char wd_msg[320] = {};
+
+  explicit Impl(Config c) { st.cfg = c; }
+
+  std::vector<Task*> all_tasks() {
+    std::vector<Task*> v;
+    for (auto& t : st.tasks) v.push_back(t.get());
+    for (auto& t : st.ktasks) v.push_back(t.get());
+    for (auto& t : st.idles) v.push_back(t.get());
+    return v;
+  }
+
+  // Async-signal-safe enough for the watchdog: no allocation.
+  void demote_all() noexcept {
+    for (auto* list : {&st.tasks, &st.ktasks, &st.idles}) {
+      for (auto& t : *list) {
+        if (t->tid != 0) sys::set_scheduler(t->tid, SCHED_OTHER, 0);
+      }
+    }
+  }
+
+  Task* add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy, int priority,
+                        std::function<void(TaskApi&)> body);
+
+  static void* task_thread(void* arg);
+  static void* watchdog_thread(void* arg);
+  void watchdog_trip(const char* msg) noexcept;
+  int create_thread(Task* t);
+  void teardown_threads();
+  void collect();
+};
+
+// --- kernel tasks ------------------------------------------------------------------------------
+
+Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy,
+                                       int priority, std::function<void(TaskApi&)> body) {
+  auto t = std::make_unique<Task>();
+  t->v = v;
+  t->ex = &st;
+  t->irq_pending = &v->irq_pending;
+  t->softirq_pending = &v->softirq_pending;
+  t->rr_ticks_left = v->rr_ticks;
+  t->id = id;
+  std::snprintf(t->name, sizeof(t->name), "%s", name);
+  t->policy = policy;
+  t->priority = policy == Policy::kFair ? 0 : priority;
+  t->cls = policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
+                                   : TaskClass{SchedClass::kRt, priority};
+  t->body = std::move(body);
+  // Created blocked, waiting on its own token (like TaskSpec::start_blocked).
+  t->state = detail::TaskState::kBlocked;
+  t->wq_queued = true;
+  detail::CompletionAccess::head(t->wake_token) = t.get();
+  detail::CompletionAccess::tail(t->wake_token) = t.get();
+  Task* raw = t.get();
+  st.ktasks.push_back(std::move(t));
+  return raw;
+}
+
+// --- the task thread -----------------------------------------------------------------------
+
+void* Executive::Impl::task_thread(void* arg) {
+  Task* t = static_cast<Task*>(arg);
+  ExecState* ex = t->ex;
+  detail::tls_task = t;
+  t->tid = sys::gettid();
+  // Pinned first, then real-time: never RT on a CPU it was not meant for.
+  int rc = sys::pin_to_cpu(0, t->v->host_cpu);
+  if (rc == 0) {
+    rc = ex->host_fifo ? sys::set_scheduler(0, SCHED_FIFO, host_priority(t))
+                       : sys::set_scheduler(0, SCHED_OTHER, 0);
+  }
+  if (rc == 0) {
+    sigevent sev;
+    std::memset(&sev, 0, sizeof(sev));
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = detail::tick_signal();
+    sev._sigev_un._tid = t->tid;
+    if (::timer_create(CLOCK_MONOTONIC, &sev, &t->timer) == 0) {
+      t->timer_created = true;
+    } else {
+      rc = -errno;
+    }
+  }
+  t->setup_error = rc;
+  ex->ready.fetch_add(1, std::memory_order_seq_cst);
+  sys::futex_wake(&ex->ready, INT_MAX);
+  if (rc != 0) {
+    detail::tls_task = nullptr;
+    return nullptr;
+  }
+  sigset_t ours;
+  sigemptyset(&ours);
+  sigaddset(&ours, detail::tick_signal());
+  sigaddset(&ours, detail::ipi_signal());
+  sigaddset(&ours, detail::forward_signal());
+  ::pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
+
+  detail::park_until_dispatched(t);
+  detail::on_dispatched(t);
+  if (!detail::stopping(t) && t->irq_pending->load(std::memory_order_relaxed) != 0) {
+    detail::irq_loop(t, true);
+  }
+  if (t->is_idle) {
+    detail::idle_loop(t);
+  } else {
+    detail::task_main_loop(t);
+  }
+  ::pthread_sigmask(SIG_BLOCK, &ours, nullptr);
+  detail::timer_disarm(t);
+  t->oncpu.store(false, std::memory_order_relaxed);
+  detail::tls_task = nullptr;
+  return nullptr;
+}
+
+int Executive::Impl::create_thread(Task* t) {
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, kThreadStack);
+  // Created with every signal blocked; the thread unblocks its own two.
+  sigset_t all, old;
+  sigfillset(&all);
+  ::pthread_sigmask(SIG_SETMASK, &all, &old);
+  const int rc = ::pthread_create(&t->thread, &attr, &Impl::task_thread, t);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::pthread_attr_destroy(&attr);
+  if (rc != 0) return -rc;
+  t->thread_started = true;
+  return 0;
+}
+
+// --- the watchdog ---------------------------------------------------------------------------
+
+void Executive::Impl::watchdog_trip(const char* msg) noexcept {
+  if (wd_tripped.exchange(1, std::memory_order_seq_cst) != 0) return;
+  std::snprintf(wd_msg, sizeof(wd_msg), "%s", msg);
+  // Safety first: nothing of ours stays real-time.
+  demote_all();
+  st.aborted.store(1, std::memory_order_seq_cst);
+  st.stopping.store(1, std::memory_order_seq_cst);
+  detail::request_stop(&st);
+  char line[360];
+  std::snprintf(line, sizeof(line), "%s\n", msg);
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line, std::strlen(line));
+}
+
+void* Executive::Impl::watchdog_thread(void* arg) {
+  auto* self = static_cast<Impl*>(arg);
+  ExecState& st = self->st;
+  self->wd_tid = sys::gettid();
+  sys::pin_to_cpu(0, self->plan.system_cpu);
+  if (self->wd_fifo) sys::set_scheduler(0, SCHED_FIFO, kWatchdogPriority);
+  const int64_t budget = st.cfg.watchdog_budget_ns;
+  const int64_t period = std::clamp<int64_t>(budget / 4, 5'000'000, 50'000'000);
+  const size_t n = st.vcpus.size();
+  std::vector<uint64_t> last(n, 0);
+  std::vector<int64_t> since(n, sys::now_ns());
+  std::vector<const Task*> last_task(n, nullptr);
+  int64_t next = sys::now_ns() + period;
+  while (self->wd_stop.load(std::memory_order_acquire) == 0) {
+    sys::futex_wait(&self->wd_stop, 0, next);
+    if (self->wd_stop.load(std::memory_order_acquire) != 0) break;
+    const int64_t now = sys::now_ns();
+    next = now + period;
+    if (st.stopping.load(std::memory_order_relaxed) != 0) continue;
+    for (size_t i = 0; i < n; ++i) {
+      Vcpu* v = st.vcpus[i].get();
+      const Task* curr = v->current.load(std::memory_order_relaxed);
+      const uint64_t hb = v->heartbeat.load(std::memory_order_relaxed);
+      if (hb != last[i] || curr != last_task[i] || curr == nullptr || curr->is_idle) {
+        last[i] = hb;
+        last_task[i] = curr;
+        since[i] = now;
+        continue;
+      }
+      if (now - since[i] >= budget) {
+        char msg[300];
+        std::snprintf(msg, sizeof(msg),
+                      "watchdog: task %s on vCPU %zu ran %lld ms without a preemption point "
+                      "(budget %lld ms)",
+                      curr->name, i, static_cast<long long>((now - since[i]) / 1'000'000),
+                      static_cast<long long>(budget / 1'000'000));
+        self->watchdog_trip(msg);
+      }
+    }
+    const int64_t deadline = self->run_deadline_ns.load(std::memory_order_relaxed);
+    if (deadline != 0 && now > deadline + st.cfg.watchdog_deadline_grace_ns) {
+      char msg[200];
+      std::snprintf(msg, sizeof(msg), "watchdog: the run overstayed its deadline by %lld ms",
+                    static_cast<long long>((now - deadline) / 1'000'000));
+      self->watchdog_trip(msg);
+    }
+  }
+  return nullptr;
+}
+
+// --- Executive ------------------------------------------------------------------------------
+
+Executive::Executive(Config config) : impl_(std::make_unique<Impl>(config)) {}
+
+Executive::~Executive() { stop(); }
+
+const std::string& Executive::error() const noexcept { return impl_->error; }
+const RunResult& Executive::result() const noexcept { return impl_->result; }
+
+TaskId Executive::add_task(TaskSpec spec) {
+  Impl& im = *impl_;
+  if (im.started) {
+    im.error = "add_task() after start()";
+    return -EINVAL;
+  }
+  if (spec.vcpu < 0 || spec.vcpu >= im.st.cfg.vcpus) {
+    im.error = "task " + spec.name + ": vcpu " + std::to_string(spec.vcpu) + " out of range";
+    return -EINVAL;
+  }
+  if (spec.policy != Policy::kFair && (spec.priority < 1 || spec.priority > 99)) {
+    im.error = "task " + spec.name + ": RT priority must be 1..99";
+    return -EINVAL;
+  }
+  if (spec.period_ns < 0 || spec.phase_ns < 0) {
+    im.error = "task " + spec.name + ": negative period or phase";
+    return -EINVAL;
+  }
+  im.specs.push_back(std::move(spec));
+  return static_cast<TaskId>(im.specs.size() - 1);
+}
+
+int Executive::add_irq(IrqSpec spec) {
+  Impl& im = *impl_;
+  if (im.started) {
+    im.error = "add_irq() after start()";
+    return -EINVAL;
+  }
+  if (spec.vcpu < 0 || spec.vcpu >= im.st.cfg.vcpus) {
+    im.error = "irq " + spec.name + ": vcpu out of range";
+    return -EINVAL;
+  }
+  if (spec.period_ns <= 0 || spec.phase_ns < 0 || spec.handler_ns < 0 || spec.softirq_ns < 0) {
+    im.error = "irq " + spec.name + ": period must be positive, times non-negative";
+    return -EINVAL;
+  }
+  if (spec.thread_priority < 1 || spec.thread_priority > 99) {
+    im.error = "irq " + spec.name + ": thread priority must be 1..99";
+    return -EINVAL;
+  }
+  im.irq_specs.push_back(std::move(spec));
+  return static_cast<int>(im.irq_specs.size() - 1);
+}
+
+int Executive::start() {
+  Impl& im = *impl_;
+  ExecState& st = im.st;
+  const Config& cfg = st.cfg;
+  if (im.started) {
+    im.error = "start() called twice";
+    return -EBUSY;
+  }
+  if (cfg.hz < 1 || cfg.hz > 10000) {
+    im.error = "hz must be 1..10000";
+    return -EINVAL;
+  }
+  if (cfg.watchdog_budget_ns <= 0) {
+    im.error = "watchdog_budget_ns must be positive";
+    return -EINVAL;
+  }
+  if (g_active.exchange(true)) {
+    im.error = "another executive is running in this process";
+    return -EBUSY;
+  }
+  im.owns_active = true;
+  im.started = true;  // from here on stop() cleans up
+
+  const detail::MachineCpus cpus = detail::query_machine_cpus();
+  im.plan = plan_cpus(cpus.allowed, cpus.core_of, cpus.isolated, cfg.vcpus, cfg.allow_system_cpu);
+  if (!im.plan.error.empty()) {
+    im.error = im.plan.error;
+    im.stopped = true;
+    g_active = false;
+    im.owns_active = false;
+    return -EINVAL;
+  }
+  if (cfg.use_fifo) {
+    const int ok = sys::can_use_fifo(98);
+    st.host_fifo = ok == 1;
+    if (!st.host_fifo) {
+      im.result.notes.push_back(
+          "SCHED_FIFO unavailable (" +
+          std::string(ok == 0 ? "not permitted" : std::strerror(-ok)) +
+          "): task threads run at SCHED_OTHER; the emulated order is unchanged, the host may "
+          "interleave other work");
+    }
+  }
+  im.wd_fifo = sys::can_use_fifo(kWatchdogPriority) == 1;
+
+  // vCPUs.
+  const int64_t period = sys::kNsPerSec / cfg.hz;
+  for (int i = 0; i < cfg.vcpus; ++i) {
+    auto v = std::make_unique<Vcpu>();
+    v->index = i;
+    v->host_cpu = im.plan.vcpu_cpus[static_cast<size_t>(i)];
+    v->ex = &st;
+    v->tick_period_ns = period;
+    v->rr_ticks = static_cast<int>(std::max<int64_t>(1, cfg.rr_timeslice_ns / period));
+    v->max_parked_armed = std::clamp(cfg.parked_armed_timers, 0, 16);
+    v->stats.host_cpu = v->host_cpu;
+    v->stats.trace.reserve(static_cast<size_t>(std::max(0, cfg.trace_capacity)));
+    v->tick_lateness = std::make_shared<LatencyHistogram>();
+    v->ipi_lateness = std::make_shared<LatencyHistogram>();
+    st.vcpus.push_back(std::move(v));
+  }
+  auto init_task = [&](Task* t, Vcpu* v) {
+    t->v = v;
+    t->ex = &st;
+    t->irq_pending = &v->irq_pending;
+    t->softirq_pending = &v->softirq_pending;
+    t->rr_ticks_left = v->rr_ticks;
+  };
+  // Idle tasks: lowest class, kernel mode, preemption disabled as in do_idle().
+  for (auto& v : st.vcpus) {
+    auto t = std::make_unique<Task>();
+    init_task(t.get(), v.get());
+    t->is_idle = true;
+    t->cls = TaskClass{SchedClass::kIdle, 0};
+    t->mode = detail::Mode::kKernel;
+    t->preempt_count.store(kPreemptDisableOffset, std::memory_order_relaxed);
+    std::snprintf(t->name, sizeof(t->name), "swapper/%d", v->index);
+    v->idle = t.get();
+    st.idles.push_back(std::move(t));
+  }
+  std::vector<size_t> per_vcpu(st.vcpus.size(), 0);
+  for (size_t i = 0; i < im.specs.size(); ++i) {
+    TaskSpec& s = im.specs[i];
+    auto t = std::make_unique<Task>();
+    Vcpu* v = st.vcpus[static_cast<size_t>(s.vcpu)].get();
+    init_task(t.get(), v);
+    t->id = static_cast<TaskId>(i);
+    std::snprintf(t->name, sizeof(t->name), "%s", s.name.c_str());
+    t->policy = s.policy;
+    t->priority = s.policy == Policy::kFair ? 0 : s.priority;
+    t->cls = s.policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
+                                       : TaskClass{SchedClass::kRt, s.priority};
+    t->body = std::move(s.body);
+    t->period_ns = s.period_ns;
+    t->phase_ns = s.phase_ns;
+    if (s.histograms || s.period_ns > 0) {
+      t->wakeup_hist = std::make_shared<LatencyHistogram>();
+      t->delay_hist = std::make_shared<LatencyHistogram>();
+    }
+    ++per_vcpu[static_cast<size_t>(s.vcpu)];
+    st.tasks.push_back(std::move(t));
+  }
+  // Device interrupts, their threads and each such vCPU's ksoftirqd.
+  for (size_t i = 0; i < im.irq_specs.size(); ++i) {
+    auto d = std::make_unique<detail::Device>();
+    d->spec = im.irq_specs[i];
+    d->index = static_cast<int>(i);
+    d->v = st.vcpus[static_cast<size_t>(d->spec.vcpu)].get();
+    d->timer.fn = &detail::device_fire;
+    d->timer.owner = d.get();
+    d->threaded = irq_threaded(cfg.model, d->spec.flags, cfg.threadirqs);
+    ++per_vcpu[static_cast<size_t>(d->spec.vcpu)];
+    st.devices.push_back(std::move(d));
+  }
+  for (auto& dp : st.devices) {
+    detail::Device* d = dp.get();
+    Vcpu* v = d->v;
+    if (v->ksoftirqd == nullptr) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "ksoftirqd/%d", v->index);
+      // run_ksoftirqd(): handle_softirqs() with BH off, then cond_resched().
+      // A fair task: ksoftirqd has no .setup hook changing its policy.
+      v->ksoftirqd = im.add_kernel_task(v, kKsoftirqdTaskId, name, Policy::kFair, 0,
+                                        [v](TaskApi& api) {
+                                          api.kernel_enter();
+                                          Task* self = v->ksoftirqd;
+                                          while (api.block()) {
+                                            v->ksoftirqd_woken.store(0, std::memory_order_relaxed);
+                                            if (v->softirq_pending.load() != 0) {
+                                              ++v->stats.softirq_in_ksoftirqd;
+                                              detail::run_softirqs(self);
+                                            }
+                                            api.cond_resched();
+                                          }
+                                        });
+    }
+    if (d->threaded) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "irq/%d-%s", d->index, d->spec.name.c_str());
+      const Model m = cfg.model;
+      // irq_thread(): a requested thread_fn runs as is; a force-threaded
+      // handler runs inside local_bh_disable() and, off RT, local_irq_disable()
+      // (irq_forced_thread_fn(), manage.c:1146-1158). Softirqs it raises run
+      // at its local_bh_enable().
+      d->thread = im.add_kernel_task(
+          v, kIrqThreadIdBase - d->index, name, Policy::kFifo, d->spec.thread_priority,
+          [d, m](TaskApi& api) {
+            api.kernel_enter();
+            const bool forced = (d->spec.flags & kIrqfThreadFn) == 0;
+            const bool mask = forced && forced_irq_thread_masks_irqs(m);
+            while (api.block()) {
+              for (uint32_t n = d->thread_pending.exchange(0); n > 0 && api.running(); --n) {
+                if (forced) api.local_bh_disable();
+                if (mask) api.local_irq_disable();
+                detail::spin_ns(d->spec.handler_ns);
+                ++d->handled;
+                detail::raise_softirq(d->v, d->spec.softirq_ns);
+                if (mask) api.local_irq_enable();
+                if (forced) api.local_bh_enable();
+              }
+            }
+          });
+    }
+  }
+  for (size_t i = 0; i < st.vcpus.size(); ++i) st.vcpus[i]->timers.reserve(per_vcpu[i] + 8);
+  // Runnable tasks queue in creation order; blocked ones wait on their token.
+  for (size_t i = 0; i < st.tasks.size(); ++i) {
+    Task* t = st.tasks[i].get();
+    if (im.specs[i].start_blocked) {
+      t->state = detail::TaskState::kBlocked;
+      t->wq_queued = true;
+      detail::CompletionAccess::head(t->wake_token) = t;
+      detail::CompletionAccess::tail(t->wake_token) = t;
+    } else {
+      t->v->rq.enqueue(t, false);
+    }
+  }
+
+  detail::install_signal_handlers();
+  im.handlers_installed = true;
+
+  std::vector<Task*> all = im.all_tasks();
+  int created = 0;
+  for (Task* t : all) {
+    const int rc = im.create_thread(t);
+    if (rc != 0) {
+      im.error = std::string("pthread_create: ") + std::strerror(-rc);
+      break;
+    }
+    ++created;
+  }
+  // Wait (blocking, bounded) until every created thread has set itself up.
+  const int64_t ready_deadline = sys::now_ns() + 10'000'000'000;
+  for (;;) {
+    const uint32_t r = st.ready.load(std::memory_order_seq_cst);
+    if (r >= static_cast<uint32_t>(created)) break;
+    if (sys::now_ns() > ready_deadline) {
+      im.error = "task threads did not start within 10 s";
+      break;
+    }
+    sys::futex_wait(&st.ready, r, sys::now_ns() + 100'000'000);
+  }
+  if (im.error.empty()) {
+    for (Task* t : all) {
+      if (t->setup_error != 0) {
+        im.error = std::string("task ") + t->name + ": thread setup failed: " +
+                   std::strerror(-t->setup_error);
+        break;
+      }
+    }
+  }
+  if (!im.error.empty()) {
+    stop();
+    return -EAGAIN;
+  }
+
+  // The watchdog, on the system CPU.
+  {
+    pthread_attr_t attr;
+    ::pthread_attr_init(&attr);
+    ::pthread_attr_setstacksize(&attr, 256 * 1024);
+    sigset_t allsig, old;
+    sigfillset(&allsig);
+    ::pthread_sigmask(SIG_SETMASK, &allsig, &old);
+    const int rc = ::pthread_create(&im.wd_thread, &attr, &Impl::watchdog_thread, &im);
+    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+    ::pthread_attr_destroy(&attr);
+    if (rc != 0) {
+      im.error = std::string("watchdog pthread_create: ") + std::strerror(rc);
+      stop();
+      return -rc;
+    }
+    im.wd_started = true;
+  }
+
+  // Boot: the first task of every vCPU, then open the gates.
+  st.start_ns = sys::now_ns();
+  for (auto& v : st.vcpus) {
+    v->next_tick_ns = st.start_ns + period;
+    for (auto& d : st.devices) {
+      if (d->v != v.get()) continue;
+      d->timer.expires = st.start_ns + d->spec.phase_ns + d->spec.period_ns;
+      v->timers.push(&d->timer);
+    }
+    detail::update_programmed_locked(v.get());
+    for (Task* t : all) {
+      if (t->v == v.get()) t->parked_ns = st.start_ns;
+    }
+    detail::dispatch_first(v.get());
+  }
+  for (auto& v : st.vcpus) {
+    Task* first = v->current.load(std::memory_order_relaxed);
+    first->gate.store(1, std::memory_order_release);
+    sys::futex_wake(&first->gate, 1);
+  }
+  return 0;
+}
+
+void Executive::run_for(int64_t ns) {
+  Impl& im = *impl_;
+  if (!im.started || im.stopped) return;
+  const int64_t deadline = sys::now_ns() + ns;
+  im.run_deadline_ns.store(deadline, std::memory_order_relaxed);
+  while (im.st.stop_word.load(std::memory_order_seq_cst) == 0) {
+    if (sys::now_ns() >= deadline) break;
+    sys::futex_wait(&im.st.stop_word, 0, deadline);
+  }
+  stop();
+}
+
+void Executive::Impl::teardown_threads() {
+  std::vector<Task*> all = all_tasks();
+  st.stopping.store(1, std::memory_order_seq_cst);
+  detail::request_stop(&st);
+  if (st.host_fifo) demote_all();
+  for (Task* t : all) {
+    if (t->timer_created) {
+      itimerspec its{};
+      ::timer_settime(t->timer, 0, &its, nullptr);
+    }
+  }
+  for (Task* t : all) {
+    t->gate.store(1, std::memory_order_seq_cst);
+    sys::futex_wake(&t->gate, 1);
+  }
+  for (auto& v : st.vcpus) {
+    v->idle_seq.fetch_add(1, std::memory_order_seq_cst);
+    sys::futex_wake(&v->idle_seq, INT_MAX);
+  }
+  timespec deadline;
+  ::clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += kJoinGraceNs / sys::kNsPerSec;
+  for (Task* t : all) {
+    if (!t->thread_started) continue;
+    if (::pthread_timedjoin_np(t->thread, nullptr, &deadline) != 0) {
+      char msg[160];
+      std::snprintf(msg, sizeof(msg),
+                    "executive: task %s did not return within 10 s of stop (its body must "
+                    "loop on running()); aborting\n",
+                    t->name);
+      [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, msg, std::strlen(msg));
+      std::abort();
+    }
+    t->thread_started = false;
+  }
+  if (wd_started) {
+    wd_stop.store(1, std::memory_order_seq_cst);
+    sys::futex_wake(&wd_stop, 1);
+    ::pthread_join(wd_thread, nullptr);
+    wd_started = false;
+  }
+  for (Task* t : all) {
+    if (t->timer_created) {
+      ::timer_delete(t->timer);
+      t->timer_created = false;
+    }
+  }
+  if (handlers_installed) {
+    detail::restore_signal_handlers();
+    handlers_installed = false;
+  }
+}
+
+void Executive::Impl::collect() {
+  RunResult& r = result;
+  r.model = st.cfg.model;
+  r.hz = st.cfg.hz;
+  r.host_fifo = st.host_fifo;
+  r.system_cpu = plan.system_cpu;
+  r.duration_ns = st.start_ns != 0 ? sys::now_ns() - st.start_ns : 0;
+  const double tps = cycleclock::ticks_per_second();
+  auto to_ns = [tps](uint64_t ticks) {
+    return static_cast<int64_t>(static_cast<double>(ticks) * 1e9 / tps);
+  };
+  for (auto& v : st.vcpus) {
+    VcpuStats s = v->stats;
+    s.tick_lateness = v->tick_lateness;
+    s.ipi_lateness = v->ipi_lateness;
+    s.user_ns = to_ns(v->acct_ticks[detail::kAcctUser]);
+    s.kernel_ns = to_ns(v->acct_ticks[detail::kAcctKernel]);
+    s.irq_ns = to_ns(v->acct_ticks[detail::kAcctIrq]);
+    s.idle_ns = to_ns(v->acct_ticks[detail::kAcctIdle]);
+    for (Task* t : all_tasks()) {
+      if (t->v != v.get()) continue;
+      s.irq_forwarded += t->stale_signals.load();
+      s.ipis_received += t->ipis_received.load();
+      s.timer_syscalls += t->timer_syscalls.load();
+    }
+    r.vcpus.push_back(std::move(s));
+  }
+  auto task_stats = [](const Task* t) {
+    TaskStats ts;
+    ts.id = t->id;
+    ts.name = t->name;
+    ts.vcpu = t->v->index;
+    ts.dispatches = t->dispatches;
+    ts.preempted = t->preempted;
+    ts.blocked = t->blocked;
+    ts.stale_signals = t->stale_signals.load();
+    return ts;
+  };
+  for (auto& t : st.ktasks) r.kernel_tasks.push_back(task_stats(t.get()));
+  for (auto& d : st.devices) {
+    IrqStats is;
+    is.name = d->spec.name;
+    is.vcpu = d->v->index;
+    is.threaded = d->threaded;
+    is.fired = d->fired;
+    is.coalesced = d->coalesced;
+    is.handled = d->handled;
+    r.irqs.push_back(std::move(is));
+  }
+  for (auto& t : st.tasks) {
+    TaskStats ts;
+    ts.id = t->id;
+    ts.name = t->name;
+    ts.vcpu = t->v->index;
+    ts.dispatches = t->dispatches;
+    ts.preempted = t->preempted;
+    ts.blocked = t->blocked;
+    ts.periods = t->periods;
+    ts.overruns = t->overruns;
+    ts.stale_signals = t->stale_signals.load();
+    ts.wakeup_latency = t->wakeup_hist;
+    ts.model_delay = t->delay_hist;
+    r.tasks.push_back(std::move(ts));
+  }
+  r.watchdog_tripped = wd_tripped.load() != 0;
+  r.watchdog_message = wd_msg;
+}
+
+void Executive::stop() {
+  Impl& im = *impl_;
+  if (!im.started || im.stopped) return;
+  im.stopped = true;
+  im.teardown_threads();
+  im.collect();
+  if (im.owns_active) {
+    g_active = false;
+    im.owns_active = false;
+  }
+}
+
+}  // namespace pb::exec

@@ -1,0 +1,342 @@
+// The executive's private state: tasks, virtual CPUs, the runqueue, the raw
+// spin lock, hrtimers. Shared by executive.cc (setup, teardown, watchdog),
+// sched.cc (switching, wakeups, blocking) and irq.cc (interrupts).
+//
+// Who writes what:
+// - "own": the task's own thread (and its own signal handlers).
+// - "oncpu": whichever task is on the vCPU (oncpu == true); hand-over between
+//   two such tasks is ordered by the gate futex (release store, acquire load).
+// - "rq": under the vCPU's rq lock, taken only with IRQs soft-disabled.
+#pragma once
+
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pb/executive/executive.h"
+#include "pb/executive/policy.h"
+#include "pb/executive/task.h"
+#include "pb/histogram.h"
+
+namespace pb::exec::detail {
+
+struct Vcpu;
+struct ExecState;
+
+// --- raw spin lock --------------------------------------------------------------------
+// Test-and-test-and-set. Held only with IRQs soft-disabled (so a signal
+// handler on the holder's thread never spins on it) and never across a
+// futex_wake of a task of the same vCPU (which could preempt the holder on
+// the host and spin forever against it).
+class RawSpinLock {
+ public:
+  void lock() noexcept {
+    for (;;) {
+      if (word_.exchange(1, std::memory_order_acquire) == 0) return;
+      while (word_.load(std::memory_order_relaxed) != 0) cpu_relax();
+    }
+  }
+  bool try_lock() noexcept { return word_.exchange(1, std::memory_order_acquire) == 0; }
+  void unlock() noexcept { word_.store(0, std::memory_order_release); }
+
+  static void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+  }
+
+ private:
+  std::atomic<uint32_t> word_{0};
+};
+
+// --- hrtimers ---------------------------------------------------------------------------
+// A one-shot timer of one vCPU, fired in hardirq context on that vCPU's
+// current task. Armed and cancelled only from that vCPU (its tasks or their
+// interrupts), under the rq lock.
+struct Hrtimer {
+  int64_t expires = 0;
+  void (*fn)(Hrtimer*, Task* curr) = nullptr;  // curr: the interrupted task
+  Task* task = nullptr;   // the task fn acts on
+  void* owner = nullptr;  // a Device, for device interrupts
+  int heap_index = -1;    // position in the vCPU's heap; -1 when not queued
+};
+
+// A fixed-capacity binary min-heap of hrtimers (storage allocated at setup).
+class HrtimerHeap {
+ public:
+  void reserve(size_t n) { heap_.reserve(n); cap_ = n; }
+  bool empty() const noexcept { return heap_.empty(); }
+  Hrtimer* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
+  bool push(Hrtimer* h) noexcept;  // false when full (never, sized at setup)
+  void remove(Hrtimer* h) noexcept;
+  Hrtimer* pop() noexcept;
+
+ private:
+  void sift_up(size_t i) noexcept;
+  void sift_down(size_t i) noexcept;
+  void place(size_t i, Hrtimer* h) noexcept {
+    heap_[i] = h;
+    h->heap_index = static_cast<int>(i);
+  }
+  std::vector<Hrtimer*> heap_;
+  size_t cap_ = 0;
+};
+
+// --- tasks ---------------------------------------------------------------------------------
+enum class TaskState : uint8_t { kRunning, kBlocked, kDead };
+enum class Mode : uint8_t { kUser, kKernel };
+
+struct Task : TaskHot {
+  // Identity (immutable after setup).
+  TaskId id = -1;  // -1 for an idle task
+  char name[32] = {};
+  Policy policy = Policy::kFair;
+  int priority = 0;
+  bool is_idle = false;
+  TaskClass cls{};
+  Vcpu* v = nullptr;
+  ExecState* ex = nullptr;
+  std::function<void(TaskApi&)> body;
+  int64_t period_ns = 0;
+  int64_t phase_ns = 0;
+
+  // Host thread (set by the thread before it reports ready).
+  pthread_t thread{};
+  bool thread_started = false;
+  pid_t tid = 0;
+  timer_t timer{};
+  bool timer_created = false;
+  int setup_error = 0;
+
+  // Scheduler state (rq).
+  TaskState state = TaskState::kRunning;
+  bool on_rq = false;
+  Task* rq_next = nullptr;
+  Task* rq_prev = nullptr;
+  bool requeue_tail = false;  // the next requeue goes to the tail (RR expiry, fair)
+  int rr_ticks_left = 0;
+
+  // Dispatch gate: 1 = dispatched. Set by the dispatcher, reset by the task.
+  std::atomic<uint32_t> gate{0};
+  // True while this thread runs emulated code (own).
+  std::atomic<bool> oncpu{false};
+  Mode mode = Mode::kUser;  // own
+
+  // Timing (own / oncpu).
+  int64_t picked_ns = 0;   // when it last became current
+  int64_t parked_ns = 0;   // when it last left the CPU
+  int64_t offcpu_ns = 0;   // total time switched out, for compute()
+  std::atomic<int64_t> resched_set_ns{0};  // a flag was newly set on it (rq)
+  int64_t armed_ns = 0;    // its POSIX timer's expiry, 0 = disarmed (own)
+  bool parked_armed = false;  // in its vCPU's parked_armed set (oncpu)
+  std::atomic<uint64_t> timer_syscalls{0};
+
+  // Blocking.
+  Hrtimer sleep_timer;      // msleep / wait_next_period
+  Completion wake_token;    // block() / wake()
+  Task* wq_next = nullptr;  // a Completion's waiter list
+  bool wq_queued = false;
+  int64_t next_release_ns = 0;
+
+  // Accounting (own).
+  uint64_t dispatches = 0;
+  uint64_t preempted = 0;
+  uint64_t blocked = 0;
+  uint64_t periods = 0;
+  uint64_t overruns = 0;
+  std::atomic<uint64_t> stale_signals{0};
+  std::atomic<uint64_t> ipis_received{0};  // IPI signals that reached this thread
+  std::shared_ptr<LatencyHistogram> wakeup_hist;
+  std::shared_ptr<LatencyHistogram> delay_hist;
+};
+
+// --- the runqueue ------------------------------------------------------------------------
+// Per-priority FIFO lists for RT 1..99 with a bitmap, and the fair queue.
+// The current task is not on it. Intrusive: no allocation.
+class RunQueue {
+ public:
+  void enqueue(Task* t, bool at_head) noexcept;
+  void dequeue(Task* t) noexcept;
+  // Highest RT priority first (FIFO order within), then the fair queue; null
+  // when empty. Dequeues it.
+  Task* pick() noexcept;
+  bool has_rt_prio(int prio) const noexcept;
+  bool has_fair() const noexcept { return fair_.head != nullptr; }
+  uint32_t nr_running() const noexcept { return nr_; }
+
+ private:
+  struct List {
+    Task* head = nullptr;
+    Task* tail = nullptr;
+  };
+  List& list_of(Task* t) noexcept;
+  std::array<List, 100> rt_{};
+  std::array<uint64_t, 2> bitmap_{};  // bit p set when rt_[p] non-empty
+  List fair_;
+  uint32_t nr_ = 0;
+};
+
+// --- virtual CPUs ------------------------------------------------------------------------
+// Pending interrupt bits (Vcpu::irq_pending).
+inline constexpr uint32_t kIrqTimer = 1u << 0;
+inline constexpr uint32_t kIrqIpi = 1u << 1;
+
+enum AcctState : uint8_t { kAcctUser, kAcctKernel, kAcctIrq, kAcctIdle, kAcctStates };
+
+struct Vcpu {
+  int index = 0;
+  int host_cpu = -1;
+  ExecState* ex = nullptr;
+
+  RawSpinLock rq_lock;
+  RunQueue rq;                      // rq
+  std::atomic<Task*> current{nullptr};  // written under rq
+  Task* idle = nullptr;
+  HrtimerHeap timers;               // rq
+
+  std::atomic<uint32_t> irq_pending{0};  // kIrq* bits
+  std::atomic<uint32_t> ipi_pending{0};  // one IPI in flight (coalescing)
+  std::atomic<uint32_t> idle_seq{0};     // bumped by interrupts on the idle task
+  std::atomic<uint64_t> heartbeat{0};    // points and interrupts (oncpu), read by the watchdog
+  std::atomic<int64_t> softirq_pending{0};  // raised softirq work, ns (local_softirq_pending)
+  Task* ksoftirqd = nullptr;                // when the vCPU has device interrupts
+  std::atomic<uint32_t> ksoftirqd_woken{0};
+
+  // Timekeeping (oncpu, or rq).
+  int64_t tick_period_ns = 0;
+  int64_t next_tick_ns = 0;
+  std::atomic<int64_t> programmed_ns{0};  // min(next tick, first hrtimer)
+  int rr_ticks = 1;
+  // Parked tasks whose timer is still armed (Config::parked_armed_timers).
+  std::array<Task*, 16> parked_armed{};
+  int n_parked_armed = 0;
+  int max_parked_armed = 0;
+
+  // Accounting (oncpu).
+  VcpuStats stats;
+  std::shared_ptr<LatencyHistogram> tick_lateness;  // allocated at setup
+  std::shared_ptr<LatencyHistogram> ipi_lateness;
+  std::atomic<int64_t> ipi_sent_ns{0};  // the in-flight IPI's send time
+  uint64_t acct_stamp = 0;
+  AcctState acct_state = kAcctIdle;
+  std::array<uint64_t, kAcctStates> acct_ticks{};
+};
+
+// --- device interrupts ---------------------------------------------------------------------
+struct Device {
+  IrqSpec spec;
+  int index = 0;
+  Vcpu* v = nullptr;
+  Hrtimer timer;
+  bool threaded = false;  // irq_threaded(): the handler runs in `thread`
+  Task* thread = nullptr;
+  std::atomic<uint32_t> thread_pending{0};  // hardirqs not yet handled by the thread
+  // Written on the device's vCPU only (hardirq or its thread).
+  uint64_t fired = 0;
+  uint64_t coalesced = 0;
+  uint64_t handled = 0;
+};
+
+// --- the executive's shared state -------------------------------------------------------
+struct ExecState {
+  Config cfg;
+  std::vector<std::unique_ptr<Vcpu>> vcpus;
+  std::vector<std::unique_ptr<Task>> tasks;  // user tasks, by id
+  std::vector<std::unique_ptr<Task>> idles;
+  std::vector<std::unique_ptr<Task>> ktasks;  // ksoftirqd and IRQ threads
+  std::vector<std::unique_ptr<Device>> devices;
+  bool host_fifo = false;
+  int64_t start_ns = 0;
+
+  // Run control.
+  std::atomic<uint32_t> stopping{0};    // every point checks it
+  std::atomic<uint32_t> stop_word{0};   // run_for() waits on it
+  std::atomic<uint32_t> aborted{0};     // the watchdog ended the run
+  std::atomic<uint32_t> ready{0};       // threads set up
+  std::atomic<uint32_t> debug_reports{0};
+};
+
+// Completion internals (its lock is a raw spin lock, taken with IRQs
+// soft-disabled).
+struct CompletionAccess {
+  static std::atomic<uint32_t>& lock_word(Completion& c) { return c.lock_; }
+  static uint32_t& done(Completion& c) { return c.done_; }
+  static Task*& head(Completion& c) { return c.head_; }
+  static Task*& tail(Completion& c) { return c.tail_; }
+  static void lock(Completion& c) {
+    while (c.lock_.exchange(1, std::memory_order_acquire) != 0) {
+      while (c.lock_.load(std::memory_order_relaxed) != 0) RawSpinLock::cpu_relax();
+    }
+  }
+  static void unlock(Completion& c) { c.lock_.store(0, std::memory_order_release); }
+};
+
+// --- shared functions ----------------------------------------------------------------------
+enum class SwitchKind : uint8_t { kPreempt, kBlock, kExit, kIdle };
+
+inline Task* to_task(TaskHot* h) noexcept { return static_cast<Task*>(h); }
+inline bool stopping(const Task* t) noexcept {
+  return t->ex->stopping.load(std::memory_order_relaxed) != 0;
+}
+
+// sched.cc
+void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq) noexcept;
+void park_until_dispatched(Task* t) noexcept;
+void on_dispatched(Task* t) noexcept;
+void dispatch_first(Vcpu* v) noexcept;  // from start(), by the main thread
+// try_to_wake_up(): from task or hardirq context of `waker` (the current task
+// of its vCPU). Returns whether the task was woken.
+bool try_to_wake_up(Task* waker, Task* p) noexcept;
+void set_state_blocked(Task* t) noexcept;
+// complete() without the preemption point: from hardirq context, or where
+// the caller passes its own point.
+void complete_noresched(Task* waker, Completion& c) noexcept;
+void set_state_running(Task* t) noexcept;
+void request_stop(ExecState* ex) noexcept;
+void acct_switch(Vcpu* v, AcctState s) noexcept;
+AcctState acct_state_of(const Task* t) noexcept;
+void debug_report(Task* t, const char* text) noexcept;
+void idle_loop(Task* t) noexcept;
+void task_main_loop(Task* t) noexcept;
+
+// irq.cc
+void install_signal_handlers() noexcept;
+void restore_signal_handlers() noexcept;
+int tick_signal() noexcept;
+int ipi_signal() noexcept;
+int forward_signal() noexcept;
+// Handles every pending interrupt of t's vCPU on t (which is on the CPU with
+// IRQs enabled in the interrupted context), each followed by the irq-exit
+// preemption decision.
+void irq_loop(Task* t, bool replay, int64_t entry_ns = 0) noexcept;
+void timer_arm(Task* t, int64_t abs_ns) noexcept;
+void timer_disarm(Task* t) noexcept;
+// Queues an hrtimer on t's vCPU (t current there) and reprograms t's timer
+// when it is the new first expiry. Under rq.
+void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept;
+void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept;
+void update_programmed_locked(Vcpu* v) noexcept;
+void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept;
+// Softirqs.
+void raise_softirq(Vcpu* v, int64_t ns) noexcept;
+// handle_softirqs(): SOFTIRQ_OFFSET on t, rounds bounded by
+// softirq_after_round(); wakes ksoftirqd when the bounds end the run.
+void run_softirqs(Task* t) noexcept;
+void wakeup_softirqd(Task* curr, Vcpu* v) noexcept;
+void device_fire(Hrtimer* h, Task* curr) noexcept;
+void spin_ns(int64_t ns) noexcept;
+
+// The task this thread runs, for signal handlers: static TLS (the executive
+// is linked statically), initial-exec, so a first access never allocates.
+extern __thread Task* tls_task __attribute__((tls_model("initial-exec")));
+
+}  // namespace pb::exec::detail

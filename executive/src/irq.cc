@@ -1,0 +1,392 @@
+// Interrupts: signals on the interrupted task's own thread.
+//
+// Two real-time signals, directed at one thread each:
+// - the timer signal: every task thread owns a POSIX timer (CLOCK_MONOTONIC,
+//   SIGEV_THREAD_ID to itself). The task that becomes current arms it for the
+//   vCPU's next expiry (min of the next tick and the first hrtimer); the task
+//   that parks disarms it. So the kernel delivers the timer interrupt straight
+//   to the thread that is running the vCPU: one hop, as a hardware timer
+//   interrupt lands on whatever the CPU runs.
+// - the IPI signal: a reschedule IPI (tgkill by a remote waker);
+// - the forward signal: the doorbell a stale target (a task that left the CPU
+//   after a signal was aimed at it) rings on the vCPU's current task.
+//
+// The handler is the hardirq. It never allocates, locks a libc lock or
+// throws; it uses atomics, the rq spin lock (IRQs are soft-disabled while it
+// runs, so nobody on this thread holds it) and raw syscalls (clock_gettime,
+// timer_settime, futex, tgkill). Interrupts are identified by pending bits in
+// the vCPU, not by the signal: a timer interrupt runs whatever has expired by
+// the clock, so a duplicate or late signal is harmless (counted spurious).
+#include <cerrno>
+#include <csignal>
+
+#include <pthread.h>
+#include <cstring>
+
+#include "internal.h"
+#include "pb/sys.h"
+
+namespace pb::exec::detail {
+namespace {
+
+struct sigaction g_old_tick;
+struct sigaction g_old_ipi;
+struct sigaction g_old_forward;
+
+bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept;
+
+void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
+  const int saved_errno = errno;
+  const int64_t entry_ns = sys::now_ns();
+  Task* t = tls_task;
+  if (t == nullptr || stopping(t)) {
+    errno = saved_errno;
+    return;
+  }
+  Vcpu* v = t->v;
+  if (sig == tick_signal()) {
+    v->irq_pending.fetch_or(kIrqTimer, std::memory_order_seq_cst);
+  } else if (sig == ipi_signal()) {
+    // The sender set kIrqIpi before sending.
+    t->ipis_received.fetch_add(1, std::memory_order_relaxed);
+  }
+  // (forward_signal(): the bits were set by the forwarder.)
+  if (!t->oncpu.load(std::memory_order_relaxed)) {
+    // A stale target: this task left the CPU after the signal was aimed at
+    // it. The bit is set; ring the vCPU's current task, which handles it (or,
+    // if it is itself still passing its gate, finds it on dispatch).
+    t->stale_signals.fetch_add(1, std::memory_order_relaxed);
+    Task* curr = v->current.load(std::memory_order_seq_cst);
+    if (curr != nullptr && curr != t) sys::tgkill(curr->tid, forward_signal());
+    errno = saved_errno;
+    return;
+  }
+  if (t->irqs_disabled.load(std::memory_order_relaxed) != 0) {
+    ++v->stats.irq_masked;  // replayed at local_irq_enable()
+    errno = saved_errno;
+    return;
+  }
+  irq_loop(t, false, entry_ns);
+  errno = saved_errno;
+}
+
+// scheduler_tick(): LAZY promotion first (core.c:5597-5598), then the class's
+// task_tick: RR slice (task_tick_rt) or the fair slice (update_curr()).
+void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
+  const Model m = t->ex->cfg.model;
+  v->rq_lock.lock();
+  const uint32_t f = t->resched.load(std::memory_order_relaxed);
+  const ReschedFlags flags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
+  Resched req = Resched::kNone;
+  if (promote_lazy_at_tick(m, flags)) {
+    req = Resched::kFull;
+    ++v->stats.lazy_promotions;
+  }
+  if (t->is_idle) {
+    if (v->rq.nr_running() != 0) req = Resched::kFull;
+  } else if (t->policy == Policy::kRr) {
+    if (--t->rr_ticks_left <= 0) {
+      t->rr_ticks_left = v->rr_ticks;
+      if (v->rq.has_rt_prio(t->priority)) {
+        t->requeue_tail = true;
+        req = Resched::kFull;
+        ++v->stats.rr_expiries;
+      }
+    }
+  } else if (t->policy == Policy::kFair) {
+    if (now - t->picked_ns >= t->ex->cfg.fair_slice_ns && v->rq.has_fair()) {
+      t->requeue_tail = true;
+      if (req == Resched::kNone) req = resched_curr_lazy_flag(m);
+      ++v->stats.fair_slice_expiries;
+    }
+  }
+  if (req != Resched::kNone) {
+    const ReschedAction a = resched_curr(req, flags, t->is_idle, false);
+    if (a.set != Resched::kNone) {
+      t->resched.fetch_or(a.set == Resched::kFull ? kReschedFull : kReschedLazy,
+                          std::memory_order_seq_cst);
+      if (t->resched_set_ns.load(std::memory_order_relaxed) == 0) {
+        t->resched_set_ns.store(now, std::memory_order_relaxed);
+      }
+    }
+  }
+  v->rq_lock.unlock();
+}
+
+bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept {
+  const int64_t now = sys::now_ns();
+  bool did = false;
+  if (now >= v->next_tick_ns) {
+    if (entry_ns != 0 && entry_ns >= v->next_tick_ns) {
+      v->tick_lateness->record(entry_ns - v->next_tick_ns);
+    }
+    const int64_t missed = (now - v->next_tick_ns) / v->tick_period_ns;
+    v->stats.ticks_missed += static_cast<uint64_t>(missed);
+    v->next_tick_ns += (missed + 1) * v->tick_period_ns;
+    ++v->stats.ticks;
+    sched_tick(t, v, now);
+    did = true;
+  }
+  // hrtimer_interrupt(): run every expired timer, callbacks outside the lock.
+  for (;;) {
+    v->rq_lock.lock();
+    Hrtimer* h = v->timers.top();
+    if (h == nullptr || h->expires > now) {
+      v->rq_lock.unlock();
+      break;
+    }
+    v->timers.pop();
+    v->rq_lock.unlock();
+    ++v->stats.hrtimers_expired;
+    h->fn(h, t);
+    did = true;
+  }
+  v->rq_lock.lock();
+  update_programmed_locked(v);
+  v->rq_lock.unlock();
+  timer_arm(t, v->programmed_ns.load(std::memory_order_relaxed));
+  // Parked tasks armed for an expiry that has passed have fired (or will,
+  // harmlessly): they leave the set and re-arm when dispatched.
+  for (int i = 0; i < v->n_parked_armed;) {
+    Task* p = v->parked_armed[static_cast<size_t>(i)];
+    if (p->armed_ns <= now) {
+      p->parked_armed = false;
+      v->parked_armed[static_cast<size_t>(i)] = v->parked_armed[static_cast<size_t>(--v->n_parked_armed)];
+    } else {
+      ++i;
+    }
+  }
+  if (did) ++v->stats.irq_timer;
+  return did;
+}
+
+}  // namespace
+
+void spin_ns(int64_t ns) noexcept {
+  if (ns <= 0) return;
+  const int64_t end = sys::now_ns() + ns;
+  while (sys::now_ns() < end) RawSpinLock::cpu_relax();
+}
+
+void raise_softirq(Vcpu* v, int64_t ns) noexcept {
+  if (ns <= 0) return;
+  v->softirq_pending.fetch_add(ns, std::memory_order_relaxed);
+  ++v->stats.softirq_raised;
+}
+
+void wakeup_softirqd(Task* curr, Vcpu* v) noexcept {
+  if (v->ksoftirqd == nullptr) return;
+  if (v->ksoftirqd_woken.exchange(1, std::memory_order_relaxed) != 0) return;
+  ++v->stats.ksoftirqd_wakeups;
+  complete_noresched(curr, v->ksoftirqd->wake_token);
+}
+
+void run_softirqs(Task* t) noexcept {
+  Vcpu* v = t->v;
+  t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) + kSoftirqOffset,
+                         std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  const int64_t start = sys::now_ns();
+  for (int rounds = 1;; ++rounds) {
+    const int64_t work = v->softirq_pending.exchange(0, std::memory_order_relaxed);
+    spin_ns(work);
+    v->stats.softirq_ns += work;
+    ++v->stats.softirq_rounds;
+    const bool need_resched = (t->resched.load(std::memory_order_relaxed) & kReschedFull) != 0;
+    const SoftirqNext next =
+        softirq_after_round(rounds, sys::now_ns() - start, need_resched,
+                            v->softirq_pending.load(std::memory_order_relaxed) != 0);
+    if (next == SoftirqNext::kRestart) continue;
+    if (next == SoftirqNext::kWakeKsoftirqd) wakeup_softirqd(t, v);
+    break;
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) - kSoftirqOffset,
+                         std::memory_order_relaxed);
+}
+
+// A device's hrtimer callback: the hardirq of that device.
+void device_fire(Hrtimer* h, Task* curr) noexcept {
+  auto* d = static_cast<Device*>(h->owner);
+  Vcpu* v = d->v;
+  ++d->fired;
+  // Re-arm on the period grid; periods that already passed coalesce into
+  // this interrupt (a level-triggered line is pending once).
+  const int64_t period = d->spec.period_ns;
+  const int64_t now = sys::now_ns();
+  int64_t next = h->expires + period;
+  if (next <= now) {
+    const int64_t k = (now - next) / period + 1;
+    next += k * period;
+    d->coalesced += static_cast<uint64_t>(k);
+  }
+  v->rq_lock.lock();
+  hrtimer_start_locked(curr, h, next);
+  v->rq_lock.unlock();
+  if (d->threaded) {
+    // The primary handler (irq_default_primary_handler) only wakes the thread.
+    ++v->stats.irq_thread_wakeups;
+    d->thread_pending.fetch_add(1, std::memory_order_relaxed);
+    complete_noresched(curr, d->thread->wake_token);
+    return;
+  }
+  ++v->stats.irq_device;
+  spin_ns(d->spec.handler_ns);
+  ++d->handled;
+  raise_softirq(v, d->spec.softirq_ns);
+}
+
+int tick_signal() noexcept { return SIGRTMIN + 4; }
+int ipi_signal() noexcept { return SIGRTMIN + 5; }
+int forward_signal() noexcept { return SIGRTMIN + 6; }
+
+void install_signal_handlers() noexcept {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof(sa));
+  sa.sa_sigaction = &handler;
+  // SA_RESTART: a body's own system calls are not cut short by the tick.
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  // Hardirqs do not nest: both signals are blocked while either runs,
+  // including while a task is parked inside its handler.
+  sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, tick_signal());
+  sigaddset(&sa.sa_mask, ipi_signal());
+  sigaddset(&sa.sa_mask, forward_signal());
+  ::sigaction(tick_signal(), &sa, &g_old_tick);
+  ::sigaction(ipi_signal(), &sa, &g_old_ipi);
+  ::sigaction(forward_signal(), &sa, &g_old_forward);
+}
+
+void restore_signal_handlers() noexcept {
+  ::sigaction(tick_signal(), &g_old_tick, nullptr);
+  ::sigaction(ipi_signal(), &g_old_ipi, nullptr);
+  ::sigaction(forward_signal(), &g_old_forward, nullptr);
+}
+
+void timer_arm(Task* t, int64_t abs_ns) noexcept {
+  if (abs_ns <= 0 || !t->timer_created) return;
+  itimerspec its{};
+  its.it_value = sys::to_timespec(abs_ns);
+  ::timer_settime(t->timer, TIMER_ABSTIME, &its, nullptr);
+  t->timer_syscalls.fetch_add(1, std::memory_order_relaxed);
+  t->armed_ns = abs_ns;
+}
+
+void timer_disarm(Task* t) noexcept {
+  if (t->armed_ns == 0 || !t->timer_created) return;
+  itimerspec its{};
+  ::timer_settime(t->timer, 0, &its, nullptr);
+  t->timer_syscalls.fetch_add(1, std::memory_order_relaxed);
+  t->armed_ns = 0;
+}
+
+void update_programmed_locked(Vcpu* v) noexcept {
+  int64_t p = v->next_tick_ns;
+  if (const Hrtimer* h = v->timers.top(); h != nullptr && h->expires < p) p = h->expires;
+  v->programmed_ns.store(p, std::memory_order_relaxed);
+}
+
+void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept {
+  Vcpu* v = t->v;
+  if (h->heap_index >= 0) v->timers.remove(h);
+  h->expires = expires;
+  v->timers.push(h);
+  const int64_t before = v->programmed_ns.load(std::memory_order_relaxed);
+  update_programmed_locked(v);
+  const int64_t after = v->programmed_ns.load(std::memory_order_relaxed);
+  if (after != before) timer_arm(t, after);
+}
+
+void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept {
+  v->timers.remove(h);
+  update_programmed_locked(v);
+}
+
+void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
+  Vcpu* v = t->v;
+  const Model m = t->ex->cfg.model;
+  for (;;) {
+    if (stopping(t)) return;
+    const uint32_t bits = v->irq_pending.exchange(0, std::memory_order_seq_cst);
+    if (bits == 0) return;
+    // irq_enter(): HARDIRQ_OFFSET on the interrupted task, IRQs off.
+    const AcctState interrupted = v->acct_state;
+    acct_switch(v, kAcctIrq);
+    t->irqs_disabled.store(1, std::memory_order_relaxed);
+    t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) + kHardirqOffset,
+                           std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+    if (replay) ++v->stats.irq_replayed;
+    bool did = false;
+    if ((bits & kIrqIpi) != 0) {
+      // scheduler_ipi(): the flag is already in the task (set by the waker),
+      // acknowledge so the next wakeup may send again.
+      const int64_t sent = v->ipi_sent_ns.load(std::memory_order_relaxed);
+      const bool was_ipi = v->ipi_pending.exchange(0, std::memory_order_seq_cst) != 0;
+      if (was_ipi) {
+        if (entry_ns != 0 && sent != 0 && entry_ns >= sent) v->ipi_lateness->record(entry_ns - sent);
+        ++v->stats.irq_ipi;
+        did = true;
+      }
+    }
+    if ((bits & kIrqTimer) != 0 && run_timer_interrupt(t, v, entry_ns)) did = true;
+    entry_ns = 0;  // later rounds of this loop were not this signal's
+    if (!did) ++v->stats.irq_spurious;
+    // irq_exit(): HARDIRQ_OFFSET off, then softirqs where the policy puts
+    // them (softirq.c:713-730).
+    t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) - kHardirqOffset,
+                           std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t->irqs_disabled.store(0, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (v->softirq_pending.load(std::memory_order_relaxed) != 0) {
+      SoftirqExit se;
+      se.count = t->preempt_count.load(std::memory_order_relaxed);
+      se.pending = true;
+      // RT's softirq_ctrl.cnt: approximated by the interrupted task's own BH
+      // count (a preempted task that holds BH off is not seen).
+      se.cpu_bh_disabled = softirq_count(se.count) != 0;
+      se.threadirqs = t->ex->cfg.threadirqs;
+      switch (softirq_at_irq_exit(m, se)) {
+        case SoftirqPlacement::kInline: {
+          ++v->stats.softirq_at_irq_exit;
+          // Softirqs run with IRQs on: inside the signal handler, unblock
+          // the executive's signals so hardirqs can nest into them.
+          sigset_t ours;
+          if (!replay) {
+            sigemptyset(&ours);
+            sigaddset(&ours, tick_signal());
+            sigaddset(&ours, ipi_signal());
+            sigaddset(&ours, forward_signal());
+            ::pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
+          }
+          run_softirqs(t);
+          if (!replay) ::pthread_sigmask(SIG_BLOCK, &ours, nullptr);
+          break;
+        }
+        case SoftirqPlacement::kWakeKsoftirqd:
+          wakeup_softirqd(t, v);
+          break;
+        case SoftirqPlacement::kDeferred:
+          ++v->stats.softirq_deferred;
+          break;
+        case SoftirqPlacement::kNothingPending:
+          break;
+      }
+    }
+    acct_switch(v, interrupted);
+    if (t->is_idle) v->idle_seq.fetch_add(1, std::memory_order_release);
+    // irqentry_exit(): to user mode or to kernel code, as the policy says.
+    const Point p = irq_exit_point(t->mode == Mode::kUser);
+    const uint32_t f = t->resched.load(std::memory_order_relaxed);
+    const Context c{t->preempt_count.load(std::memory_order_relaxed), false,
+                    ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0}};
+    const Decision d = decide(m, p, c);
+    ++v->stats.decisions[static_cast<size_t>(p)][static_cast<size_t>(d.reason)];
+    if (d.switch_now) schedule_core(t, p, SwitchKind::kPreempt, true);
+  }
+}
+
+}  // namespace pb::exec::detail

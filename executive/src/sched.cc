@@ -1,0 +1,838 @@
+// The emulated scheduler: the runqueue, the switch (dispatch gating),
+// preemption points, wakeups and IPIs, blocking (completions, sleeps,
+// periodic release) and the TaskApi calls built on them.
+//
+// Every "switch now or defer" below is pb::exec::decide(); every reschedule
+// request goes through on_wakeup()/resched_curr()/promote_lazy_at_tick()
+// (policy.h). This file only carries out what they answer.
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include <unistd.h>
+
+#include "internal.h"
+#include "pb/cycleclock.h"
+#include "pb/sys.h"
+
+namespace pb::exec {
+namespace detail {
+
+__thread Task* tls_task __attribute__((tls_model("initial-exec"))) = nullptr;
+
+namespace {
+
+// The inline fast paths in task.h skip decide() when no reschedule flag is
+// set. That is sound only if decide() never switches without a flag at any
+// point but schedule(); proven here for every model, point and context shape.
+consteval bool decide_needs_a_flag_to_switch() {
+  constexpr PreemptCount kCounts[] = {0,
+                                      kPreemptOffset,
+                                      2 * kPreemptOffset,
+                                      kSoftirqOffset,
+                                      kSoftirqDisableOffset,
+                                      kSoftirqDisableOffset + kPreemptOffset,
+                                      kHardirqOffset,
+                                      kHardirqOffset + kPreemptOffset,
+                                      kNmiEnterOffset};
+  for (Model m : kAllModels) {
+    for (Point p : kAllPoints) {
+      if (p == Point::kSchedule) continue;
+      for (PreemptCount c : kCounts) {
+        for (bool irqs : {false, true}) {
+          if (decide(m, p, Context{c, irqs, ReschedFlags{}}).switch_now) return false;
+        }
+      }
+    }
+  }
+  return true;
+}
+static_assert(decide_needs_a_flag_to_switch(),
+              "task.h skips decide() when no reschedule flag is set");
+
+constexpr size_t point_index(Point p) noexcept { return static_cast<size_t>(p); }
+constexpr size_t reason_index(Reason r) noexcept { return static_cast<size_t>(r); }
+static_assert(static_cast<size_t>(Reason::kIrqsDisabled) + 1 == kNumReasons);
+
+Context context_of(const Task* t) noexcept {
+  const uint32_t f = t->resched.load(std::memory_order_relaxed);
+  return Context{t->preempt_count.load(std::memory_order_relaxed),
+                 t->irqs_disabled.load(std::memory_order_relaxed) != 0,
+                 ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0}};
+}
+
+// Soft IRQ save/restore for the executive's own critical sections. The
+// restore does not replay: callers that return to task code replay
+// explicitly (irq_restore_replay).
+uint32_t irq_save(Task* t) noexcept {
+  const uint32_t was = t->irqs_disabled.load(std::memory_order_relaxed);
+  t->irqs_disabled.store(1, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  return was;
+}
+void irq_restore_noreplay(Task* t, uint32_t was) noexcept {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t->irqs_disabled.store(was, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+void irq_restore_replay(Task* t, uint32_t was) noexcept {
+  irq_restore_noreplay(t, was);
+  if (was == 0 && t->irq_pending->load(std::memory_order_relaxed) != 0) irq_loop(t, true);
+}
+
+TaskClass class_of(const Task* t) noexcept { return t->cls; }
+
+// Sets the flag `r` on `curr` as resched_curr() says; under curr's rq lock.
+// Returns the action taken.
+ReschedAction resched_locked(Task* curr, Resched r, bool remote) noexcept {
+  const uint32_t f = curr->resched.load(std::memory_order_relaxed);
+  const ReschedAction a = resched_curr(
+      r, ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0}, curr->is_idle, remote);
+  if (a.set != Resched::kNone) {
+    curr->resched.fetch_or(a.set == Resched::kFull ? kReschedFull : kReschedLazy,
+                           std::memory_order_seq_cst);
+    if (curr->resched_set_ns.load(std::memory_order_relaxed) == 0) {
+      curr->resched_set_ns.store(sys::now_ns(), std::memory_order_relaxed);
+    }
+  }
+  return a;
+}
+
+void record_decision(Vcpu* v, Point p, const Decision& d) noexcept {
+  ++v->stats.decisions[point_index(p)][reason_index(d.reason)];
+  v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
+
+void trace_dispatch(Vcpu* v, const Task* next, const Task* prev, SwitchCause cause, Point p) {
+  auto& tr = v->stats.trace;
+  if (tr.size() < tr.capacity()) {
+    tr.push_back(DispatchRecord{next->id, prev != nullptr ? prev->id : -1, cause, p,
+                                v->stats.ticks});
+  } else {
+    ++v->stats.trace_dropped;
+  }
+}
+
+// Completion internals, under the completion's lock.
+void wq_append(Completion& c, Task* t) noexcept;
+void wq_remove(Completion& c, Task* t) noexcept;
+Task* wq_pop(Completion& c) noexcept;
+
+}  // namespace
+
+
+namespace {
+void wq_append(Completion& c, Task* t) noexcept {
+  t->wq_next = nullptr;
+  t->wq_queued = true;
+  Task*& tail = CompletionAccess::tail(c);
+  if (tail != nullptr) {
+    tail->wq_next = t;
+  } else {
+    CompletionAccess::head(c) = t;
+  }
+  tail = t;
+}
+void wq_remove(Completion& c, Task* t) noexcept {
+  Task* prev = nullptr;
+  for (Task* w = CompletionAccess::head(c); w != nullptr; prev = w, w = w->wq_next) {
+    if (w != t) continue;
+    if (prev != nullptr) {
+      prev->wq_next = w->wq_next;
+    } else {
+      CompletionAccess::head(c) = w->wq_next;
+    }
+    if (CompletionAccess::tail(c) == w) CompletionAccess::tail(c) = prev;
+    break;
+  }
+  t->wq_next = nullptr;
+  t->wq_queued = false;
+}
+Task* wq_pop(Completion& c) noexcept {
+  Task* t = CompletionAccess::head(c);
+  if (t == nullptr) return nullptr;
+  CompletionAccess::head(c) = t->wq_next;
+  if (CompletionAccess::head(c) == nullptr) CompletionAccess::tail(c) = nullptr;
+  t->wq_next = nullptr;
+  t->wq_queued = false;
+  return t;
+}
+}  // namespace
+
+// --- runqueue ------------------------------------------------------------------------------
+
+RunQueue::List& RunQueue::list_of(Task* t) noexcept {
+  return t->policy == Policy::kFair ? fair_ : rt_[static_cast<size_t>(t->priority)];
+}
+
+void RunQueue::enqueue(Task* t, bool at_head) noexcept {
+  List& l = list_of(t);
+  t->rq_prev = nullptr;
+  t->rq_next = nullptr;
+  if (l.head == nullptr) {
+    l.head = l.tail = t;
+  } else if (at_head) {
+    t->rq_next = l.head;
+    l.head->rq_prev = t;
+    l.head = t;
+  } else {
+    t->rq_prev = l.tail;
+    l.tail->rq_next = t;
+    l.tail = t;
+  }
+  if (t->policy != Policy::kFair) {
+    const auto p = static_cast<unsigned>(t->priority);
+    bitmap_[p / 64] |= uint64_t{1} << (p % 64);
+  }
+  t->on_rq = true;
+  ++nr_;
+}
+
+void RunQueue::dequeue(Task* t) noexcept {
+  List& l = list_of(t);
+  if (t->rq_prev != nullptr) {
+    t->rq_prev->rq_next = t->rq_next;
+  } else {
+    l.head = t->rq_next;
+  }
+  if (t->rq_next != nullptr) {
+    t->rq_next->rq_prev = t->rq_prev;
+  } else {
+    l.tail = t->rq_prev;
+  }
+  t->rq_prev = t->rq_next = nullptr;
+  if (t->policy != Policy::kFair && l.head == nullptr) {
+    const auto p = static_cast<unsigned>(t->priority);
+    bitmap_[p / 64] &= ~(uint64_t{1} << (p % 64));
+  }
+  t->on_rq = false;
+  --nr_;
+}
+
+Task* RunQueue::pick() noexcept {
+  Task* t = nullptr;
+  if (bitmap_[1] != 0) {
+    t = rt_[64 + 63 - static_cast<size_t>(__builtin_clzll(bitmap_[1]))].head;
+  } else if (bitmap_[0] != 0) {
+    t = rt_[63 - static_cast<size_t>(__builtin_clzll(bitmap_[0]))].head;
+  } else {
+    t = fair_.head;
+  }
+  if (t != nullptr) dequeue(t);
+  return t;
+}
+
+bool RunQueue::has_rt_prio(int prio) const noexcept {
+  const auto p = static_cast<unsigned>(prio);
+  return (bitmap_[p / 64] & (uint64_t{1} << (p % 64))) != 0;
+}
+
+// --- hrtimer heap --------------------------------------------------------------------------
+
+bool HrtimerHeap::push(Hrtimer* h) noexcept {
+  if (heap_.size() >= cap_) return false;
+  heap_.push_back(h);
+  h->heap_index = static_cast<int>(heap_.size() - 1);
+  sift_up(heap_.size() - 1);
+  return true;
+}
+
+Hrtimer* HrtimerHeap::pop() noexcept {
+  if (heap_.empty()) return nullptr;
+  Hrtimer* h = heap_.front();
+  remove(h);
+  return h;
+}
+
+void HrtimerHeap::remove(Hrtimer* h) noexcept {
+  if (h->heap_index < 0) return;
+  const auto i = static_cast<size_t>(h->heap_index);
+  Hrtimer* last = heap_.back();
+  heap_.pop_back();
+  h->heap_index = -1;
+  if (i < heap_.size()) {
+    place(i, last);
+    sift_up(i);
+    sift_down(static_cast<size_t>(last->heap_index));
+  }
+}
+
+void HrtimerHeap::sift_up(size_t i) noexcept {
+  Hrtimer* h = heap_[i];
+  while (i > 0) {
+    const size_t parent = (i - 1) / 2;
+    if (heap_[parent]->expires <= h->expires) break;
+    place(i, heap_[parent]);
+    i = parent;
+  }
+  place(i, h);
+}
+
+void HrtimerHeap::sift_down(size_t i) noexcept {
+  Hrtimer* h = heap_[i];
+  const size_t n = heap_.size();
+  for (;;) {
+    size_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && heap_[child + 1]->expires < heap_[child]->expires) ++child;
+    if (h->expires <= heap_[child]->expires) break;
+    place(i, heap_[child]);
+    i = child;
+  }
+  place(i, h);
+}
+
+// --- accounting -------------------------------------------------------------------------------
+
+AcctState acct_state_of(const Task* t) noexcept {
+  if (t->is_idle) return kAcctIdle;
+  return t->mode == Mode::kUser ? kAcctUser : kAcctKernel;
+}
+
+void acct_switch(Vcpu* v, AcctState s) noexcept {
+  const uint64_t now = cycleclock::ticks();
+  v->acct_ticks[v->acct_state] += now - v->acct_stamp;
+  v->acct_stamp = now;
+  v->acct_state = s;
+}
+
+void debug_report(Task* t, const char* text) noexcept {
+  if (!t->ex->cfg.print_debug_reports) return;
+  // The kernel rate-limits these to one a second; the emulation prints the
+  // first 16 of a run.
+  if (t->ex->debug_reports.fetch_add(1, std::memory_order_relaxed) >= 16) return;
+  [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, text, std::strlen(text));
+}
+
+void request_stop(ExecState* ex) noexcept {
+  ex->stop_word.store(1, std::memory_order_seq_cst);
+  sys::futex_wake(&ex->stop_word, 1);
+}
+
+// --- the switch ----------------------------------------------------------------------------------
+
+void park_until_dispatched(Task* t) noexcept {
+  while (t->gate.load(std::memory_order_acquire) == 0) {
+    if (stopping(t)) break;
+    sys::futex_wait(&t->gate, 0);
+  }
+}
+
+void on_dispatched(Task* t) noexcept {
+  t->gate.store(0, std::memory_order_relaxed);
+  t->oncpu.store(true, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (stopping(t)) return;
+  Vcpu* v = t->v;
+  t->offcpu_ns += t->picked_ns - t->parked_ns;
+  ++t->dispatches;
+  // Whatever IPI was in flight is superseded: the pick that dispatched this
+  // task saw the runqueue as the sender left it.
+  v->ipi_pending.store(0, std::memory_order_seq_cst);
+  if (t->parked_armed) {
+    for (int i = 0; i < v->n_parked_armed; ++i) {
+      if (v->parked_armed[static_cast<size_t>(i)] == t) {
+        v->parked_armed[static_cast<size_t>(i)] =
+            v->parked_armed[static_cast<size_t>(--v->n_parked_armed)];
+        break;
+      }
+    }
+    t->parked_armed = false;
+  }
+  // The current task's timer is armed for the vCPU's next expiry: kept from
+  // when it parked if still right and in the future, else armed now.
+  const int64_t programmed = v->programmed_ns.load(std::memory_order_relaxed);
+  if (t->armed_ns != programmed || programmed <= t->picked_ns) timer_arm(t, programmed);
+}
+
+void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq) noexcept {
+  if (stopping(t)) return;
+  Vcpu* v = t->v;
+  const uint32_t saved_irqs = irq_save(t);
+  v->rq_lock.lock();
+  if (kind == SwitchKind::kExit) t->state = TaskState::kDead;
+  // A task preempted (or calling schedule() after a wakeup already made it
+  // running) stays on the runqueue; RT and fair tasks keep their place at the
+  // head unless a slice expiry or a fair wakeup sent them to the tail.
+  const bool blocking = kind == SwitchKind::kExit ||
+                        (kind == SwitchKind::kBlock && t->state != TaskState::kRunning);
+  if (!t->is_idle && !blocking) v->rq.enqueue(t, !t->requeue_tail);
+  Task* next = v->rq.pick();
+  if (next == nullptr) next = v->idle;
+  // clear_tsk_need_resched(prev): both flags, whatever comes next.
+  t->resched.store(0, std::memory_order_relaxed);
+  t->requeue_tail = false;
+  const int64_t resched_stamp = t->resched_set_ns.exchange(0, std::memory_order_relaxed);
+  if (next == t) {
+    v->rq_lock.unlock();
+    v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1,
+                       std::memory_order_relaxed);
+    if (from_irq) {
+      irq_restore_noreplay(t, saved_irqs);
+    } else {
+      irq_restore_replay(t, saved_irqs);
+    }
+    return;
+  }
+  v->current.store(next, std::memory_order_relaxed);
+  v->rq_lock.unlock();
+
+  // Accounting, while this task still owns the vCPU.
+  const int64_t now = sys::now_ns();
+  VcpuStats& st = v->stats;
+  ++st.dispatches;
+  SwitchCause cause;
+  if (kind == SwitchKind::kIdle) {
+    cause = SwitchCause::kIdle;
+    ++st.idle_exits;
+  } else if (kind == SwitchKind::kExit) {
+    cause = SwitchCause::kExit;
+    ++st.ctx_voluntary;
+  } else if (blocking) {
+    cause = SwitchCause::kBlock;
+    ++st.ctx_voluntary;
+    ++t->blocked;
+  } else {
+    cause = SwitchCause::kPreempt;
+    ++st.ctx_involuntary;
+    ++st.preemptions[point_index(p)];
+    ++t->preempted;
+    if (resched_stamp != 0 && next->delay_hist) next->delay_hist->record(now - resched_stamp);
+  }
+  trace_dispatch(v, next, t->is_idle ? nullptr : t, cause, p);
+  acct_switch(v, acct_state_of(next));
+  t->parked_ns = now;
+  next->picked_ns = now;
+  v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // Keep this task's timer armed while parked when there is room in the set
+  // (Config::parked_armed_timers): if it is dispatched again before the
+  // expiry, neither the disarm nor the re-arm is needed.
+  bool keep_armed = false;
+  if (kind != SwitchKind::kExit && t->armed_ns != 0 &&
+      t->armed_ns == v->programmed_ns.load(std::memory_order_relaxed) && t->armed_ns > now &&
+      v->n_parked_armed < v->max_parked_armed) {
+    v->parked_armed[static_cast<size_t>(v->n_parked_armed++)] = t;
+    t->parked_armed = true;
+    keep_armed = true;
+  }
+  t->oncpu.store(false, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+
+  // Dispatch: open next's gate. From here on this thread touches nothing of
+  // the vCPU: next may already be running (on the host it preempts us when
+  // its priority is higher).
+  next->gate.store(1, std::memory_order_release);
+  sys::futex_wake(&next->gate, 1);
+  if (kind == SwitchKind::kExit) return;
+  if (!keep_armed) timer_disarm(t);
+  park_until_dispatched(t);
+  on_dispatched(t);
+  if (from_irq) {
+    irq_restore_noreplay(t, saved_irqs);
+  } else {
+    irq_restore_replay(t, saved_irqs);
+  }
+}
+
+void dispatch_first(Vcpu* v) noexcept {
+  v->rq_lock.lock();
+  Task* next = v->rq.pick();
+  if (next == nullptr) next = v->idle;
+  v->current.store(next, std::memory_order_relaxed);
+  v->rq_lock.unlock();
+  next->picked_ns = sys::now_ns();
+  v->acct_stamp = cycleclock::ticks();
+  v->acct_state = acct_state_of(next);
+  trace_dispatch(v, next, nullptr, SwitchCause::kStart, Point::kSchedule);
+  ++v->stats.dispatches;
+}
+
+// --- preemption points -------------------------------------------------------------------------
+
+void preempt_point(TaskHot* h, Point p) noexcept {
+  Task* t = to_task(h);
+  if (stopping(t)) return;
+  const Decision d = decide(t->ex->cfg.model, p, context_of(t));
+  record_decision(t->v, p, d);
+  if (d.switch_now) schedule_core(t, p, SwitchKind::kPreempt, false);
+}
+
+void bh_enable_slow(TaskHot* h) noexcept {
+  Task* t = to_task(h);
+  if (stopping(t)) return;
+  // __local_bh_enable_ip(): "if (!in_interrupt() && local_softirq_pending())
+  // do_softirq();", then preempt_check_resched().
+  const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
+  if (!in_interrupt(c) && t->softirq_pending->load(std::memory_order_relaxed) != 0) {
+    ++t->v->stats.softirq_at_bh_enable;
+    run_softirqs(t);
+  }
+  preempt_point(h, Point::kPreemptEnable);
+}
+
+void irq_replay(TaskHot* h) noexcept {
+  Task* t = to_task(h);
+  if (stopping(t)) return;
+  irq_loop(t, true);
+}
+
+namespace {
+
+// schedule() on block: the debug check, then decide() (which always says
+// switch for kSchedule) and the switch.
+void schedule_block(Task* t) noexcept {
+  if (stopping(t)) return;
+  const Model m = t->ex->cfg.model;
+  const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
+  if (schedule_while_atomic(c, m)) {
+    ++t->v->stats.schedule_while_atomic_bugs;
+    char buf[128];
+    std::snprintf(buf, sizeof(buf), "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->name,
+                  static_cast<int>(t->tid), static_cast<unsigned>(c));
+    debug_report(t, buf);
+  }
+  const Decision d = decide(m, Point::kSchedule, context_of(t));
+  record_decision(t->v, Point::kSchedule, d);
+  if (d.switch_now) schedule_core(t, Point::kSchedule, SwitchKind::kBlock, false);
+}
+
+// __might_resched()/__might_sleep(): the kernel's report, counted.
+void might_sleep_check(Task* t, const std::source_location& loc) noexcept {
+  const Model m = t->ex->cfg.model;
+  const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
+  const bool irqs = t->irqs_disabled.load(std::memory_order_relaxed) != 0;
+  if (!might_sleep_is_bug(c, irqs, m, 0)) return;
+  ++t->v->stats.might_sleep_bugs;
+  char buf[512];
+  std::snprintf(buf, sizeof(buf),
+                "BUG: sleeping function called from invalid context at %s:%u\n"
+                "in_atomic(): %d, irqs_disabled(): %d, non_block: 0, pid: %d, name: %s\n"
+                "preempt_count: %x, expected: 0\n",
+                loc.file_name(), static_cast<unsigned>(loc.line()), in_atomic(c, m) ? 1 : 0,
+                irqs ? 1 : 0, static_cast<int>(t->tid), t->name,
+                static_cast<unsigned>(kernel_preempt_count(c, m)));
+  debug_report(t, buf);
+}
+
+// Blocking calls from user mode are system calls.
+struct SyscallScope {
+  explicit SyscallScope(Task* task) noexcept : t(task), was_user(task->mode == Mode::kUser) {
+    if (was_user) TaskApi(t).kernel_enter();
+  }
+  ~SyscallScope() {
+    if (was_user) TaskApi(t).kernel_exit();
+  }
+  Task* t;
+  bool was_user;
+};
+
+bool wait_completion_locked_loop(Task* t, Completion& c) noexcept {
+  for (;;) {
+    const uint32_t irqs = irq_save(t);
+    CompletionAccess::lock(c);
+    if (stopping(t)) {
+      if (t->wq_queued) wq_remove(c, t);
+      CompletionAccess::unlock(c);
+      irq_restore_noreplay(t, irqs);
+      set_state_running(t);
+      return false;
+    }
+    uint32_t& done = CompletionAccess::done(c);
+    if (done > 0) {
+      --done;
+      if (t->wq_queued) wq_remove(c, t);
+      CompletionAccess::unlock(c);
+      irq_restore_replay(t, irqs);
+      set_state_running(t);
+      return true;
+    }
+    if (!t->wq_queued) wq_append(c, t);
+    set_state_blocked(t);
+    CompletionAccess::unlock(c);
+    irq_restore_replay(t, irqs);
+    schedule_block(t);
+  }
+}
+
+void sleep_timer_fn(Hrtimer* h, Task* curr) { try_to_wake_up(curr, h->task); }
+
+}  // namespace
+
+void complete_noresched(Task* waker, Completion& c) noexcept {
+  const uint32_t irqs = irq_save(waker);
+  CompletionAccess::lock(c);
+  ++CompletionAccess::done(c);
+  Task* w = wq_pop(c);
+  CompletionAccess::unlock(c);
+  irq_restore_noreplay(waker, irqs);
+  if (w != nullptr) try_to_wake_up(waker, w);
+}
+
+void set_state_blocked(Task* t) noexcept {
+  const uint32_t irqs = irq_save(t);
+  t->v->rq_lock.lock();
+  t->state = TaskState::kBlocked;
+  t->v->rq_lock.unlock();
+  irq_restore_noreplay(t, irqs);
+}
+
+void set_state_running(Task* t) noexcept {
+  const uint32_t irqs = irq_save(t);
+  t->v->rq_lock.lock();
+  t->state = TaskState::kRunning;
+  t->v->rq_lock.unlock();
+  irq_restore_noreplay(t, irqs);
+}
+
+// --- wakeups ---------------------------------------------------------------------------------------
+
+void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept {
+  VcpuStats& st = sender->v->stats;
+  target->irq_pending.fetch_or(kIrqIpi, std::memory_order_seq_cst);
+  if (target->ipi_pending.exchange(1, std::memory_order_seq_cst) != 0) {
+    ++st.ipis_coalesced;
+    return;
+  }
+  ++st.ipis_sent;
+  target->ipi_sent_ns.store(sys::now_ns(), std::memory_order_relaxed);
+  if (sys::tgkill(target_curr->tid, ipi_signal()) < 0) {
+    // The target thread is gone (it exited after the pick we read): the
+    // next dispatch there sees the runqueue and clears ipi_pending.
+    target->ipi_pending.store(0, std::memory_order_seq_cst);
+  }
+}
+
+bool try_to_wake_up(Task* waker, Task* p) noexcept {
+  Vcpu* tv = p->v;
+  const bool remote = waker->v != tv;
+  const uint32_t irqs = irq_save(waker);
+  tv->rq_lock.lock();
+  if (p->state != TaskState::kBlocked) {
+    tv->rq_lock.unlock();
+    irq_restore_noreplay(waker, irqs);
+    return false;
+  }
+  p->state = TaskState::kRunning;
+  Task* curr = tv->current.load(std::memory_order_relaxed);
+  bool ipi = false;
+  if (!p->on_rq && p != curr) {
+    // ttwu_do_activate(): activate_task(), then wakeup_preempt().
+    tv->rq.enqueue(p, false);
+    if (curr != nullptr) {
+      const uint32_t f = curr->resched.load(std::memory_order_relaxed);
+      Wakeup w;
+      w.curr = curr->is_idle ? TaskClass{SchedClass::kIdle, 0} : class_of(curr);
+      w.wakee = class_of(p);
+      w.remote = remote;
+      w.fair_wakee_wins = p->ex->cfg.fair_wakeup_preempts;
+      w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
+      const WakeupAction a = on_wakeup(p->ex->cfg.model, w);
+      if (a.requested != Resched::kNone) {
+        const ReschedAction done = resched_locked(curr, a.requested, remote);
+        ipi = done.ipi;
+        // A fair wakee that wins over a fair current goes first: the current
+        // is requeued behind it (the EEVDF pick is not modelled).
+        if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
+          curr->requeue_tail = true;
+        }
+      }
+    }
+  }
+  tv->rq_lock.unlock();
+  irq_restore_noreplay(waker, irqs);
+  if (remote) {
+    ++waker->v->stats.wakeups_remote;
+  } else {
+    ++waker->v->stats.wakeups_local;
+  }
+  if (ipi) send_ipi(waker, tv, curr);
+  return true;
+}
+
+// --- the idle task and the task thread's life ----------------------------------------------
+
+void idle_loop(Task* t) noexcept {
+  Vcpu* v = t->v;
+  for (;;) {
+    if (stopping(t)) return;
+    const uint32_t seq = v->idle_seq.load(std::memory_order_acquire);
+    if (t->resched.load(std::memory_order_seq_cst) != 0) {
+      schedule_core(t, Point::kSchedule, SwitchKind::kIdle, false);
+      continue;
+    }
+    // An interrupt on the idle task bumps idle_seq, so a wakeup between the
+    // check above and this wait is not lost.
+    sys::futex_wait(&v->idle_seq, seq);
+  }
+}
+
+void task_main_loop(Task* t) noexcept {
+  if (stopping(t)) return;
+  TaskApi api(t);
+  if (t->state == TaskState::kBlocked) {
+    // Created blocked: dispatched by a wake(); consume its token.
+    Completion& c = t->wake_token;
+    const uint32_t irqs = irq_save(t);
+    CompletionAccess::lock(c);
+    if (CompletionAccess::done(c) > 0) --CompletionAccess::done(c);
+    if (t->wq_queued) wq_remove(c, t);
+    CompletionAccess::unlock(c);
+    irq_restore_replay(t, irqs);
+  }
+  if (t->body) t->body(api);
+  if (stopping(t)) return;
+  // do_exit(): the last schedule().
+  schedule_core(t, Point::kSchedule, SwitchKind::kExit, false);
+}
+
+}  // namespace detail
+
+// --- TaskApi ---------------------------------------------------------------------------------------
+
+using detail::Task;
+using detail::to_task;
+
+TaskId TaskApi::id() const noexcept { return to_task(t_)->id; }
+int TaskApi::vcpu() const noexcept { return to_task(t_)->v->index; }
+std::string_view TaskApi::name() const noexcept { return to_task(t_)->name; }
+Model TaskApi::model() const noexcept { return to_task(t_)->ex->cfg.model; }
+bool TaskApi::running() const noexcept { return !detail::stopping(to_task(t_)); }
+bool TaskApi::aborted() const noexcept {
+  return to_task(t_)->ex->aborted.load(std::memory_order_relaxed) != 0;
+}
+void TaskApi::request_stop() noexcept { detail::request_stop(to_task(t_)->ex); }
+bool TaskApi::in_user_mode() const noexcept { return to_task(t_)->mode == detail::Mode::kUser; }
+int64_t TaskApi::now_ns() const noexcept { return sys::now_ns(); }
+uint64_t TaskApi::vcpu_ticks() const noexcept { return to_task(t_)->v->stats.ticks; }
+
+void TaskApi::cond_resched(std::source_location loc) noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return;
+  detail::might_sleep_check(t, loc);
+  detail::preempt_point(t_, Point::kCondResched);
+}
+
+void TaskApi::might_sleep(std::source_location loc) noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return;
+  detail::might_sleep_check(t, loc);
+  detail::preempt_point(t_, Point::kMightResched);
+}
+
+void TaskApi::might_resched() noexcept { detail::preempt_point(t_, Point::kMightResched); }
+
+void TaskApi::kernel_enter() noexcept {
+  Task* t = to_task(t_);
+  t->mode = detail::Mode::kKernel;
+  if (!detail::stopping(t)) detail::acct_switch(t->v, detail::kAcctKernel);
+}
+
+void TaskApi::kernel_exit() noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) {
+    t->mode = detail::Mode::kUser;
+    return;
+  }
+  // exit_to_user_mode_loop(): IRQs off, schedule while the policy says so,
+  // then user mode; pending interrupts are taken on the way out.
+  const uint32_t irqs = detail::irq_save(t);
+  for (;;) {
+    const Decision d = decide(t->ex->cfg.model, Point::kReturnToUser, detail::context_of(t));
+    detail::record_decision(t->v, Point::kReturnToUser, d);
+    if (!d.switch_now || detail::stopping(t)) break;
+    detail::schedule_core(t, Point::kReturnToUser, detail::SwitchKind::kPreempt, true);
+  }
+  t->mode = detail::Mode::kUser;
+  if (!detail::stopping(t)) detail::acct_switch(t->v, detail::kAcctUser);
+  detail::irq_restore_replay(t, irqs);
+}
+
+bool TaskApi::block() noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return false;
+  detail::SyscallScope sc(t);
+  return detail::wait_completion_locked_loop(t, t->wake_token);
+}
+
+void TaskApi::wake(TaskId id) noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return;
+  if (id < 0 || static_cast<size_t>(id) >= t->ex->tasks.size()) return;
+  complete(t->ex->tasks[static_cast<size_t>(id)]->wake_token);
+}
+
+bool TaskApi::wait_for_completion(Completion& c) noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return false;
+  detail::SyscallScope sc(t);
+  might_sleep();
+  return detail::wait_completion_locked_loop(t, c);
+}
+
+void TaskApi::complete(Completion& c) noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return;
+  // try_to_wake_up() runs under guard(preempt)(): its preempt_enable() is the
+  // point where a local wakee preempts (FULL, LAZY on the full flag, RT).
+  preempt_disable();
+  detail::complete_noresched(t, c);
+  preempt_enable();
+}
+
+bool TaskApi::sleep_until(int64_t abs_ns) noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t)) return false;
+  detail::SyscallScope sc(t);
+  might_sleep();
+  detail::Vcpu* v = t->v;
+  const uint32_t irqs = detail::irq_save(t);
+  v->rq_lock.lock();
+  t->state = detail::TaskState::kBlocked;
+  t->sleep_timer.fn = &detail::sleep_timer_fn;
+  t->sleep_timer.task = t;
+  detail::hrtimer_start_locked(t, &t->sleep_timer, abs_ns);
+  v->rq_lock.unlock();
+  detail::irq_restore_replay(t, irqs);
+  detail::schedule_block(t);
+  const uint32_t irqs2 = detail::irq_save(t);
+  v->rq_lock.lock();
+  if (t->sleep_timer.heap_index >= 0) detail::hrtimer_cancel_locked(v, &t->sleep_timer);
+  t->state = detail::TaskState::kRunning;
+  v->rq_lock.unlock();
+  detail::irq_restore_replay(t, irqs2);
+  return !detail::stopping(t);
+}
+
+bool TaskApi::sleep_ns(int64_t ns) noexcept { return sleep_until(sys::now_ns() + ns); }
+
+bool TaskApi::wait_next_period() noexcept {
+  Task* t = to_task(t_);
+  if (detail::stopping(t) || t->period_ns <= 0) return false;
+  if (t->next_release_ns == 0) {
+    t->next_release_ns = t->ex->start_ns + t->phase_ns + t->period_ns;
+  } else {
+    t->next_release_ns += t->period_ns;
+  }
+  ++t->periods;
+  const int64_t release = t->next_release_ns;
+  if (release <= sys::now_ns()) {
+    ++t->overruns;
+  } else if (!sleep_until(release)) {
+    return false;
+  }
+  if (t->wakeup_hist) t->wakeup_hist->record(sys::now_ns() - release);
+  return !detail::stopping(t);
+}
+
+void TaskApi::compute(int64_t ns) noexcept {
+  Task* t = to_task(t_);
+  const int64_t start = sys::now_ns() - t->offcpu_ns;
+  for (;;) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // offcpu_ns moves in handlers
+    const int64_t ran = sys::now_ns() - t->offcpu_ns - start;
+    if (ran >= ns || detail::stopping(t)) return;
+    detail::RawSpinLock::cpu_relax();
+  }
+}
+
+}  // namespace pb::exec

@@ -1,0 +1,152 @@
+// Synthetic device interrupts, softirqs and IRQ threads: where the handler
+// runs (hardirq on the interrupted task, or the IRQ's FIFO thread under RT
+// and threadirqs) and where its softirq work runs (inline at irq exit, at
+// local_bh_enable(), in ksoftirqd), as irq_threaded() and
+// softirq_at_irq_exit() say. Counts and orders only; spinning is bounded
+// (tens of ms) on the vCPU's CPU.
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+#include "pb/executive/executive.h"
+
+namespace {
+
+using pb::exec::Config;
+using pb::exec::Executive;
+using pb::exec::IrqSpec;
+using pb::exec::kIrqfNoThread;
+using pb::exec::kIrqThreadIdBase;
+using pb::exec::kKsoftirqdTaskId;
+using pb::exec::Model;
+using pb::exec::Policy;
+using pb::exec::RunResult;
+using pb::exec::SwitchCause;
+using pb::exec::TaskApi;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kUs = 1'000;
+
+// One device (1 ms period, 20 us handler, 30 us softirq) beside one task
+// that computes 20 ms in kernel mode (optionally with BH off) and stops.
+RunResult run_device(Model m, bool threadirqs, pb::exec::IrqFlags flags, Policy task_policy,
+                     bool bh_off, int sleep_after_ms = 0) {
+  Config c;
+  c.model = m;
+  c.threadirqs = threadirqs;
+  Executive ex(c);
+  ex.add_irq({.name = "dev", .period_ns = kMs, .handler_ns = 20 * kUs, .softirq_ns = 30 * kUs,
+              .flags = flags});
+  ex.add_task({.name = "work", .policy = task_policy,
+               .priority = task_policy == Policy::kFair ? 0 : 60,
+               .body = [bh_off, sleep_after_ms](TaskApi& api) {
+                 api.kernel_enter();
+                 if (bh_off) api.local_bh_disable();
+                 api.compute(20 * kMs);
+                 if (bh_off) api.local_bh_enable();
+                 if (sleep_after_ms > 0) api.msleep(sleep_after_ms);
+                 api.request_stop();
+               }});
+  EXPECT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(5'000 * kMs);
+  return ex.result();
+}
+
+const pb::exec::TaskStats* kernel_task(const RunResult& r, pb::exec::TaskId id) {
+  for (const auto& t : r.kernel_tasks) {
+    if (t.id == id) return &t;
+  }
+  return nullptr;
+}
+
+TEST(ExecDevice, FullRunsHandlersInHardirqAndSoftirqsAtIrqExit) {
+  const RunResult r = run_device(Model::kFull, false, 0, Policy::kFair, false);
+  ASSERT_EQ(r.irqs.size(), 1u);
+  const auto& d = r.irqs[0];
+  const auto& v = r.vcpus[0];
+  EXPECT_FALSE(d.threaded);
+  EXPECT_GE(d.fired, 1u);
+  EXPECT_EQ(d.handled, d.fired);
+  EXPECT_EQ(v.irq_device, d.fired);
+  EXPECT_EQ(v.irq_thread_wakeups, 0u);
+  EXPECT_EQ(v.softirq_raised, d.handled);
+  EXPECT_GE(v.softirq_at_irq_exit, 1u);
+  EXPECT_EQ(v.softirq_at_bh_enable, 0u);
+  EXPECT_EQ(v.softirq_in_ksoftirqd, 0u);
+  // Only the IRQ thread would be an extra kernel task: ksoftirqd exists, the
+  // irq thread does not.
+  EXPECT_NE(kernel_task(r, kKsoftirqdTaskId), nullptr);
+  EXPECT_EQ(kernel_task(r, kIrqThreadIdBase), nullptr);
+}
+
+TEST(ExecDevice, RtRunsHandlersInTheIrqThreadAndSoftirqsAtItsBhEnable) {
+  const RunResult r = run_device(Model::kRt, false, 0, Policy::kFair, false);
+  const auto& d = r.irqs[0];
+  const auto& v = r.vcpus[0];
+  EXPECT_TRUE(d.threaded);
+  EXPECT_GE(d.fired, 1u);
+  EXPECT_EQ(v.irq_device, 0u);
+  EXPECT_EQ(v.irq_thread_wakeups, d.fired);
+  EXPECT_GE(d.handled, 1u);
+  EXPECT_LE(d.handled, d.fired);
+  const auto* thread = kernel_task(r, kIrqThreadIdBase);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_GE(thread->dispatches, 1u);
+  EXPECT_GE(v.softirq_at_bh_enable, 1u);
+  EXPECT_EQ(v.softirq_at_irq_exit, 0u);
+}
+
+// The IRQ thread runs at FIFO 50: under RT a FIFO 60 task is never preempted
+// by device work (the thread runs when it is done); under FULL the handlers
+// run in hardirq on top of it.
+TEST(ExecDevice, RtIrqThreadDoesNotPreemptAHigherPriorityTask) {
+  // The task sleeps 5 ms after its work, so the irq thread certainly runs
+  // before the run ends (stopping right at the task's exit could beat it).
+  const RunResult rt = run_device(Model::kRt, false, 0, Policy::kFifo, false, 5);
+  EXPECT_EQ(rt.tasks[0].preempted, 0u);
+  EXPECT_EQ(rt.vcpus[0].irq_device, 0u);
+  bool found = false;
+  for (const auto& rec : rt.vcpus[0].trace) {
+    if (rec.task != kIrqThreadIdBase) continue;
+    // First dispatch of the irq thread: when the FIFO 60 task blocked.
+    EXPECT_EQ(rec.prev, 0);
+    EXPECT_EQ(rec.cause, SwitchCause::kBlock);
+    found = true;
+    break;
+  }
+  EXPECT_TRUE(found);
+
+  const RunResult full = run_device(Model::kFull, false, 0, Policy::kFifo, false);
+  EXPECT_EQ(full.tasks[0].preempted, 0u);
+  EXPECT_GE(full.vcpus[0].irq_device, 1u);  // stolen from the FIFO 60 task
+}
+
+TEST(ExecDevice, BhDisabledDefersSoftirqsToLocalBhEnable) {
+  const RunResult r = run_device(Model::kFull, false, 0, Policy::kFair, true);
+  const auto& v = r.vcpus[0];
+  EXPECT_GE(v.softirq_deferred, 1u);
+  EXPECT_GE(v.softirq_at_bh_enable, 1u);
+}
+
+TEST(ExecDevice, NoThreadIrqUnderRtHandsSoftirqsToKsoftirqd) {
+  const RunResult r = run_device(Model::kRt, false, kIrqfNoThread, Policy::kFair, false);
+  const auto& d = r.irqs[0];
+  const auto& v = r.vcpus[0];
+  EXPECT_FALSE(d.threaded);  // IRQF_NO_THREAD: hardirq even on RT
+  EXPECT_GE(v.irq_device, 1u);
+  EXPECT_GE(v.ksoftirqd_wakeups, 1u);
+  EXPECT_GE(v.softirq_in_ksoftirqd, 1u);
+  EXPECT_EQ(v.softirq_at_irq_exit, 0u);
+  const auto* ks = kernel_task(r, kKsoftirqdTaskId);
+  ASSERT_NE(ks, nullptr);
+  EXPECT_GE(ks->dispatches, 1u);
+}
+
+TEST(ExecDevice, ThreadirqsForcesThreadingOffRt) {
+  const RunResult r = run_device(Model::kFull, true, 0, Policy::kFair, false);
+  EXPECT_TRUE(r.irqs[0].threaded);
+  EXPECT_EQ(r.vcpus[0].irq_device, 0u);
+  EXPECT_GE(r.irqs[0].handled, 1u);
+}
+
+}  // namespace

@@ -1,0 +1,347 @@
+// The executive's interrupts on one vCPU: the tick (RR slices, LAZY
+// promotion), hrtimer wakeups and the irq-exit preemption decision, and the
+// soft interrupt mask with replay. Interrupt timing is the host's, so every
+// assertion is a relation noise cannot flip: the order of events, "at least
+// one tick before the switch", "handled once, at enable". Spinning is
+// bounded (tens of ms) and on the vCPU's CPU only.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <vector>
+
+#include "pb/executive/executive.h"
+
+namespace {
+
+using pb::exec::Config;
+using pb::exec::Executive;
+using pb::exec::Model;
+using pb::exec::Point;
+using pb::exec::Policy;
+using pb::exec::Reason;
+using pb::exec::RunResult;
+using pb::exec::TaskApi;
+
+constexpr int64_t kRunBound = 5'000'000'000;
+constexpr int64_t kMs = 1'000'000;
+
+class Log {
+ public:
+  void add(int e) noexcept {
+    const int i = n_.fetch_add(1, std::memory_order_relaxed);
+    if (i < static_cast<int>(ev_.size())) ev_[static_cast<size_t>(i)] = e;
+  }
+  std::vector<int> events() const {
+    std::vector<int> out;
+    const int n = std::min(n_.load(), static_cast<int>(ev_.size()));
+    for (int i = 0; i < n; ++i) out.push_back(ev_[static_cast<size_t>(i)]);
+    return out;
+  }
+
+ private:
+  std::array<int, 1024> ev_{};
+  std::atomic<int> n_{0};
+};
+
+size_t pidx(Point p) { return static_cast<size_t>(p); }
+size_t ridx(Reason r) { return static_cast<size_t>(r); }
+
+// How `task` first got the CPU.
+pb::exec::DispatchRecord first_dispatch(const pb::exec::VcpuStats& v, pb::exec::TaskId task) {
+  for (const auto& d : v.trace) {
+    if (d.task == task) return d;
+  }
+  return {};
+}
+
+Config config(Model m, int hz) {
+  Config c;
+  c.model = m;
+  c.hz = hz;
+  c.watchdog_budget_ns = 200 * kMs;
+  return c;
+}
+
+int index_of(const std::vector<int>& v, int e) {
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (v[i] == e) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// --- FIFO vs RR within a priority ------------------------------------------------------
+
+// Two tasks at priority 50, each computing 20 ms in kernel mode with no
+// preemption point. SCHED_FIFO: the first runs to completion. SCHED_RR with a
+// 2 ms slice: the slice expires at a tick and the peer runs before the first
+// is done.
+void two_at_same_priority(Policy policy, std::vector<int>* events, RunResult* out) {
+  Config c = config(Model::kFull, 1000);
+  c.rr_timeslice_ns = 2 * kMs;
+  Executive ex(c);
+  Log log;
+  std::atomic<int> done{0};
+  for (int id = 0; id < 2; ++id) {
+    ex.add_task({.name = id == 0 ? "a" : "b", .policy = policy, .priority = 50,
+                 .body = [&, id](TaskApi& api) {
+                   api.kernel_enter();
+                   log.add(id * 10 + 1);  // start
+                   api.compute(20 * kMs);
+                   log.add(id * 10 + 2);  // end
+                   if (done.fetch_add(1) == 1) api.request_stop();
+                 }});
+  }
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(kRunBound);
+  *events = log.events();
+  *out = ex.result();
+}
+
+TEST(ExecTick, FifoRunsToCompletionWithinAPriority) {
+  std::vector<int> ev;
+  RunResult r;
+  two_at_same_priority(Policy::kFifo, &ev, &r);
+  EXPECT_EQ(ev, (std::vector<int>{1, 2, 11, 12}));
+  EXPECT_EQ(r.vcpus[0].rr_expiries, 0u);
+  EXPECT_EQ(r.vcpus[0].ctx_involuntary, 0u);
+  EXPECT_GE(r.vcpus[0].ticks, 1u);
+}
+
+TEST(ExecTick, RoundRobinRotatesAtTheTick) {
+  std::vector<int> ev;
+  RunResult r;
+  two_at_same_priority(Policy::kRr, &ev, &r);
+  ASSERT_EQ(ev.size(), 4u);
+  EXPECT_EQ(ev[0], 1);
+  // b started before a ended.
+  EXPECT_LT(index_of(ev, 11), index_of(ev, 2));
+  const auto& v = r.vcpus[0];
+  EXPECT_GE(v.rr_expiries, 1u);
+  EXPECT_GE(v.preemptions[pidx(Point::kIrqExitToKernel)], 1u);
+  EXPECT_EQ(v.ctx_involuntary, v.preemptions[pidx(Point::kIrqExitToKernel)]);
+}
+
+// --- LAZY promotion at the tick ---------------------------------------------------------
+
+struct LazyOutcome {
+  std::vector<int> events;
+  uint64_t tick_at_wake = 0;
+  uint64_t tick_at_run = 0;
+  RunResult r;
+};
+
+// A fair task wakes another fair task and keeps computing in kernel mode,
+// passing cond_resched() (a no-op under FULL and LAZY) every 100 us.
+LazyOutcome fair_wakes_fair(Model m) {
+  LazyOutcome o;
+  Executive ex(config(m, 250));
+  Log log;
+  std::atomic<uint64_t> tick_at_wake{0}, tick_at_run{0};
+  std::atomic<int> woken_ran{0};
+  ex.add_task({.name = "wakee", .start_blocked = true, .body = [&](TaskApi& api) {
+                 tick_at_run = api.vcpu_ticks();
+                 woken_ran = 1;
+                 log.add(2);
+               }});
+  ex.add_task({.name = "waker", .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 log.add(1);
+                 tick_at_wake = api.vcpu_ticks();
+                 api.wake(0);
+                 log.add(woken_ran.load() != 0 ? 11 : 10);  // right after the wakeup
+                 for (int i = 0; i < 5000 && woken_ran.load() == 0; ++i) {
+                   api.compute(100'000);
+                   api.cond_resched();
+                 }
+                 log.add(3);
+                 api.request_stop();
+               }});
+  if (ex.start() != 0) {
+    ADD_FAILURE() << ex.error();
+    return o;
+  }
+  ex.run_for(kRunBound);
+  o.events = log.events();
+  o.tick_at_wake = tick_at_wake;
+  o.tick_at_run = tick_at_run;
+  o.r = ex.result();
+  return o;
+}
+
+TEST(ExecTick, LazyFairWakeeRunsOnlyAfterATick) {
+  const LazyOutcome o = fair_wakes_fair(Model::kLazy);
+  EXPECT_EQ(o.events, (std::vector<int>{1, 10, 2, 3}));
+  EXPECT_GT(o.tick_at_run, o.tick_at_wake);
+  const auto& v = o.r.vcpus[0];
+  EXPECT_GE(v.lazy_promotions, 1u);
+  const auto d = first_dispatch(v, 0);
+  EXPECT_EQ(d.cause, pb::exec::SwitchCause::kPreempt);
+  EXPECT_EQ(d.point, Point::kIrqExitToKernel);
+  EXPECT_EQ(v.preemptions[pidx(Point::kPreemptEnable)], 0u);
+  // The wakeup's preempt_enable() saw only the lazy flag.
+  EXPECT_GE(v.decisions[pidx(Point::kPreemptEnable)][ridx(Reason::kLazyOnly)], 1u);
+  EXPECT_EQ(v.ipis_sent, 0u);
+}
+
+TEST(ExecTick, FullFairWakeePreemptsAtOnce) {
+  const LazyOutcome o = fair_wakes_fair(Model::kFull);
+  EXPECT_EQ(o.events, (std::vector<int>{1, 2, 11, 3}));
+  const auto& v = o.r.vcpus[0];
+  EXPECT_EQ(v.lazy_promotions, 0u);
+  const auto d = first_dispatch(v, 0);
+  EXPECT_EQ(d.cause, pb::exec::SwitchCause::kPreempt);
+  EXPECT_EQ(d.point, Point::kPreemptEnable);
+}
+
+// --- hrtimer wakeup and the irq-exit decision -------------------------------------------
+
+struct IrqExitOutcome {
+  int chunks_seen_by_rt = -1;  // low's progress when the RT task got the CPU
+  RunResult r;
+};
+
+constexpr int kChunks = 30;  // x 1 ms
+
+// An RT task sleeps 5 ms (an hrtimer); a fair task computes 30 x 1 ms with no
+// preemption point, then calls cond_resched(). The hrtimer interrupt wakes
+// the RT task on top of the fair one.
+IrqExitOutcome rt_wakes_from_hrtimer(Model m, bool low_in_user_mode) {
+  IrqExitOutcome o;
+  Executive ex(config(m, 250));
+  std::atomic<int> chunks{0}, seen{-1};
+  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 api.msleep(5);
+                 seen = chunks.load();
+               }});
+  ex.add_task({.name = "low", .body = [&](TaskApi& api) {
+                 if (!low_in_user_mode) api.kernel_enter();
+                 for (int i = 0; i < kChunks; ++i) {
+                   api.compute(kMs);
+                   chunks.fetch_add(1);
+                 }
+                 api.cond_resched();
+                 api.request_stop();
+               }});
+  if (ex.start() != 0) {
+    ADD_FAILURE() << ex.error();
+    return o;
+  }
+  ex.run_for(kRunBound);
+  o.chunks_seen_by_rt = seen;
+  o.r = ex.result();
+  return o;
+}
+
+TEST(ExecIrqExit, FullPreemptsKernelCodeAtIrqExit) {
+  const IrqExitOutcome o = rt_wakes_from_hrtimer(Model::kFull, false);
+  EXPECT_GE(o.chunks_seen_by_rt, 0);
+  EXPECT_LT(o.chunks_seen_by_rt, kChunks);
+  const auto& v = o.r.vcpus[0];
+  EXPECT_EQ(v.preemptions[pidx(Point::kIrqExitToKernel)], 1u);
+  EXPECT_GE(v.hrtimers_expired, 1u);
+}
+
+TEST(ExecIrqExit, NoneDoesNotPreemptKernelCode) {
+  const IrqExitOutcome o = rt_wakes_from_hrtimer(Model::kNone, false);
+  EXPECT_EQ(o.chunks_seen_by_rt, kChunks);
+  const auto& v = o.r.vcpus[0];
+  EXPECT_EQ(v.preemptions[pidx(Point::kIrqExitToKernel)], 0u);
+  EXPECT_EQ(v.preemptions[pidx(Point::kCondResched)], 1u);
+  EXPECT_GE(v.decisions[pidx(Point::kIrqExitToKernel)][ridx(Reason::kModelIgnoresPoint)], 1u);
+}
+
+TEST(ExecIrqExit, NonePreemptsUserCodeAtIrqExit) {
+  const IrqExitOutcome o = rt_wakes_from_hrtimer(Model::kNone, true);
+  EXPECT_GE(o.chunks_seen_by_rt, 0);
+  EXPECT_LT(o.chunks_seen_by_rt, kChunks);
+  EXPECT_EQ(o.r.vcpus[0].preemptions[pidx(Point::kReturnToUser)], 1u);
+}
+
+// --- soft interrupt mask ---------------------------------------------------------------
+
+TEST(ExecSoftMask, TickWhileMaskedIsHandledOnceAtEnable) {
+  Executive ex(config(Model::kFull, 100));
+  std::atomic<int64_t> t0{-1}, before_enable{-1}, after_enable{-1};
+  std::atomic<int> saw_pending{0};
+  ex.add_task({.name = "masker", .policy = Policy::kFifo, .priority = 10,
+               .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 api.local_irq_disable();
+                 t0 = static_cast<int64_t>(api.vcpu_ticks());
+                 // Wait (bounded) for the tick to arrive and stay pending.
+                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000);
+                 saw_pending = api.interrupt_pending() ? 1 : 0;
+                 api.compute(25 * kMs);  // 2.5 more tick periods, still masked
+                 before_enable = static_cast<int64_t>(api.vcpu_ticks());
+                 api.local_irq_enable();  // replay
+                 api.local_irq_disable();
+                 after_enable = static_cast<int64_t>(api.vcpu_ticks());
+                 api.local_irq_enable();
+                 api.request_stop();
+               }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(kRunBound);
+  ASSERT_EQ(saw_pending.load(), 1);
+  EXPECT_EQ(before_enable.load(), t0.load());     // nothing handled while masked
+  EXPECT_EQ(after_enable.load(), t0.load() + 1);  // exactly one tick, at enable
+  const auto& v = ex.result().vcpus[0];
+  EXPECT_GE(v.irq_masked, 1u);
+  EXPECT_GE(v.irq_replayed, 1u);
+  EXPECT_GE(v.ticks_missed, 1u);  // the periods that passed without their own tick
+}
+
+TEST(ExecSoftMask, SaveRestoreNestsAndOnlyTheOuterRestoreReplays) {
+  Executive ex(config(Model::kFull, 100));
+  std::atomic<int64_t> t0{-1}, inner{-1}, outer{-1};
+  ex.add_task({.name = "nest", .policy = Policy::kFifo, .priority = 10,
+               .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 const unsigned long f1 = api.local_irq_save();
+                 const unsigned long f2 = api.local_irq_save();
+                 t0 = static_cast<int64_t>(api.vcpu_ticks());
+                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000);
+                 api.local_irq_restore(f2);  // still disabled
+                 inner = static_cast<int64_t>(api.vcpu_ticks());
+                 api.local_irq_restore(f1);  // enabled: replay
+                 api.local_irq_disable();
+                 outer = static_cast<int64_t>(api.vcpu_ticks());
+                 api.local_irq_enable();
+                 api.request_stop();
+               }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(kRunBound);
+  EXPECT_EQ(inner.load(), t0.load());
+  EXPECT_EQ(outer.load(), t0.load() + 1);
+}
+
+// A wakeup raised by an interrupt replayed at local_irq_enable() preempts at
+// the replayed interrupt's exit (FULL), not at the enable itself.
+TEST(ExecSoftMask, ReplayedHrtimerWakeupPreemptsAtItsIrqExit) {
+  Executive ex(config(Model::kFull, 250));
+  std::atomic<int> progress{0}, seen{-1};
+  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 api.msleep(2);
+                 seen = progress.load();
+               }});
+  ex.add_task({.name = "low", .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 api.local_irq_disable();
+                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000);
+                 api.compute(5 * kMs);  // past the RT task's expiry, masked
+                 progress = 1;
+                 api.local_irq_enable();  // the hrtimer interrupt runs here
+                 progress = 2;
+                 api.request_stop();
+               }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(kRunBound);
+  EXPECT_EQ(seen.load(), 1);
+  const auto& v = ex.result().vcpus[0];
+  EXPECT_EQ(v.preemptions[pidx(Point::kIrqExitToKernel)], 1u);
+  EXPECT_GE(v.irq_replayed, 1u);
+}
+
+}  // namespace

@@ -1,0 +1,187 @@
+// Races under load: a token ring (one token, so the order of passes is
+// strict whatever preempts whom) beside background tasks that enter and
+// leave preempt-off and irq-off sections, call cond_resched() and sleep, and
+// a periodic RT task; the tick at 1000 Hz. Checked: the ring's order, every
+// periodic release accounted for, no watchdog trip, a clean stop. Bounded:
+// each run ends after a fixed number of passes or 300 ms.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <vector>
+
+#include "pb/executive/executive.h"
+
+namespace {
+
+using pb::exec::Completion;
+using pb::exec::Config;
+using pb::exec::Executive;
+using pb::exec::Model;
+using pb::exec::Policy;
+using pb::exec::TaskApi;
+
+constexpr int64_t kMs = 1'000'000;
+
+struct Ring {
+  static constexpr int kTasks = 6;
+  static constexpr int kPasses = 1500;
+  std::array<Completion, kTasks> c;
+  std::atomic<int> pass{0};
+  std::atomic<int> out_of_order{0};
+  std::atomic<int> ended{0};
+};
+
+void add_ring(Executive& ex, Ring& ring, int vcpus) {
+  const Policy pol[Ring::kTasks] = {Policy::kFair, Policy::kFifo, Policy::kRr,
+                                    Policy::kFair, Policy::kFifo, Policy::kRr};
+  for (int i = 0; i < Ring::kTasks; ++i) {
+    ex.add_task({.name = "ring" + std::to_string(i), .policy = pol[i],
+                 .priority = pol[i] == Policy::kFair ? 0 : 10 + i, .vcpu = i % vcpus,
+                 .body = [&ring, i](TaskApi& api) {
+                   api.kernel_enter();
+                   if (i == 0) api.complete(ring.c[0]);
+                   for (;;) {
+                     if (!api.wait_for_completion(ring.c[static_cast<size_t>(i)])) break;
+                     const int p = ring.pass.fetch_add(1);
+                     if (p % Ring::kTasks != i) ring.out_of_order.fetch_add(1);
+                     if (p >= Ring::kPasses) {
+                       api.request_stop();
+                       break;
+                     }
+                     api.preempt_disable();
+                     api.complete(ring.c[static_cast<size_t>((i + 1) % Ring::kTasks)]);
+                     api.preempt_enable();
+                   }
+                   ring.ended.fetch_add(1);
+                 }});
+  }
+}
+
+void add_noise(Executive& ex, int vcpu) {
+  for (int n = 0; n < 2; ++n) {
+    ex.add_task({.name = "noise" + std::to_string(n), .vcpu = vcpu, .body = [n](TaskApi& api) {
+                   if (n == 0) api.kernel_enter();
+                   for (int i = 0; api.running() && i < 100000; ++i) {
+                     api.compute(20'000);
+                     api.preempt_disable();
+                     api.compute(5'000);
+                     const unsigned long f = api.local_irq_save();
+                     api.compute(5'000);
+                     api.local_irq_restore(f);
+                     api.preempt_enable();
+                     api.cond_resched();
+                     api.local_bh_disable();
+                     api.compute(2'000);
+                     api.local_bh_enable();
+                     if (i % 50 == 0) api.msleep(1);
+                     if (n == 1 && i % 7 == 0) {
+                       api.kernel_enter();
+                       api.compute(3'000);
+                       api.kernel_exit();
+                     }
+                   }
+                 }});
+  }
+}
+
+struct PeriodicCount {
+  std::atomic<uint64_t> returns{0};
+};
+
+void add_periodic(Executive& ex, PeriodicCount& pc, int vcpu) {
+  ex.add_task({.name = "periodic", .policy = Policy::kFifo, .priority = 80, .vcpu = vcpu,
+               .period_ns = kMs, .body = [&pc](TaskApi& api) {
+                 while (api.wait_next_period()) {
+                   pc.returns.fetch_add(1);
+                   api.compute(20'000);
+                 }
+               }});
+}
+
+class ExecStress : public ::testing::TestWithParam<Model> {};
+
+TEST_P(ExecStress, TokenRingStaysInOrderUnderNoise) {
+  Config c;
+  c.model = GetParam();
+  c.hz = 1000;
+  c.rr_timeslice_ns = 2 * kMs;
+  c.watchdog_budget_ns = 200 * kMs;
+  Executive ex(c);
+  Ring ring;
+  PeriodicCount pc;
+  add_ring(ex, ring, 1);
+  add_noise(ex, 0);
+  add_periodic(ex, pc, 0);
+  // Device interrupts with softirq work: threaded under RT, hardirq and
+  // inline softirqs (hardirqs nesting into them) elsewhere.
+  ex.add_irq({.name = "nic", .period_ns = 300'000, .handler_ns = 5'000, .softirq_ns = 20'000});
+  ex.add_irq({.name = "timerlike", .period_ns = 700'000, .handler_ns = 3'000,
+              .softirq_ns = 5'000, .flags = pb::exec::kIrqfNoThread});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(300 * kMs);
+  const auto& r = ex.result();
+  EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
+  EXPECT_EQ(ring.out_of_order.load(), 0);
+  EXPECT_GT(ring.pass.load(), 0);
+  EXPECT_GT(r.irqs[0].handled, 0u);
+  // Every periodic release the task returned from was recorded.
+  const auto& per = r.tasks.back();
+  ASSERT_TRUE(per.wakeup_latency);
+  EXPECT_EQ(per.wakeup_latency->count(), pc.returns.load());
+  EXPECT_GE(per.periods, pc.returns.load());
+  const auto& v = r.vcpus[0];
+  EXPECT_GT(v.ticks, 0u);
+  EXPECT_EQ(v.dispatches, v.ctx_voluntary + v.ctx_involuntary + v.idle_exits + 1);
+  EXPECT_GT(v.softirq_ns, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(ExecAllModels, ExecStress,
+                         ::testing::Values(Model::kNone, Model::kVoluntary, Model::kFull,
+                                           Model::kLazy, Model::kRt),
+                         [](const ::testing::TestParamInfo<Model>& p) { return std::string(to_string(p.param)); });
+
+TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
+  Config c;
+  c.model = Model::kFull;
+  c.hz = 1000;
+  c.rr_timeslice_ns = 2 * kMs;
+  c.parked_armed_timers = 0;
+  Executive ex(c);
+  Ring ring;
+  PeriodicCount pc;
+  add_ring(ex, ring, 1);
+  add_noise(ex, 0);
+  add_periodic(ex, pc, 0);
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(300 * kMs);
+  EXPECT_FALSE(ex.result().watchdog_tripped) << ex.result().watchdog_message;
+  EXPECT_EQ(ring.out_of_order.load(), 0);
+  EXPECT_GT(ring.pass.load(), 0);
+  EXPECT_EQ(ex.result().tasks.back().wakeup_latency->count(), pc.returns.load());
+}
+
+TEST(ExecStressTwoVcpus, RingAcrossVcpusWithRemoteWakeups) {
+  // Two vCPUs: SCHED_OTHER; vCPU 1's tasks only block and pass the token.
+  for (Model m : {Model::kNone, Model::kFull, Model::kLazy}) {
+    Config c;
+    c.model = m;
+    c.hz = 1000;
+    c.vcpus = 2;
+    c.allow_system_cpu = true;
+    c.use_fifo = false;
+    c.watchdog_budget_ns = 200 * kMs;
+    Executive ex(c);
+    Ring ring;
+    add_ring(ex, ring, 2);
+    add_noise(ex, 0);
+    ASSERT_EQ(ex.start(), 0) << ex.error();
+    ex.run_for(300 * kMs);
+    const auto& r = ex.result();
+    EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
+    EXPECT_EQ(ring.out_of_order.load(), 0) << to_string(m);
+    EXPECT_GT(ring.pass.load(), 10) << to_string(m);
+    EXPECT_GT(r.vcpus[0].wakeups_remote + r.vcpus[1].wakeups_remote, 0u) << to_string(m);
+  }
+}
+
+}  // namespace
