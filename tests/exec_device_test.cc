@@ -6,6 +6,8 @@
 // (tens of ms) on the vCPU's CPU.
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <atomic>
 
 #include "pb/executive/executive.h"
@@ -60,6 +62,7 @@ const pb::exec::TaskStats* kernel_task(const RunResult& r, pb::exec::TaskId id) 
 }
 
 TEST(ExecDevice, FullRunsHandlersInHardirqAndSoftirqsAtIrqExit) {
+  PB_SKIP_UNDER_EMULATOR();
   const RunResult r = run_device(Model::kFull, false, 0, Policy::kFair, false);
   ASSERT_EQ(r.irqs.size(), 1u);
   const auto& d = r.irqs[0];
@@ -80,6 +83,7 @@ TEST(ExecDevice, FullRunsHandlersInHardirqAndSoftirqsAtIrqExit) {
 }
 
 TEST(ExecDevice, RtRunsHandlersInTheIrqThreadAndSoftirqsAtItsBhEnable) {
+  PB_SKIP_UNDER_EMULATOR();
   const RunResult r = run_device(Model::kRt, false, 0, Policy::kFair, false);
   const auto& d = r.irqs[0];
   const auto& v = r.vcpus[0];
@@ -100,6 +104,7 @@ TEST(ExecDevice, RtRunsHandlersInTheIrqThreadAndSoftirqsAtItsBhEnable) {
 // by device work (the thread runs when it is done); under FULL the handlers
 // run in hardirq on top of it.
 TEST(ExecDevice, RtIrqThreadDoesNotPreemptAHigherPriorityTask) {
+  PB_SKIP_UNDER_EMULATOR();
   // The task sleeps 5 ms after its work, so the irq thread certainly runs
   // before the run ends (stopping right at the task's exit could beat it).
   const RunResult rt = run_device(Model::kRt, false, 0, Policy::kFifo, false, 5);
@@ -122,6 +127,7 @@ TEST(ExecDevice, RtIrqThreadDoesNotPreemptAHigherPriorityTask) {
 }
 
 TEST(ExecDevice, BhDisabledDefersSoftirqsToLocalBhEnable) {
+  PB_SKIP_UNDER_EMULATOR();
   const RunResult r = run_device(Model::kFull, false, 0, Policy::kFair, true);
   const auto& v = r.vcpus[0];
   EXPECT_GE(v.softirq_deferred, 1u);
@@ -129,6 +135,7 @@ TEST(ExecDevice, BhDisabledDefersSoftirqsToLocalBhEnable) {
 }
 
 TEST(ExecDevice, NoThreadIrqUnderRtHandsSoftirqsToKsoftirqd) {
+  PB_SKIP_UNDER_EMULATOR();
   const RunResult r = run_device(Model::kRt, false, kIrqfNoThread, Policy::kFair, false);
   const auto& d = r.irqs[0];
   const auto& v = r.vcpus[0];
@@ -143,6 +150,7 @@ TEST(ExecDevice, NoThreadIrqUnderRtHandsSoftirqsToKsoftirqd) {
 }
 
 TEST(ExecDevice, ThreadirqsForcesThreadingOffRt) {
+  PB_SKIP_UNDER_EMULATOR();
   const RunResult r = run_device(Model::kFull, true, 0, Policy::kFair, false);
   EXPECT_TRUE(r.irqs[0].threaded);
   EXPECT_EQ(r.vcpus[0].irq_device, 0u);

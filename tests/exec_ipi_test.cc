@@ -6,6 +6,8 @@
 // the wakee has run (bounded at 200 ms).
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <atomic>
 #include <vector>
 
@@ -100,6 +102,7 @@ Outcome remote_wakeup(Model m, Policy wakee_policy, bool busy_cond_resched, bool
 }
 
 TEST(ExecIpi, RemoteRtWakeupSendsAnIpiAndPreemptsUnderFull) {
+  PB_SKIP_UNDER_EMULATOR();
   const Outcome o = remote_wakeup(Model::kFull, Policy::kFifo, false, false);
   ASSERT_TRUE(o.started);
   EXPECT_FALSE(o.r.watchdog_tripped) << o.r.watchdog_message;
@@ -118,6 +121,7 @@ TEST(ExecIpi, RemoteRtWakeupSendsAnIpiAndPreemptsUnderFull) {
 }
 
 TEST(ExecIpi, RemoteFairWakeupUnderLazySendsNoIpiAndWaitsForTheTick) {
+  PB_SKIP_UNDER_EMULATOR();
   const Outcome o = remote_wakeup(Model::kLazy, Policy::kFair, false, false);
   ASSERT_TRUE(o.started);
   EXPECT_FALSE(o.r.watchdog_tripped) << o.r.watchdog_message;
@@ -136,6 +140,7 @@ TEST(ExecIpi, RemoteFairWakeupUnderLazySendsNoIpiAndWaitsForTheTick) {
 }
 
 TEST(ExecIpi, RemoteRtWakeupUnderLazyStillSendsAnIpi) {
+  PB_SKIP_UNDER_EMULATOR();
   const Outcome o = remote_wakeup(Model::kLazy, Policy::kFifo, false, false);
   ASSERT_TRUE(o.started);
   EXPECT_TRUE(o.busy_saw_wakee);
@@ -146,6 +151,7 @@ TEST(ExecIpi, RemoteRtWakeupUnderLazyStillSendsAnIpi) {
 }
 
 TEST(ExecIpi, UnderNoneTheIpiArrivesButKernelCodeRunsOnToCondResched) {
+  PB_SKIP_UNDER_EMULATOR();
   const Outcome o = remote_wakeup(Model::kNone, Policy::kFifo, true, false);
   ASSERT_TRUE(o.started);
   EXPECT_TRUE(o.busy_saw_wakee);
@@ -159,6 +165,7 @@ TEST(ExecIpi, UnderNoneTheIpiArrivesButKernelCodeRunsOnToCondResched) {
 }
 
 TEST(ExecIpi, IdleVcpuIsWokenByAnIpi) {
+  PB_SKIP_UNDER_EMULATOR();
   for (Model m : {Model::kNone, Model::kFull, Model::kLazy}) {
     for (Policy p : {Policy::kFair, Policy::kFifo}) {
       const Outcome o = remote_wakeup(m, p, false, true);

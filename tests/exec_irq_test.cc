@@ -6,6 +6,8 @@
 // bounded (tens of ms) and on the vCPU's CPU only.
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <array>
 #include <atomic>
 #include <vector>
@@ -99,6 +101,7 @@ void two_at_same_priority(Policy policy, std::vector<int>* events, RunResult* ou
 }
 
 TEST(ExecTick, FifoRunsToCompletionWithinAPriority) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   two_at_same_priority(Policy::kFifo, &ev, &r);
@@ -109,6 +112,7 @@ TEST(ExecTick, FifoRunsToCompletionWithinAPriority) {
 }
 
 TEST(ExecTick, RoundRobinRotatesAtTheTick) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   two_at_same_priority(Policy::kRr, &ev, &r);
@@ -170,6 +174,7 @@ LazyOutcome fair_wakes_fair(Model m) {
 }
 
 TEST(ExecTick, LazyFairWakeeRunsOnlyAfterATick) {
+  PB_SKIP_UNDER_EMULATOR();
   const LazyOutcome o = fair_wakes_fair(Model::kLazy);
   EXPECT_EQ(o.events, (std::vector<int>{1, 10, 2, 3}));
   EXPECT_GT(o.tick_at_run, o.tick_at_wake);
@@ -185,6 +190,7 @@ TEST(ExecTick, LazyFairWakeeRunsOnlyAfterATick) {
 }
 
 TEST(ExecTick, FullFairWakeePreemptsAtOnce) {
+  PB_SKIP_UNDER_EMULATOR();
   const LazyOutcome o = fair_wakes_fair(Model::kFull);
   EXPECT_EQ(o.events, (std::vector<int>{1, 2, 11, 3}));
   const auto& v = o.r.vcpus[0];
@@ -235,6 +241,7 @@ IrqExitOutcome rt_wakes_from_hrtimer(Model m, bool low_in_user_mode) {
 }
 
 TEST(ExecIrqExit, FullPreemptsKernelCodeAtIrqExit) {
+  PB_SKIP_UNDER_EMULATOR();
   const IrqExitOutcome o = rt_wakes_from_hrtimer(Model::kFull, false);
   EXPECT_GE(o.chunks_seen_by_rt, 0);
   EXPECT_LT(o.chunks_seen_by_rt, kChunks);
@@ -244,6 +251,7 @@ TEST(ExecIrqExit, FullPreemptsKernelCodeAtIrqExit) {
 }
 
 TEST(ExecIrqExit, NoneDoesNotPreemptKernelCode) {
+  PB_SKIP_UNDER_EMULATOR();
   const IrqExitOutcome o = rt_wakes_from_hrtimer(Model::kNone, false);
   EXPECT_EQ(o.chunks_seen_by_rt, kChunks);
   const auto& v = o.r.vcpus[0];
@@ -253,6 +261,7 @@ TEST(ExecIrqExit, NoneDoesNotPreemptKernelCode) {
 }
 
 TEST(ExecIrqExit, NonePreemptsUserCodeAtIrqExit) {
+  PB_SKIP_UNDER_EMULATOR();
   const IrqExitOutcome o = rt_wakes_from_hrtimer(Model::kNone, true);
   EXPECT_GE(o.chunks_seen_by_rt, 0);
   EXPECT_LT(o.chunks_seen_by_rt, kChunks);
@@ -262,6 +271,7 @@ TEST(ExecIrqExit, NonePreemptsUserCodeAtIrqExit) {
 // --- soft interrupt mask ---------------------------------------------------------------
 
 TEST(ExecSoftMask, TickWhileMaskedIsHandledOnceAtEnable) {
+  PB_SKIP_UNDER_EMULATOR();
   Executive ex(config(Model::kFull, 100));
   std::atomic<int64_t> t0{-1}, before_enable{-1}, after_enable{-1};
   std::atomic<int> saw_pending{0};
@@ -293,6 +303,7 @@ TEST(ExecSoftMask, TickWhileMaskedIsHandledOnceAtEnable) {
 }
 
 TEST(ExecSoftMask, SaveRestoreNestsAndOnlyTheOuterRestoreReplays) {
+  PB_SKIP_UNDER_EMULATOR();
   Executive ex(config(Model::kFull, 100));
   std::atomic<int64_t> t0{-1}, inner{-1}, outer{-1};
   ex.add_task({.name = "nest", .policy = Policy::kFifo, .priority = 10,
@@ -319,6 +330,7 @@ TEST(ExecSoftMask, SaveRestoreNestsAndOnlyTheOuterRestoreReplays) {
 // A wakeup raised by an interrupt replayed at local_irq_enable() preempts at
 // the replayed interrupt's exit (FULL), not at the enable itself.
 TEST(ExecSoftMask, ReplayedHrtimerWakeupPreemptsAtItsIrqExit) {
+  PB_SKIP_UNDER_EMULATOR();
   Executive ex(config(Model::kFull, 250));
   std::atomic<int> progress{0}, seen{-1};
   ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .body = [&](TaskApi& api) {

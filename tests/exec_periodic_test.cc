@@ -3,6 +3,8 @@
 // relations only; no latency value is asserted.
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <atomic>
 
 #include "pb/executive/executive.h"
@@ -20,6 +22,7 @@ using pb::exec::TaskApi;
 constexpr int64_t kMs = 1'000'000;
 
 TEST(ExecPeriodic, EveryReleaseIsRecorded) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.model = Model::kFull;
   Executive ex(c);
@@ -50,6 +53,7 @@ TEST(ExecPeriodic, EveryReleaseIsRecorded) {
 // kernel mode waits for the fair task's cond_resched(): each such wait is a
 // model-induced delay, recorded at the preemption that dispatches it.
 TEST(ExecPeriodic, ModelInducedDelayIsRecordedPerPreemption) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.model = Model::kNone;
   Executive ex(c);
@@ -85,6 +89,7 @@ TEST(ExecPeriodic, ModelInducedDelayIsRecordedPerPreemption) {
 }
 
 TEST(ExecAccounting, TimeIsSplitIntoUserKernelIrqAndIdle) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.model = Model::kFull;
   c.hz = 1000;

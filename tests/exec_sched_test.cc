@@ -7,6 +7,8 @@
 // scenario keeps the task in kernel mode with no flag a tick could act on.
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <array>
 #include <atomic>
 #include <string>
@@ -60,6 +62,7 @@ size_t pidx(Point p) { return static_cast<size_t>(p); }
 // --- CPU planning (pure) --------------------------------------------------------------
 
 TEST(ExecPlanCpus, OneVcpuTakesTheLastCpuNeverCpu0) {
+  PB_SKIP_UNDER_EMULATOR();
   const auto p = pb::exec::plan_cpus({0, 1}, {}, {}, 1, false);
   ASSERT_TRUE(p.error.empty()) << p.error;
   EXPECT_EQ(p.vcpu_cpus, std::vector<int>{1});
@@ -67,6 +70,7 @@ TEST(ExecPlanCpus, OneVcpuTakesTheLastCpuNeverCpu0) {
 }
 
 TEST(ExecPlanCpus, TwoVcpusOnTwoCpusNeedAllowSystemCpu) {
+  PB_SKIP_UNDER_EMULATOR();
   EXPECT_FALSE(pb::exec::plan_cpus({0, 1}, {}, {}, 2, false).error.empty());
   const auto p = pb::exec::plan_cpus({0, 1}, {}, {}, 2, true);
   ASSERT_TRUE(p.error.empty()) << p.error;
@@ -74,6 +78,7 @@ TEST(ExecPlanCpus, TwoVcpusOnTwoCpusNeedAllowSystemCpu) {
 }
 
 TEST(ExecPlanCpus, PrefersIsolatedThenOnePuPerCore) {
+  PB_SKIP_UNDER_EMULATOR();
   // CPUs 0-7; cores: {0,4} {1,5} {2,6} {3,7}; CPU 2 isolated.
   const std::vector<int> allowed = {0, 1, 2, 3, 4, 5, 6, 7};
   const std::vector<int> core = {0, 1, 2, 3, 0, 1, 2, 3};
@@ -84,6 +89,7 @@ TEST(ExecPlanCpus, PrefersIsolatedThenOnePuPerCore) {
 }
 
 TEST(ExecPlanCpus, LeavesOneCpuToTheSystem) {
+  PB_SKIP_UNDER_EMULATOR();
   // Only CPUs 1 and 2 allowed: one vCPU fits, two do not.
   EXPECT_TRUE(pb::exec::plan_cpus({1, 2}, {}, {}, 1, false).error.empty());
   EXPECT_FALSE(pb::exec::plan_cpus({1, 2}, {}, {}, 2, false).error.empty());
@@ -93,6 +99,7 @@ TEST(ExecPlanCpus, LeavesOneCpuToTheSystem) {
 // --- dispatch -------------------------------------------------------------------------
 
 TEST(ExecSched, SingleTaskRunsAndStops) {
+  PB_SKIP_UNDER_EMULATOR();
   Executive ex(small_config(Model::kFull));
   std::atomic<int> ran{0};
   ex.add_task({.name = "solo", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
@@ -111,6 +118,7 @@ TEST(ExecSched, SingleTaskRunsAndStops) {
 }
 
 TEST(ExecSched, SecondRunInTheSameProcessWorks) {
+  PB_SKIP_UNDER_EMULATOR();
   for (int round = 0; round < 3; ++round) {
     Executive ex(small_config(Model::kNone));
     std::atomic<int> ran{0};
@@ -126,6 +134,7 @@ TEST(ExecSched, SecondRunInTheSameProcessWorks) {
 }
 
 TEST(ExecSched, DispatchOrderByPriorityFifoWithinPriority) {
+  PB_SKIP_UNDER_EMULATOR();
   Executive ex(small_config(Model::kFull));
   Log log;
   auto rec = [&](int id, bool last) {
@@ -183,6 +192,7 @@ void block_and_wake(Model m, std::vector<int>* events, RunResult* out) {
 }
 
 TEST(ExecSched, WakeupPreemptsAtPreemptEnableUnderFull) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   block_and_wake(Model::kFull, &ev, &r);
@@ -193,6 +203,7 @@ TEST(ExecSched, WakeupPreemptsAtPreemptEnableUnderFull) {
 }
 
 TEST(ExecSched, WakeupWaitsForCondReschedUnderNone) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   block_and_wake(Model::kNone, &ev, &r);
@@ -232,6 +243,7 @@ void nested_lock(Model m, bool exit_to_user, std::vector<int>* events, RunResult
 }
 
 TEST(ExecSched, NestedLockRuleFullSwitchesAtPreemptEnable) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   nested_lock(Model::kFull, false, &ev, &r);
@@ -245,6 +257,7 @@ TEST(ExecSched, NestedLockRuleFullSwitchesAtPreemptEnable) {
 }
 
 TEST(ExecSched, NestedLockRuleNoneWaitsForCondResched) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   nested_lock(Model::kNone, false, &ev, &r);
@@ -254,6 +267,7 @@ TEST(ExecSched, NestedLockRuleNoneWaitsForCondResched) {
 }
 
 TEST(ExecSched, NestedLockRuleNoneSwitchesOnReturnToUser) {
+  PB_SKIP_UNDER_EMULATOR();
   std::vector<int> ev;
   RunResult r;
   nested_lock(Model::kNone, true, &ev, &r);
@@ -262,6 +276,7 @@ TEST(ExecSched, NestedLockRuleNoneSwitchesOnReturnToUser) {
 }
 
 TEST(ExecSched, VoluntarySwitchesAtMightSleep) {
+  PB_SKIP_UNDER_EMULATOR();
   Executive ex(small_config(Model::kVoluntary));
   Log log;
   ex.add_task({.name = "high", .policy = Policy::kFifo, .priority = 20, .start_blocked = true,
@@ -281,6 +296,7 @@ TEST(ExecSched, VoluntarySwitchesAtMightSleep) {
 }
 
 TEST(ExecSched, CompletionsHandOffBetweenEqualPriorities) {
+  PB_SKIP_UNDER_EMULATOR();
   // Ping-pong through two completions: each side blocks, so every switch is
   // voluntary and the order is strict.
   Executive ex(small_config(Model::kFull));
@@ -344,6 +360,7 @@ uint64_t pingpong_timer_syscalls(int parked_armed, uint64_t* dispatches) {
 }
 
 TEST(ExecSched, ParkedTasksKeepTheirTimerArmed) {
+  PB_SKIP_UNDER_EMULATOR();
   uint64_t dispatches = 0;
   const uint64_t syscalls = pingpong_timer_syscalls(4, &dispatches);
   EXPECT_GE(dispatches, 2000u);
@@ -353,6 +370,7 @@ TEST(ExecSched, ParkedTasksKeepTheirTimerArmed) {
 }
 
 TEST(ExecSched, StrictModeDisarmsAtEverySwitch) {
+  PB_SKIP_UNDER_EMULATOR();
   uint64_t dispatches = 0;
   const uint64_t syscalls = pingpong_timer_syscalls(0, &dispatches);
   EXPECT_GE(dispatches, 2000u);
@@ -360,6 +378,7 @@ TEST(ExecSched, StrictModeDisarmsAtEverySwitch) {
 }
 
 TEST(ExecSched, SchedulingWhileAtomicIsReportedAndCounted) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c = small_config(Model::kFull);
   c.print_debug_reports = false;
   Executive ex(c);

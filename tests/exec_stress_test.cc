@@ -6,6 +6,8 @@
 // each run ends after a fixed number of passes or 300 ms.
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <atomic>
 #include <vector>
 
@@ -101,6 +103,7 @@ void add_periodic(Executive& ex, PeriodicCount& pc, int vcpu) {
 class ExecStress : public ::testing::TestWithParam<Model> {};
 
 TEST_P(ExecStress, TokenRingStaysInOrderUnderNoise) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.model = GetParam();
   c.hz = 1000;
@@ -141,6 +144,7 @@ INSTANTIATE_TEST_SUITE_P(ExecAllModels, ExecStress,
                          [](const ::testing::TestParamInfo<Model>& p) { return std::string(to_string(p.param)); });
 
 TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.model = Model::kFull;
   c.hz = 1000;
@@ -161,6 +165,7 @@ TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
 }
 
 TEST(ExecStressTwoVcpus, RingAcrossVcpusWithRemoteWakeups) {
+  PB_SKIP_UNDER_EMULATOR();
   // Two vCPUs: SCHED_OTHER; vCPU 1's tasks only block and pass the token.
   for (Model m : {Model::kNone, Model::kFull, Model::kLazy}) {
     Config c;

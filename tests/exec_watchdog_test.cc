@@ -4,6 +4,8 @@
 // watchdog ends the run (at most 2 s if it never did).
 #include <gtest/gtest.h>
 
+#include "emulator_guard.h"
+
 #include <atomic>
 #include <string>
 
@@ -20,6 +22,7 @@ using pb::exec::TaskApi;
 constexpr int64_t kMs = 1'000'000;
 
 TEST(ExecWatchdog, EndsARunawayTaskWithItsMessage) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.model = Model::kNone;
   c.use_fifo = false;
@@ -47,6 +50,7 @@ TEST(ExecWatchdog, EndsARunawayTaskWithItsMessage) {
 }
 
 TEST(ExecWatchdog, InterruptsAndPointsKeepItQuiet) {
+  PB_SKIP_UNDER_EMULATOR();
   // 300 ms of work with interrupts on (the tick is an interrupt) and a
   // blocking task beside it: no trip with a 100 ms budget.
   Config c;
@@ -69,6 +73,7 @@ TEST(ExecWatchdog, InterruptsAndPointsKeepItQuiet) {
 }
 
 TEST(ExecWatchdog, RunWithNothingToDoIdlesQuietly) {
+  PB_SKIP_UNDER_EMULATOR();
   Config c;
   c.watchdog_budget_ns = 20 * kMs;
   Executive ex(c);
