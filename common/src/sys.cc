@@ -123,6 +123,36 @@ int futex_lock_pi(std::atomic<uint32_t>* word) noexcept {
   }
 }
 
+int futex_lock_pi_until(std::atomic<uint32_t>* word, int64_t abs_deadline_ns) noexcept {
+  // FUTEX_LOCK_PI2 (Linux 5.14) takes a CLOCK_MONOTONIC deadline; plain
+  // FUTEX_LOCK_PI a CLOCK_REALTIME one, converted here on older kernels.
+#ifndef FUTEX_LOCK_PI2
+  constexpr int kLockPi2 = 13;
+#else
+  constexpr int kLockPi2 = FUTEX_LOCK_PI2;
+#endif
+  static std::atomic<int> have_pi2{1};
+  for (;;) {
+    long ret;
+    if (have_pi2.load(std::memory_order_relaxed) != 0) {
+      timespec ts = to_timespec(abs_deadline_ns);
+      ret = futex(word, kLockPi2 | FUTEX_PRIVATE_FLAG, 0, &ts);
+      if (ret < 0 && errno == ENOSYS) {
+        have_pi2.store(0, std::memory_order_relaxed);
+        continue;
+      }
+    } else {
+      timespec rt{};
+      ::clock_gettime(CLOCK_REALTIME, &rt);
+      const int64_t rt_ns = rt.tv_sec * kNsPerSec + rt.tv_nsec + (abs_deadline_ns - now_ns());
+      timespec ts = to_timespec(rt_ns);
+      ret = futex(word, FUTEX_LOCK_PI_PRIVATE, 0, &ts);
+    }
+    if (ret == 0) return 0;
+    if (errno != EINTR) return -errno;
+  }
+}
+
 int futex_trylock_pi(std::atomic<uint32_t>* word) noexcept {
   return ret_or_errno(futex(word, FUTEX_TRYLOCK_PI_PRIVATE, 0, nullptr));
 }

@@ -119,6 +119,8 @@ Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Pol
   t->priority = policy == Policy::kFair ? 0 : priority;
   t->cls = policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
                                    : TaskClass{SchedClass::kRt, priority};
+  t->base_cls = t->cls;
+  t->track_windows = st.cfg.track_windows ? 1 : 0;
   t->body = std::move(body);
   // Created blocked, waiting on its own token (like TaskSpec::start_blocked).
   t->state = detail::TaskState::kBlocked;
@@ -412,6 +414,8 @@ int Executive::start() {
     t->priority = s.policy == Policy::kFair ? 0 : s.priority;
     t->cls = s.policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
                                        : TaskClass{SchedClass::kRt, s.priority};
+    t->base_cls = t->cls;
+    t->track_windows = st.cfg.track_windows ? 1 : 0;
     t->body = std::move(s.body);
     t->period_ns = s.period_ns;
     t->phase_ns = s.phase_ns;
@@ -535,6 +539,10 @@ int Executive::start() {
     stop();
     return -EAGAIN;
   }
+  // Lock owners are found by the TID in a lock word.
+  st.by_tid.clear();
+  for (Task* t : all) st.by_tid.emplace_back(t->tid, t);
+  std::sort(st.by_tid.begin(), st.by_tid.end());
 
   // The watchdog, on the system CPU.
   {
@@ -657,6 +665,16 @@ void Executive::Impl::collect() {
   for (auto& v : st.vcpus) {
     VcpuStats s = v->stats;
     s.tick_lateness = v->tick_lateness;
+    s.lock_contentions = v->lock_contentions.load(std::memory_order_relaxed);
+    s.pi_boosts = v->pi_boosts.load(std::memory_order_relaxed);
+    auto where = [](const std::source_location& l) {
+      return l.file_name()[0] == '\0' ? std::string()
+                                       : std::string(l.file_name()) + ":" + std::to_string(l.line());
+    };
+    s.preemptoff_max_ns = static_cast<int64_t>(static_cast<double>(v->poff_max_ticks) * 1e9 / cycleclock::ticks_per_second());
+    s.preemptoff_where = v->poff_max_ticks != 0 ? where(v->poff_max_loc) : std::string();
+    s.irqsoff_max_ns = static_cast<int64_t>(static_cast<double>(v->ioff_max_ticks) * 1e9 / cycleclock::ticks_per_second());
+    s.irqsoff_where = v->ioff_max_ticks != 0 ? where(v->ioff_max_loc) : std::string();
     s.ipi_lateness = v->ipi_lateness;
     s.user_ns = to_ns(v->acct_ticks[detail::kAcctUser]);
     s.kernel_ns = to_ns(v->acct_ticks[detail::kAcctKernel]);

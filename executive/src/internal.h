@@ -18,9 +18,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include <source_location>
+
 #include "pb/executive/executive.h"
+#include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
 #include "pb/executive/task.h"
 #include "pb/histogram.h"
@@ -157,6 +161,22 @@ struct Task : TaskHot {
   std::atomic<uint64_t> ipis_received{0};  // IPI signals that reached this thread
   std::shared_ptr<LatencyHistogram> wakeup_hist;
   std::shared_ptr<LatencyHistogram> delay_hist;
+
+  // Locks (locks.cc). cls above is the effective class: base_cls raised by
+  // priority inheritance; changed only under this task's rq lock, and only
+  // while it is not on the runqueue (dequeue, change, enqueue).
+  TaskClass base_cls{};                              // immutable after setup
+  std::array<LockBase*, kMaxHeldLocks> held_pi{};    // sleeping PI locks held (own)
+  int n_held_pi = 0;
+  LockBase* blocked_on = nullptr;  // the sleeping lock it waits for (that lock's wait_lock)
+  Task* lock_next = nullptr;       // that lock's waiter list (its wait_lock)
+  uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks (own)
+  // Preempt-off and irq-off windows (own): where and when the outermost
+  // disable happened (cycle counter).
+  uint64_t poff_start = 0;
+  std::source_location poff_loc;
+  uint64_t ioff_start = 0;
+  std::source_location ioff_loc;
 };
 
 // --- the runqueue ------------------------------------------------------------------------
@@ -223,6 +243,13 @@ struct Vcpu {
 
   // Accounting (oncpu).
   VcpuStats stats;
+  // Longest windows (cycle counter ticks) and where they began.
+  uint64_t poff_max_ticks = 0;
+  std::source_location poff_max_loc;
+  uint64_t ioff_max_ticks = 0;
+  std::source_location ioff_max_loc;
+  std::atomic<uint64_t> lock_contentions{0};  // by tasks of this vCPU (also off-CPU paths)
+  std::atomic<uint64_t> pi_boosts{0};
   std::shared_ptr<LatencyHistogram> tick_lateness;  // allocated at setup
   std::shared_ptr<LatencyHistogram> ipi_lateness;
   std::atomic<int64_t> ipi_sent_ns{0};  // the in-flight IPI's send time
@@ -263,6 +290,8 @@ struct ExecState {
   std::atomic<uint32_t> aborted{0};     // the watchdog ended the run
   std::atomic<uint32_t> ready{0};       // threads set up
   std::atomic<uint32_t> debug_reports{0};
+  // Every thread of the run by host TID, sorted (built by start()).
+  std::vector<std::pair<pid_t, Task*>> by_tid;
 };
 
 // Completion internals (its lock is a raw spin lock, taken with IRQs
@@ -280,6 +309,31 @@ struct CompletionAccess {
   static void unlock(Completion& c) { c.lock_.store(0, std::memory_order_release); }
 };
 
+// Lock internals, under the lock's wait_lock (a raw spin lock taken with
+// IRQs soft-disabled).
+struct LockAccess {
+  static std::atomic<uint32_t>& word(LockBase& l) { return l.word_; }
+  static std::atomic<int>& top_prio(LockBase& l) { return l.top_prio_; }
+  static Task*& waiters(LockBase& l) { return l.waiters_; }
+  static void lock(LockBase& l) {
+    while (l.wait_lock_.exchange(1, std::memory_order_acquire) != 0) {
+      while (l.wait_lock_.load(std::memory_order_relaxed) != 0) RawSpinLock::cpu_relax();
+    }
+  }
+  static void unlock(LockBase& l) { l.wait_lock_.store(0, std::memory_order_release); }
+  static void count_acquire(LockBase& l) {
+    l.acquisitions_.fetch_add(1, std::memory_order_relaxed);
+  }
+  static void count_contention(LockBase& l, int64_t waited_ns) {
+    l.contentions_.fetch_add(1, std::memory_order_relaxed);
+    int64_t m = l.max_wait_ns_.load(std::memory_order_relaxed);
+    while (waited_ns > m &&
+           !l.max_wait_ns_.compare_exchange_weak(m, waited_ns, std::memory_order_relaxed)) {
+    }
+  }
+  static void count_boost(LockBase& l) { l.pi_boosts_.fetch_add(1, std::memory_order_relaxed); }
+};
+
 // --- shared functions ----------------------------------------------------------------------
 enum class SwitchKind : uint8_t { kPreempt, kBlock, kExit, kIdle };
 
@@ -289,7 +343,28 @@ inline bool stopping(const Task* t) noexcept {
 }
 
 // sched.cc
-void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq) noexcept;
+// `off_cpu`, when set, runs on t's thread after the next task was
+// dispatched and before t parks: t is off the CPU (it runs no emulated
+// code and its interrupts are forwarded), so it may block on the host.
+using OffCpuHook = void (*)(Task* t, void* arg);
+void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq,
+                   OffCpuHook off_cpu = nullptr, void* off_cpu_arg = nullptr) noexcept;
+// schedule() of a task that set itself blocked: the scheduling-while-atomic
+// check, the policy consultation and the switch.
+void schedule_block(Task* t, OffCpuHook off_cpu = nullptr, void* arg = nullptr) noexcept;
+Context context_of(const Task* t) noexcept;
+void record_decision(Vcpu* v, Point p, const Decision& d) noexcept;
+uint32_t irq_save(Task* t) noexcept;
+void irq_restore_noreplay(Task* t, uint32_t was) noexcept;
+void irq_restore_replay(Task* t, uint32_t was) noexcept;
+// Sets the flag `r` on `curr` as resched_curr() says; under curr's rq lock.
+ReschedAction resched_locked(Task* curr, Resched r, bool remote) noexcept;
+// Makes a blocked task runnable from a thread that is not on any vCPU (a
+// lock waiter whose host wait ended): enqueues it and asks its vCPU's
+// current task to reschedule as a remote wakeup would (an IPI when the
+// policy says so). Returns whether it was woken.
+bool wake_from_host(Task* p) noexcept;
+void might_sleep_check(Task* t, const std::source_location& loc) noexcept;
 void park_until_dispatched(Task* t) noexcept;
 void on_dispatched(Task* t) noexcept;
 void dispatch_first(Vcpu* v) noexcept;  // from start(), by the main thread

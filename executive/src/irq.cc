@@ -84,7 +84,7 @@ void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
   }
   if (t->is_idle) {
     if (v->rq.nr_running() != 0) req = Resched::kFull;
-  } else if (t->policy == Policy::kRr) {
+  } else if (t->policy == Policy::kRr && t->cls.rt_priority == t->priority) {
     if (--t->rr_ticks_left <= 0) {
       t->rr_ticks_left = v->rr_ticks;
       if (v->rq.has_rt_prio(t->priority)) {
@@ -93,7 +93,7 @@ void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
         ++v->stats.rr_expiries;
       }
     }
-  } else if (t->policy == Policy::kFair) {
+  } else if (t->cls.sched_class == SchedClass::kFair) {
     if (now - t->picked_ns >= t->ex->cfg.fair_slice_ns && v->rq.has_fair()) {
       t->requeue_tail = true;
       if (req == Resched::kNone) req = resched_curr_lazy_flag(m);

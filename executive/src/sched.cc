@@ -54,6 +54,8 @@ constexpr size_t point_index(Point p) noexcept { return static_cast<size_t>(p); 
 constexpr size_t reason_index(Reason r) noexcept { return static_cast<size_t>(r); }
 static_assert(static_cast<size_t>(Reason::kIrqsDisabled) + 1 == kNumReasons);
 
+}  // namespace
+
 Context context_of(const Task* t) noexcept {
   const uint32_t f = t->resched.load(std::memory_order_relaxed);
   return Context{t->preempt_count.load(std::memory_order_relaxed),
@@ -80,7 +82,9 @@ void irq_restore_replay(Task* t, uint32_t was) noexcept {
   if (was == 0 && t->irq_pending->load(std::memory_order_relaxed) != 0) irq_loop(t, true);
 }
 
+namespace {
 TaskClass class_of(const Task* t) noexcept { return t->cls; }
+}  // namespace
 
 // Sets the flag `r` on `curr` as resched_curr() says; under curr's rq lock.
 // Returns the action taken.
@@ -102,6 +106,8 @@ void record_decision(Vcpu* v, Point p, const Decision& d) noexcept {
   ++v->stats.decisions[point_index(p)][reason_index(d.reason)];
   v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
 }
+
+namespace {
 
 void trace_dispatch(Vcpu* v, const Task* next, const Task* prev, SwitchCause cause, Point p) {
   auto& tr = v->stats.trace;
@@ -162,7 +168,9 @@ Task* wq_pop(Completion& c) noexcept {
 // --- runqueue ------------------------------------------------------------------------------
 
 RunQueue::List& RunQueue::list_of(Task* t) noexcept {
-  return t->policy == Policy::kFair ? fair_ : rt_[static_cast<size_t>(t->priority)];
+  // The effective class: a PI-boosted task queues at its inherited priority.
+  return t->cls.sched_class == SchedClass::kRt ? rt_[static_cast<size_t>(t->cls.rt_priority)]
+                                                : fair_;
 }
 
 void RunQueue::enqueue(Task* t, bool at_head) noexcept {
@@ -180,8 +188,8 @@ void RunQueue::enqueue(Task* t, bool at_head) noexcept {
     l.tail->rq_next = t;
     l.tail = t;
   }
-  if (t->policy != Policy::kFair) {
-    const auto p = static_cast<unsigned>(t->priority);
+  if (t->cls.sched_class == SchedClass::kRt) {
+    const auto p = static_cast<unsigned>(t->cls.rt_priority);
     bitmap_[p / 64] |= uint64_t{1} << (p % 64);
   }
   t->on_rq = true;
@@ -201,8 +209,8 @@ void RunQueue::dequeue(Task* t) noexcept {
     l.tail = t->rq_prev;
   }
   t->rq_prev = t->rq_next = nullptr;
-  if (t->policy != Policy::kFair && l.head == nullptr) {
-    const auto p = static_cast<unsigned>(t->priority);
+  if (t->cls.sched_class == SchedClass::kRt && l.head == nullptr) {
+    const auto p = static_cast<unsigned>(t->cls.rt_priority);
     bitmap_[p / 64] &= ~(uint64_t{1} << (p % 64));
   }
   t->on_rq = false;
@@ -345,7 +353,8 @@ void on_dispatched(Task* t) noexcept {
   if (t->armed_ns != programmed || programmed <= t->picked_ns) timer_arm(t, programmed);
 }
 
-void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq) noexcept {
+void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook off_cpu,
+                   void* off_cpu_arg) noexcept {
   if (stopping(t)) return;
   Vcpu* v = t->v;
   const uint32_t saved_irqs = irq_save(t);
@@ -425,6 +434,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq) noexcept {
   sys::futex_wake(&next->gate, 1);
   if (kind == SwitchKind::kExit) return;
   if (!keep_armed) timer_disarm(t);
+  if (off_cpu != nullptr) off_cpu(t, off_cpu_arg);
   park_until_dispatched(t);
   on_dispatched(t);
   if (from_irq) {
@@ -476,11 +486,9 @@ void irq_replay(TaskHot* h) noexcept {
   irq_loop(t, true);
 }
 
-namespace {
-
 // schedule() on block: the debug check, then decide() (which always says
 // switch for kSchedule) and the switch.
-void schedule_block(Task* t) noexcept {
+void schedule_block(Task* t, OffCpuHook off_cpu, void* arg) noexcept {
   if (stopping(t)) return;
   const Model m = t->ex->cfg.model;
   const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
@@ -493,7 +501,7 @@ void schedule_block(Task* t) noexcept {
   }
   const Decision d = decide(m, Point::kSchedule, context_of(t));
   record_decision(t->v, Point::kSchedule, d);
-  if (d.switch_now) schedule_core(t, Point::kSchedule, SwitchKind::kBlock, false);
+  if (d.switch_now) schedule_core(t, Point::kSchedule, SwitchKind::kBlock, false, off_cpu, arg);
 }
 
 // __might_resched()/__might_sleep(): the kernel's report, counted.
@@ -501,7 +509,7 @@ void might_sleep_check(Task* t, const std::source_location& loc) noexcept {
   const Model m = t->ex->cfg.model;
   const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
   const bool irqs = t->irqs_disabled.load(std::memory_order_relaxed) != 0;
-  if (!might_sleep_is_bug(c, irqs, m, 0)) return;
+  if (!might_sleep_is_bug(c, irqs, m, t->rcu_depth)) return;
   ++t->v->stats.might_sleep_bugs;
   char buf[512];
   std::snprintf(buf, sizeof(buf),
@@ -513,6 +521,8 @@ void might_sleep_check(Task* t, const std::source_location& loc) noexcept {
                 static_cast<unsigned>(kernel_preempt_count(c, m)));
   debug_report(t, buf);
 }
+
+namespace {
 
 // Blocking calls from user mode are system calls.
 struct SyscallScope {
@@ -602,6 +612,41 @@ void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept {
   }
 }
 
+namespace {
+
+// ttwu_do_activate() and wakeup_preempt() under p's rq lock: p runnable,
+// the policy's reschedule request on the vCPU's current task. Returns that
+// task (or null) and whether an IPI is due.
+Task* activate_locked(Task* p, bool remote, bool* ipi) noexcept {
+  Vcpu* tv = p->v;
+  p->state = TaskState::kRunning;
+  Task* curr = tv->current.load(std::memory_order_relaxed);
+  *ipi = false;
+  if (p->on_rq || p == curr) return curr;
+  tv->rq.enqueue(p, false);
+  if (curr == nullptr) return curr;
+  const uint32_t f = curr->resched.load(std::memory_order_relaxed);
+  Wakeup w;
+  w.curr = curr->is_idle ? TaskClass{SchedClass::kIdle, 0} : class_of(curr);
+  w.wakee = class_of(p);
+  w.remote = remote;
+  w.fair_wakee_wins = p->ex->cfg.fair_wakeup_preempts;
+  w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
+  const WakeupAction a = on_wakeup(p->ex->cfg.model, w);
+  if (a.requested != Resched::kNone) {
+    const ReschedAction done = resched_locked(curr, a.requested, remote);
+    *ipi = done.ipi;
+    // A fair wakee that wins over a fair current goes first: the current
+    // is requeued behind it (the EEVDF pick is not modelled).
+    if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
+      curr->requeue_tail = true;
+    }
+  }
+  return curr;
+}
+
+}  // namespace
+
 bool try_to_wake_up(Task* waker, Task* p) noexcept {
   Vcpu* tv = p->v;
   const bool remote = waker->v != tv;
@@ -612,32 +657,8 @@ bool try_to_wake_up(Task* waker, Task* p) noexcept {
     irq_restore_noreplay(waker, irqs);
     return false;
   }
-  p->state = TaskState::kRunning;
-  Task* curr = tv->current.load(std::memory_order_relaxed);
   bool ipi = false;
-  if (!p->on_rq && p != curr) {
-    // ttwu_do_activate(): activate_task(), then wakeup_preempt().
-    tv->rq.enqueue(p, false);
-    if (curr != nullptr) {
-      const uint32_t f = curr->resched.load(std::memory_order_relaxed);
-      Wakeup w;
-      w.curr = curr->is_idle ? TaskClass{SchedClass::kIdle, 0} : class_of(curr);
-      w.wakee = class_of(p);
-      w.remote = remote;
-      w.fair_wakee_wins = p->ex->cfg.fair_wakeup_preempts;
-      w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
-      const WakeupAction a = on_wakeup(p->ex->cfg.model, w);
-      if (a.requested != Resched::kNone) {
-        const ReschedAction done = resched_locked(curr, a.requested, remote);
-        ipi = done.ipi;
-        // A fair wakee that wins over a fair current goes first: the current
-        // is requeued behind it (the EEVDF pick is not modelled).
-        if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
-          curr->requeue_tail = true;
-        }
-      }
-    }
-  }
+  Task* curr = activate_locked(p, remote, &ipi);
   tv->rq_lock.unlock();
   irq_restore_noreplay(waker, irqs);
   if (remote) {
@@ -646,6 +667,29 @@ bool try_to_wake_up(Task* waker, Task* p) noexcept {
     ++waker->v->stats.wakeups_local;
   }
   if (ipi) send_ipi(waker, tv, curr);
+  return true;
+}
+
+bool wake_from_host(Task* p) noexcept {
+  // p's thread is off the CPU: its signal handler only forwards (it takes
+  // no lock), so the rq lock may be taken with interrupts as they are.
+  Vcpu* tv = p->v;
+  tv->rq_lock.lock();
+  if (p->state != TaskState::kBlocked) {
+    tv->rq_lock.unlock();
+    return false;
+  }
+  bool ipi = false;
+  Task* curr = activate_locked(p, true, &ipi);
+  tv->rq_lock.unlock();
+  if (ipi && curr != nullptr) {
+    // send_ipi() without the sender's (oncpu) counters.
+    tv->irq_pending.fetch_or(kIrqIpi, std::memory_order_seq_cst);
+    if (tv->ipi_pending.exchange(1, std::memory_order_seq_cst) == 0) {
+      tv->ipi_sent_ns.store(sys::now_ns(), std::memory_order_relaxed);
+      if (sys::tgkill(curr->tid, ipi_signal()) < 0) tv->ipi_pending.store(0, std::memory_order_seq_cst);
+    }
+  }
   return true;
 }
 

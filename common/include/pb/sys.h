@@ -64,6 +64,9 @@ int futex_wait(std::atomic<uint32_t>* word, uint32_t expected,
 int futex_wake(std::atomic<uint32_t>* word, int count) noexcept;
 // PI-futex operations on the TID protocol (see futex(2)). lock_pi retries EINTR.
 int futex_lock_pi(std::atomic<uint32_t>* word) noexcept;
+// The same with a CLOCK_MONOTONIC deadline: -ETIMEDOUT when it passed,
+// -EDEADLK when the caller already owns the word.
+int futex_lock_pi_until(std::atomic<uint32_t>* word, int64_t abs_deadline_ns) noexcept;
 int futex_trylock_pi(std::atomic<uint32_t>* word) noexcept;
 int futex_unlock_pi(std::atomic<uint32_t>* word) noexcept;
 

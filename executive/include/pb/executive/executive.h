@@ -129,6 +129,9 @@ struct Config {
   bool threadirqs = false;
   // Dispatches kept per vCPU in the trace (RunResult::vcpus[i].trace).
   int trace_capacity = 4096;
+  // Time preempt-off and irq-off windows (VcpuStats::preemptoff_max_ns,
+  // irqsoff_max_ns): two cycle-counter reads per outermost window.
+  bool track_windows = true;
   // Print the kernel's BUG lines (sleeping in atomic, scheduling while
   // atomic) to stderr; they are counted either way.
   bool print_debug_reports = true;
@@ -199,6 +202,16 @@ struct VcpuStats {
   uint64_t ipis_coalesced = 0;  // not sent: one was already in flight
   uint64_t wakeups_local = 0;
   uint64_t wakeups_remote = 0;  // by tasks of this vCPU, of tasks elsewhere
+  uint64_t lock_contentions = 0;  // lock fast paths that failed (spun or slept)
+  uint64_t pi_boosts = 0;         // an rt_mutex waiter raised an owner's priority
+  // Longest preempt-off window (the count's PREEMPT or SOFTIRQ field held
+  // non-zero by task code) and irq-off window (the soft mask set through
+  // TaskApi), with the file:line of the outermost disable. Interrupts taken
+  // inside a window count in it, as in the kernel's tracers.
+  int64_t preemptoff_max_ns = 0;
+  std::string preemptoff_where;
+  int64_t irqsoff_max_ns = 0;
+  std::string irqsoff_where;
   uint64_t might_sleep_bugs = 0;
   uint64_t schedule_while_atomic_bugs = 0;
   // Time, by what the vCPU was doing (cycle counter, converted).

@@ -30,6 +30,7 @@
 #include <source_location>
 #include <string_view>
 
+#include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
 #include "pb/executive/preempt_count.h"
 
@@ -60,6 +61,9 @@ struct TaskHot {
   std::atomic<uint32_t>* irq_pending = nullptr;
   // The vCPU's pending softirq work (local_softirq_pending()).
   std::atomic<int64_t>* softirq_pending = nullptr;
+  // Config::track_windows: time preempt-off and irq-off windows (immutable
+  // after setup).
+  uint32_t track_windows = 0;
 };
 
 inline constexpr uint32_t kReschedFull = 1u << 0;
@@ -69,6 +73,13 @@ inline constexpr uint32_t kReschedLazy = 1u << 1;
 void preempt_point(TaskHot* t, Point p) noexcept;
 void irq_replay(TaskHot* t) noexcept;
 void bh_enable_slow(TaskHot* t) noexcept;
+// Preempt-off (the count's PREEMPT and SOFTIRQ fields leave 0) and irq-off
+// (the soft mask set) windows: begin at the outermost disable, end at the
+// matching enable; the vCPU keeps the longest of each with its location.
+enum WindowKind : uint8_t { kPreemptOffWindow, kIrqsOffWindow };
+void window_begin(TaskHot* t, WindowKind k, const std::source_location& loc) noexcept;
+void window_end(TaskHot* t, WindowKind k) noexcept;
+inline constexpr PreemptCount kWindowMask = kPreemptMask | kSoftirqMask;
 }  // namespace detail
 
 // A kernel completion (kernel/sched/completion.c): complete() lets one waiter
@@ -127,8 +138,8 @@ class TaskApi {
   }
 
   // --- preemption control (inline fast paths) ------------------------------------
-  void preempt_disable() noexcept {
-    add_count(kPreemptDisableOffset);
+  void preempt_disable(std::source_location loc = std::source_location::current()) noexcept {
+    add_count(kPreemptDisableOffset, loc);
   }
   // preempt_enable(): a preemption point when the policy says so (FULL, LAZY
   // and RT with the full flag, count back to 0 and IRQs on).
@@ -144,7 +155,9 @@ class TaskApi {
   // local_bh_disable()/enable(): SOFTIRQ_DISABLE_OFFSET. Enabling runs the
   // vCPU's pending softirqs (when no longer in interrupt context) and then
   // preempt_check_resched(), the kPreemptEnable point (softirq.c:427-458).
-  void local_bh_disable() noexcept { add_count(kSoftirqDisableOffset); }
+  void local_bh_disable(std::source_location loc = std::source_location::current()) noexcept {
+    add_count(kSoftirqDisableOffset, loc);
+  }
   void local_bh_enable() noexcept {
     sub_count(kSoftirqDisableOffset);
     if ((t_->resched.load(std::memory_order_relaxed) |
@@ -158,12 +171,17 @@ class TaskApi {
   // as pending and handled when it is cleared (replay). local_irq_enable() is
   // not a preemption point itself (irqflags.h:200-204); a replayed interrupt's
   // own exit is.
-  void local_irq_disable() noexcept {
+  void local_irq_disable(std::source_location loc = std::source_location::current()) noexcept {
+    const uint32_t was = t_->irqs_disabled.load(std::memory_order_relaxed);
     t_->irqs_disabled.store(1, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_->track_windows != 0 && was == 0) detail::window_begin(t_, detail::kIrqsOffWindow, loc);
   }
   void local_irq_enable() noexcept {
     std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_->track_windows != 0 && t_->irqs_disabled.load(std::memory_order_relaxed) != 0) {
+      detail::window_end(t_, detail::kIrqsOffWindow);
+    }
     t_->irqs_disabled.store(0, std::memory_order_relaxed);
     // Ordering with the handler (same thread): a signal before the store saw
     // the mask and set the pending bit, which the load below sees; a signal
@@ -173,9 +191,10 @@ class TaskApi {
       detail::irq_replay(t_);
     }
   }
-  [[nodiscard]] unsigned long local_irq_save() noexcept {
+  [[nodiscard]] unsigned long local_irq_save(
+      std::source_location loc = std::source_location::current()) noexcept {
     const unsigned long was = t_->irqs_disabled.load(std::memory_order_relaxed);
-    local_irq_disable();
+    local_irq_disable(loc);
     return was;
   }
   void local_irq_restore(unsigned long flags) noexcept {
@@ -219,6 +238,47 @@ class TaskApi {
   // overrun.
   bool wait_next_period() noexcept;
 
+  // --- locks (locks.h) -------------------------------------------------------------
+  // Each applies the model's implementation of the lock type (policy.h
+  // lock_impl()). Spinning locks add lock_preempt_offset() to the count (a
+  // waiter spins with it raised); their unlock is the preempt_enable() point.
+  // Sleeping locks first run the might_sleep() check, then block their waiter
+  // (schedule()); on RT a Spinlock holder keeps rcu_read_lock(). `loc` is
+  // where the lock was taken: it names preempt-off and irq-off windows.
+  // Sleeping-lock calls return false (without the lock) once the run is
+  // stopping; unlocking a lock the task does not hold does nothing.
+  void raw_spin_lock(RawSpinlock& l,
+                     std::source_location loc = std::source_location::current()) noexcept;
+  void raw_spin_unlock(RawSpinlock& l) noexcept;
+  [[nodiscard]] unsigned long raw_spin_lock_irqsave(
+      RawSpinlock& l, std::source_location loc = std::source_location::current()) noexcept;
+  void raw_spin_unlock_irqrestore(RawSpinlock& l, unsigned long flags) noexcept;
+  bool spin_lock(Spinlock& l, std::source_location loc = std::source_location::current()) noexcept;
+  void spin_unlock(Spinlock& l) noexcept;
+  // On RT the IRQ state is left alone (flags 0), as spinlock_rt.h does.
+  [[nodiscard]] unsigned long spin_lock_irqsave(
+      Spinlock& l, std::source_location loc = std::source_location::current()) noexcept;
+  void spin_unlock_irqrestore(Spinlock& l, unsigned long flags) noexcept;
+  bool mutex_lock(Mutex& l, std::source_location loc = std::source_location::current()) noexcept;
+  void mutex_unlock(Mutex& l) noexcept;
+  bool rt_mutex_lock(RtMutex& l,
+                     std::source_location loc = std::source_location::current()) noexcept;
+  void rt_mutex_unlock(RtMutex& l) noexcept;
+  // The task's current emulated priority: its own, or the priority of a
+  // waiter it inherited through an rt_mutex (0 for a fair task not boosted).
+  int effective_priority() const noexcept;
+
+  // --- per-CPU data ----------------------------------------------------------------
+  // get_cpu(): preempt_disable() and the vCPU's index; put_cpu():
+  // preempt_enable(). The slot stays this task's until put_cpu(), but the
+  // local interrupt handler may still run in between.
+  int get_cpu(std::source_location loc = std::source_location::current()) noexcept;
+  void put_cpu() noexcept;
+  template <typename T>
+  T& this_cpu(PerCpu<T>& var) noexcept {
+    return var.on(vcpu());
+  }
+
   // --- work and time ------------------------------------------------------------------
   // Busy work: spins on the clock until the task itself has run `ns` (time it
   // spent switched out does not count; interrupt time on it does), passing no
@@ -230,16 +290,23 @@ class TaskApi {
   uint64_t vcpu_ticks() const noexcept;
 
  private:
-  void add_count(PreemptCount v) noexcept {
-    t_->preempt_count.store(t_->preempt_count.load(std::memory_order_relaxed) + v,
-                            std::memory_order_relaxed);
+  void add_count(PreemptCount v, const std::source_location& loc) noexcept {
+    const PreemptCount old = t_->preempt_count.load(std::memory_order_relaxed);
+    t_->preempt_count.store(old + v, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_->track_windows != 0 && (old & detail::kWindowMask) == 0) {
+      detail::window_begin(t_, detail::kPreemptOffWindow, loc);
+    }
   }
   void sub_count(PreemptCount v) noexcept {
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    t_->preempt_count.store(t_->preempt_count.load(std::memory_order_relaxed) - v,
-                            std::memory_order_relaxed);
+    const PreemptCount old = t_->preempt_count.load(std::memory_order_relaxed);
+    t_->preempt_count.store(old - v, std::memory_order_relaxed);
     std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t_->track_windows != 0 && ((old - v) & detail::kWindowMask) == 0 &&
+        (old & detail::kWindowMask) != 0) {
+      detail::window_end(t_, detail::kPreemptOffWindow);
+    }
   }
 
   detail::TaskHot* t_;
