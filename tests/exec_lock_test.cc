@@ -410,7 +410,9 @@ TEST(ExecWindows, LongestPreemptOffAndIrqOffWindowsWithTheirSource) {
   PB_SKIP_UNDER_EMULATOR();
   int poff_line = 0;
   int ioff_line = 0;
-  Executive ex(quiet_config(Model::kFull));
+  Config c = quiet_config(Model::kFull);
+  c.track_windows = true;
+  Executive ex(c);
   ex.add_task({.name = "T", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  api.preempt_disable(); poff_line = __LINE__;
