@@ -457,4 +457,149 @@ TEST(ExecWindows, OffWhenNotTracked) {
   EXPECT_TRUE(r.vcpus[0].preemptoff_where.empty());
 }
 
+// --- lockdep-lite and the return-to-user checks ------------------------------------------------
+
+pb::exec::VcpuStats debug_run(Model m, const std::function<void(TaskApi&)>& body) {
+  Config c = quiet_config(m);
+  c.lockdep = true;
+  Executive ex(c);
+  ex.add_task({.name = "T", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
+                 body(api);
+                 api.request_stop();
+               }});
+  const RunResult r = run(ex);
+  return r.vcpus.empty() ? pb::exec::VcpuStats{} : r.vcpus[0];
+}
+
+TEST(ExecLockdep, AbBaOrderIsReportedOnceEvenWithoutADeadlock) {
+  SKIP_WITHOUT_PI();
+  RtMutex a("lock_a");
+  RtMutex b("lock_b");
+  const auto bad = debug_run(Model::kFull, [&](TaskApi& api) {
+    api.kernel_enter();
+    for (int i = 0; i < 3; ++i) {
+      api.rt_mutex_lock(a);
+      api.rt_mutex_lock(b);
+      api.rt_mutex_unlock(b);
+      api.rt_mutex_unlock(a);
+      api.rt_mutex_lock(b);
+      api.rt_mutex_lock(a);
+      api.rt_mutex_unlock(a);
+      api.rt_mutex_unlock(b);
+    }
+    api.kernel_exit();
+  });
+  EXPECT_EQ(bad.lockdep_cycles, 1u);
+  const auto good = debug_run(Model::kFull, [&](TaskApi& api) {
+    api.kernel_enter();
+    for (int i = 0; i < 3; ++i) {
+      api.rt_mutex_lock(a);
+      api.rt_mutex_lock(b);
+      api.rt_mutex_unlock(b);
+      api.rt_mutex_unlock(a);
+    }
+    api.kernel_exit();
+  });
+  EXPECT_EQ(good.lockdep_cycles, 0u);
+}
+
+TEST(ExecLockdep, ThreeLockCycleAcrossSpinningLocks) {
+  PB_SKIP_UNDER_EMULATOR();
+  RawSpinlock a("ra");
+  RawSpinlock b("rb");
+  RawSpinlock c("rc");
+  const auto s = debug_run(Model::kFull, [&](TaskApi& api) {
+    api.kernel_enter();
+    api.raw_spin_lock(a);
+    api.raw_spin_lock(b);
+    api.raw_spin_unlock(b);
+    api.raw_spin_unlock(a);
+    api.raw_spin_lock(b);
+    api.raw_spin_lock(c);
+    api.raw_spin_unlock(c);
+    api.raw_spin_unlock(b);
+    api.raw_spin_lock(c);
+    api.raw_spin_lock(a);  // c -> a closes a -> b -> c
+    api.raw_spin_unlock(a);
+    api.raw_spin_unlock(c);
+    api.kernel_exit();
+  });
+  EXPECT_EQ(s.lockdep_cycles, 1u);
+}
+
+TEST(ExecLockdep, ClassTakenWithIrqsOffAndOnIsInconsistent) {
+  PB_SKIP_UNDER_EMULATOR();
+  RawSpinlock l("mixed");
+  RawSpinlock k("always_irqsave");
+  const auto s = debug_run(Model::kFull, [&](TaskApi& api) {
+    api.kernel_enter();
+    api.raw_spin_lock(l);
+    api.raw_spin_unlock(l);
+    const unsigned long f = api.raw_spin_lock_irqsave(l);
+    api.raw_spin_unlock_irqrestore(l, f);
+    for (int i = 0; i < 2; ++i) {
+      const unsigned long g = api.raw_spin_lock_irqsave(k);
+      api.raw_spin_unlock_irqrestore(k, g);
+    }
+    api.kernel_exit();
+  });
+  EXPECT_EQ(s.lockdep_inconsistent, 1u);
+}
+
+TEST(ExecLockdep, SilentWhenOff) {
+  SKIP_WITHOUT_PI();
+  RtMutex a("off_a");
+  RtMutex b("off_b");
+  Config c = quiet_config(Model::kFull);
+  c.lockdep = false;
+  Executive ex(c);
+  ex.add_task({.name = "T", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 api.rt_mutex_lock(a);
+                 api.rt_mutex_lock(b);
+                 api.rt_mutex_unlock(b);
+                 api.rt_mutex_unlock(a);
+                 api.rt_mutex_lock(b);
+                 api.rt_mutex_lock(a);
+                 api.rt_mutex_unlock(a);
+                 api.rt_mutex_unlock(b);
+                 api.kernel_exit();
+                 api.request_stop();
+               }});
+  const RunResult r = run(ex);
+  EXPECT_EQ(r.vcpus[0].lockdep_cycles, 0u);
+}
+
+TEST(ExecUserReturn, LeakedCountIsReportedAndReset) {
+  PB_SKIP_UNDER_EMULATOR();
+  uint32_t after = 99;
+  const auto s = debug_run(Model::kFull, [&](TaskApi& api) {
+    api.kernel_enter();
+    api.preempt_disable();
+    api.kernel_exit();
+    after = api.preempt_count();
+    api.kernel_enter();
+    api.preempt_disable();
+    api.preempt_enable();
+    api.kernel_exit();
+  });
+  EXPECT_EQ(s.preempt_leaks, 1u);
+  EXPECT_EQ(after, 0u);
+}
+
+TEST(ExecUserReturn, LockHeldAtReturnToUserIsReported) {
+  SKIP_WITHOUT_PI();
+  RtMutex m("held_across");
+  const auto s = debug_run(Model::kFull, [&](TaskApi& api) {
+    api.kernel_enter();
+    api.rt_mutex_lock(m);
+    api.kernel_exit();  // reported
+    api.kernel_enter();
+    api.rt_mutex_unlock(m);
+    api.kernel_exit();  // quiet
+  });
+  EXPECT_EQ(s.lockdep_held_at_exit, 1u);
+  EXPECT_EQ(s.preempt_leaks, 0u);
+}
+
 }  // namespace

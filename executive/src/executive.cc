@@ -539,6 +539,9 @@ int Executive::start() {
     stop();
     return -EAGAIN;
   }
+  // lockdep-lite: a fresh graph; lock objects' cached classes go stale.
+  static std::atomic<uint64_t> g_runs{0};
+  st.lockdep.run = g_runs.fetch_add(1, std::memory_order_relaxed) + 1;
   // Lock owners are found by the TID in a lock word.
   st.by_tid.clear();
   for (Task* t : all) st.by_tid.emplace_back(t->tid, t);

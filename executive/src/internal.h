@@ -171,6 +171,9 @@ struct Task : TaskHot {
   LockBase* blocked_on = nullptr;  // the sleeping lock it waits for (that lock's wait_lock)
   Task* lock_next = nullptr;       // that lock's waiter list (its wait_lock)
   uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks (own)
+  // lockdep-lite: classes of the locks held, in acquisition order (own).
+  std::array<uint8_t, 16> held_classes{};
+  int n_held_classes = 0;
   // Preempt-off and irq-off windows (own): where and when the outermost
   // disable happened (cycle counter).
   uint64_t poff_start = 0;
@@ -273,6 +276,22 @@ struct Device {
   uint64_t handled = 0;
 };
 
+// --- lockdep-lite ---------------------------------------------------------------------------
+// Lock classes are lock names; at most kLockdepClasses per run (more are not
+// tracked, with a note). The dependency graph is a bit matrix: after[a] has
+// bit b when some task took b while holding a.
+inline constexpr int kLockdepClasses = 64;
+struct Lockdep {
+  RawSpinLock lock;  // taken with IRQs soft-disabled
+  uint64_t run = 0;  // this run's id (lock objects cache their class per run)
+  int n = 0;
+  bool overflow = false;
+  std::array<const char*, kLockdepClasses> names{};
+  std::array<std::atomic<uint64_t>, kLockdepClasses> after{};
+  std::array<std::atomic<uint8_t>, kLockdepClasses> usage{};  // bit 0 IRQs off, bit 1 on
+  std::array<uint64_t, kLockdepClasses> cycle_reported{};     // pairs already reported
+};
+
 // --- the executive's shared state -------------------------------------------------------
 struct ExecState {
   Config cfg;
@@ -290,6 +309,7 @@ struct ExecState {
   std::atomic<uint32_t> aborted{0};     // the watchdog ended the run
   std::atomic<uint32_t> ready{0};       // threads set up
   std::atomic<uint32_t> debug_reports{0};
+  Lockdep lockdep;
   // Every thread of the run by host TID, sorted (built by start()).
   std::vector<std::pair<pid_t, Task*>> by_tid;
 };
@@ -314,6 +334,7 @@ struct CompletionAccess {
 struct LockAccess {
   static std::atomic<uint32_t>& word(LockBase& l) { return l.word_; }
   static std::atomic<int>& top_prio(LockBase& l) { return l.top_prio_; }
+  static std::atomic<uint64_t>& lockdep_key(LockBase& l) { return l.lockdep_key_; }
   static Task*& waiters(LockBase& l) { return l.waiters_; }
   static void lock(LockBase& l) {
     while (l.wait_lock_.exchange(1, std::memory_order_acquire) != 0) {
@@ -359,6 +380,12 @@ void irq_restore_noreplay(Task* t, uint32_t was) noexcept;
 void irq_restore_replay(Task* t, uint32_t was) noexcept;
 // Sets the flag `r` on `curr` as resched_curr() says; under curr's rq lock.
 ReschedAction resched_locked(Task* curr, Resched r, bool remote) noexcept;
+// lockdep.cc: before a lock is taken (the order check), after (the held
+// stack, IRQ usage), at release, and at the return to user (held locks).
+void lockdep_before(Task* t, LockBase& l) noexcept;
+void lockdep_acquired(Task* t, LockBase& l) noexcept;
+void lockdep_released(Task* t, LockBase& l) noexcept;
+void lockdep_user_return(Task* t) noexcept;
 // Makes a blocked task runnable from a thread that is not on any vCPU (a
 // lock waiter whose host wait ended): enqueues it and asks its vCPU's
 // current task to reschedule as a remote wakeup would (an IPI when the

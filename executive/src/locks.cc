@@ -221,7 +221,15 @@ void pi_host_wait(Task* t, void* arg) noexcept {
   std::atomic<uint32_t>& w = LockAccess::word(l);
   for (;;) {
     const int r = sys::futex_lock_pi_until(&w, sys::now_ns() + kHostWaitSliceNs);
-    if (r == 0 || r == -EDEADLK) break;
+    if (r == 0) break;
+    if (r == -EDEADLK && (w.load(std::memory_order_relaxed) & kTidMask) == tid_of(t)) break;
+    if (r == -EDEADLK) {
+      // The host's rt_mutex found a cycle (an AB-BA deadlock): it would
+      // never end on a real kernel either.
+      debug_report(t, "executive: rt_mutex deadlock (the host returned EDEADLK): ending the run\n");
+      request_stop(t->ex);
+      return;
+    }
     if (r == -ETIMEDOUT || r == -EINTR || r == -EAGAIN) {
       if (stopping(t)) return;
       continue;
@@ -479,45 +487,60 @@ using detail::Task;
 using detail::to_task;
 
 void TaskApi::raw_spin_lock(RawSpinlock& l, std::source_location loc) noexcept {
+  Task* t = to_task(t_);
+  detail::lockdep_before(t, l);
   preempt_disable(loc);
-  detail::spin_acquire(to_task(t_), l);
+  if (detail::spin_acquire(t, l)) detail::lockdep_acquired(t, l);
 }
 
 void TaskApi::raw_spin_unlock(RawSpinlock& l) noexcept {
-  detail::spin_release(to_task(t_), l);
+  Task* t = to_task(t_);
+  detail::lockdep_released(t, l);
+  detail::spin_release(t, l);
   preempt_enable();
 }
 
 unsigned long TaskApi::raw_spin_lock_irqsave(RawSpinlock& l, std::source_location loc) noexcept {
+  Task* t = to_task(t_);
+  detail::lockdep_before(t, l);
   const unsigned long flags = local_irq_save(loc);
   preempt_disable(loc);
-  detail::spin_acquire(to_task(t_), l);
+  if (detail::spin_acquire(t, l)) detail::lockdep_acquired(t, l);
   return flags;
 }
 
 void TaskApi::raw_spin_unlock_irqrestore(RawSpinlock& l, unsigned long flags) noexcept {
-  detail::spin_release(to_task(t_), l);
+  Task* t = to_task(t_);
+  detail::lockdep_released(t, l);
+  detail::spin_release(t, l);
   local_irq_restore(flags);
   preempt_enable();
 }
 
 bool TaskApi::spin_lock(Spinlock& l, std::source_location loc) noexcept {
   Task* t = to_task(t_);
+  detail::lockdep_before(t, l);
   if (lock_impl(t->ex->cfg.model, LockType::kSpinlock) == LockImpl::kSpinning) {
     preempt_disable(loc);
-    return detail::spin_acquire(t, l);
+    if (!detail::spin_acquire(t, l)) return false;
+    detail::lockdep_acquired(t, l);
+    return true;
   }
   // rt_spin_lock(): rtlock_might_resched(), rcu_read_lock(), migrate_disable()
   // (vCPUs never migrate), then the rt_mutex.
   detail::sleeping_lock_checks(t, LockType::kSpinlock, loc);
   ++t->rcu_depth;
-  if (detail::pi_acquire(t, l)) return true;
+  if (detail::pi_acquire(t, l)) {
+    detail::lockdep_acquired(t, l);
+    return true;
+  }
   --t->rcu_depth;
   return false;
 }
 
 void TaskApi::spin_unlock(Spinlock& l) noexcept {
   Task* t = to_task(t_);
+  detail::lockdep_released(t, l);
   if (lock_impl(t->ex->cfg.model, LockType::kSpinlock) == LockImpl::kSpinning) {
     detail::spin_release(t, l);
     preempt_enable();
@@ -534,9 +557,10 @@ void TaskApi::spin_unlock(Spinlock& l) noexcept {
 unsigned long TaskApi::spin_lock_irqsave(Spinlock& l, std::source_location loc) noexcept {
   Task* t = to_task(t_);
   if (lock_irq_variant_masks_irqs(t->ex->cfg.model, LockType::kSpinlock)) {
+    detail::lockdep_before(t, l);
     const unsigned long flags = local_irq_save(loc);
     preempt_disable(loc);
-    detail::spin_acquire(t, l);
+    if (detail::spin_acquire(t, l)) detail::lockdep_acquired(t, l);
     return flags;
   }
   spin_lock(l, loc);
@@ -546,6 +570,7 @@ unsigned long TaskApi::spin_lock_irqsave(Spinlock& l, std::source_location loc) 
 void TaskApi::spin_unlock_irqrestore(Spinlock& l, unsigned long flags) noexcept {
   Task* t = to_task(t_);
   if (lock_irq_variant_masks_irqs(t->ex->cfg.model, LockType::kSpinlock)) {
+    detail::lockdep_released(t, l);
     detail::spin_release(t, l);
     local_irq_restore(flags);
     preempt_enable();
@@ -558,22 +583,32 @@ bool TaskApi::mutex_lock(Mutex& l, std::source_location loc) noexcept {
   Task* t = to_task(t_);
   if (detail::stopping(t)) return false;
   detail::sleeping_lock_checks(t, LockType::kMutex, loc);
-  return detail::sleeping_acquire(t, l, LockType::kMutex);
+  detail::lockdep_before(t, l);
+  if (!detail::sleeping_acquire(t, l, LockType::kMutex)) return false;
+  detail::lockdep_acquired(t, l);
+  return true;
 }
 
 void TaskApi::mutex_unlock(Mutex& l) noexcept {
-  detail::sleeping_release(to_task(t_), l, LockType::kMutex);
+  Task* t = to_task(t_);
+  detail::lockdep_released(t, l);
+  detail::sleeping_release(t, l, LockType::kMutex);
 }
 
 bool TaskApi::rt_mutex_lock(RtMutex& l, std::source_location loc) noexcept {
   Task* t = to_task(t_);
   if (detail::stopping(t)) return false;
   detail::sleeping_lock_checks(t, LockType::kRtMutex, loc);
-  return detail::pi_acquire(t, l);
+  detail::lockdep_before(t, l);
+  if (!detail::pi_acquire(t, l)) return false;
+  detail::lockdep_acquired(t, l);
+  return true;
 }
 
 void TaskApi::rt_mutex_unlock(RtMutex& l) noexcept {
-  detail::sleeping_release(to_task(t_), l, LockType::kRtMutex);
+  Task* t = to_task(t_);
+  detail::lockdep_released(t, l);
+  detail::sleeping_release(t, l, LockType::kRtMutex);
 }
 
 int TaskApi::effective_priority() const noexcept { return detail::prio_of(to_task(t_)->cls); }

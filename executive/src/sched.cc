@@ -777,6 +777,20 @@ void TaskApi::kernel_exit() noexcept {
     t->mode = detail::Mode::kUser;
     return;
   }
+  // Debug checks at the boundary: a leaked count (reported and reset, as
+  // __schedule_bug() resets it) and, with lockdep, locks still held.
+  const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
+  if ((c & (kPreemptMask | kSoftirqMask)) != 0) {
+    ++t->v->stats.preempt_leaks;
+    char buf[160];
+    std::snprintf(buf, sizeof(buf),
+                  "BUG: %s/%d returning to user space with preempt_count 0x%08x (leak)\n",
+                  t->name, static_cast<int>(t->tid), static_cast<unsigned>(c));
+    detail::debug_report(t, buf);
+    t->preempt_count.store(c & ~(kPreemptMask | kSoftirqMask), std::memory_order_relaxed);
+    if (t->track_windows != 0) detail::window_end(t, detail::kPreemptOffWindow);
+  }
+  detail::lockdep_user_return(t);
   // exit_to_user_mode_loop(): IRQs off, schedule while the policy says so,
   // then user mode; pending interrupts are taken on the way out.
   const uint32_t irqs = detail::irq_save(t);

@@ -139,6 +139,16 @@ struct Config {
 #else
   bool track_windows = true;
 #endif
+  // lockdep-lite: lock classes (by lock name), the order in which they are
+  // taken and the IRQ state they are taken in; reports an AB-BA inversion
+  // ("possible circular locking dependency"), a class taken both with IRQs
+  // off and on ("inconsistent lock state"), and locks held at the return to
+  // user. On by default in debug builds.
+#ifdef NDEBUG
+  bool lockdep = false;
+#else
+  bool lockdep = true;
+#endif
   // Print the kernel's BUG lines (sleeping in atomic, scheduling while
   // atomic) to stderr; they are counted either way.
   bool print_debug_reports = true;
@@ -220,6 +230,10 @@ struct VcpuStats {
   int64_t irqsoff_max_ns = 0;
   std::string irqsoff_where;
   uint64_t might_sleep_bugs = 0;
+  uint64_t preempt_leaks = 0;        // return to user with a non-zero count (reset there)
+  uint64_t lockdep_cycles = 0;       // lock-order inversions found (each class pair once)
+  uint64_t lockdep_inconsistent = 0;  // classes taken with IRQs both off and on (once each)
+  uint64_t lockdep_held_at_exit = 0;  // returns to user with a lock held
   uint64_t schedule_while_atomic_bugs = 0;
   // Time, by what the vCPU was doing (cycle counter, converted).
   int64_t user_ns = 0;
