@@ -19,6 +19,14 @@ struct Command {
 constexpr Command kCommands[] = {
     {"sysinfo", "print this machine's fingerprint (text, or JSON with --json)",
      &pb::cli::sysinfo_main},
+    {"run", "sweep preemption models x workloads x load levels (the headline benchmark)",
+     &pb::cli::run_main},
+    {"report", "merge result files (ours and cyclictest's) into tables and plots",
+     &pb::cli::report_main},
+    {"compare", "baseline vs candidate per cell: regressions beyond threshold and noise (CI gate)",
+     &pb::cli::compare_main},
+    {"scenario", "run a scenario (priority inversion, audio vs IRQ, ...) against its analysis",
+     &pb::cli::scenario_main},
 };
 
 void usage(std::FILE* out) {

@@ -1,0 +1,334 @@
+#include "pb/report/compare.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "pb/report/stats.h"
+
+namespace pb::report {
+
+namespace {
+
+// "10%", "10", "2.5 %" -> 10, 10, 2.5.
+bool parse_percent(std::string text, double* out) {
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  if (!text.empty() && text.back() == '%') text.pop_back();
+  if (text.empty() || text.size() > 32) return false;
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &used);
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (used != text.size() || !std::isfinite(v) || v < 0 || v > 1e6) return false;
+  *out = v;
+  return true;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    const size_t at = s.find(sep, start);
+    out.push_back(s.substr(start, at == std::string::npos ? std::string::npos : at - start));
+    if (at == std::string::npos) break;
+    start = at + 1;
+  }
+  return out;
+}
+
+struct CellKey {
+  std::string label, model, workload;
+  std::optional<double> load;
+  auto operator<=>(const CellKey&) const = default;
+  bool operator==(const CellKey&) const = default;
+};
+
+using Groups = std::map<CellKey, std::vector<const Measurement*>>;
+
+Groups group(const std::vector<Measurement>& ms, bool by_label) {
+  Groups g;
+  for (const Measurement& m : ms) {
+    g[CellKey{by_label ? m.label : "", m.model, m.workload, m.load}].push_back(&m);
+  }
+  return g;
+}
+
+std::string context_of(const std::vector<const Measurement*>& ms, std::string* mixed) {
+  std::set<std::string> seen;
+  for (const Measurement* m : ms) seen.insert(m->kernel + ", " + m->host_model);
+  if (seen.size() > 1 && mixed != nullptr) {
+    std::string all;
+    for (const auto& s : seen) all += (all.empty() ? "" : "; ") + s;
+    *mixed = all;
+  }
+  return seen.size() == 1 ? *seen.begin() : "mixed";
+}
+
+MetricComparison compare_metric(Metric metric, const std::vector<const Measurement*>& base,
+                                const std::vector<const Measurement*>& cand, double threshold,
+                                double alpha) {
+  MetricComparison mc;
+  mc.metric = metric;
+  mc.threshold_pct = threshold;
+  for (const Measurement* m : base) {
+    if (const auto v = metric_value(*m, metric)) mc.baseline.push_back(*v);
+  }
+  for (const Measurement* m : cand) {
+    if (const auto v = metric_value(*m, metric)) mc.candidate.push_back(*v);
+  }
+  if (mc.baseline.empty() || mc.candidate.empty()) {
+    mc.verdict = Verdict::kNoData;
+    mc.why = mc.baseline.empty() && mc.candidate.empty() ? "n/a on both sides"
+             : mc.baseline.empty()                       ? "n/a in the baseline"
+                                                         : "n/a in the candidate";
+    return mc;
+  }
+  mc.baseline_mean = mean(mc.baseline);
+  mc.candidate_mean = mean(mc.candidate);
+  const double b = mc.baseline_mean, c = mc.candidate_mean;
+  if (b == 0) {
+    mc.change_pct = c == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), c);
+  } else {
+    mc.change_pct = (c - b) / std::fabs(b) * 100.0;
+  }
+  const double sign = higher_is_better(metric) ? -1 : 1;
+  const double worse = sign * *mc.change_pct;  // > 0: worse
+
+  std::optional<Welch> w;
+  if (mc.baseline.size() >= 2 && mc.candidate.size() >= 2) {
+    w = welch_test(mc.baseline, mc.candidate, 1 - alpha);
+  }
+  if (w) {
+    mc.p_value = w->p_value;
+    if (b != 0) {
+      mc.ci_low_pct = w->ci_low / std::fabs(b) * 100.0;
+      mc.ci_high_pct = w->ci_high / std::fabs(b) * 100.0;
+    }
+  }
+  const bool significant = w && w->p_value < alpha;
+  const std::string p_text = w ? fmt::format("p={:.3g}", w->p_value) : "";
+  if (worse > threshold) {
+    if (!w) {
+      mc.verdict = Verdict::kRegressed;
+      mc.why = "single round: threshold only";
+    } else if (significant) {
+      mc.verdict = Verdict::kRegressed;
+      mc.why = fmt::format("{} < {:g}", p_text, alpha);
+    } else {
+      mc.verdict = Verdict::kNoise;
+      mc.why = fmt::format("{}: within run-to-run noise", p_text);
+    }
+  } else if (worse < -threshold) {
+    if (!w || significant) {
+      mc.verdict = Verdict::kImproved;
+      mc.why = w ? p_text : "single round";
+    } else {
+      mc.verdict = Verdict::kOk;
+      mc.why = fmt::format("{}: improvement within noise", p_text);
+    }
+  } else {
+    mc.verdict = Verdict::kOk;
+    mc.why = w ? p_text : "";
+  }
+  return mc;
+}
+
+}  // namespace
+
+bool parse_max_regression(const std::string& text, CompareOptions* options, std::string* error) {
+  CompareOptions o = *options;
+  for (const std::string& item : split(text, ',')) {
+    const size_t eq = item.find('=');
+    double v = 0;
+    if (eq == std::string::npos) {
+      if (!parse_percent(item, &v)) {
+        if (error != nullptr)
+          *error = fmt::format("--max-regression: \"{}\" is not a percentage like 10%", item);
+        return false;
+      }
+      o.max_regression_pct = v;
+      continue;
+    }
+    const auto metric = parse_metric(item.substr(0, eq));
+    if (!metric) {
+      if (error != nullptr)
+        *error = fmt::format("--max-regression: unknown metric \"{}\"", item.substr(0, eq));
+      return false;
+    }
+    if (!parse_percent(item.substr(eq + 1), &v)) {
+      if (error != nullptr) {
+        *error = fmt::format("--max-regression: \"{}\" is not a percentage like 10%",
+                             item.substr(eq + 1));
+      }
+      return false;
+    }
+    o.per_metric_pct[*metric] = v;
+  }
+  *options = std::move(o);
+  return true;
+}
+
+bool parse_metrics(const std::string& text, CompareOptions* options, std::string* error) {
+  std::vector<Metric> metrics;
+  for (const std::string& item : split(text, ',')) {
+    const auto m = parse_metric(item);
+    if (!m) {
+      if (error != nullptr) {
+        *error = fmt::format(
+            "--metric: unknown metric \"{}\" (min, p50, p90, p99, p99.9, p99.99, max, "
+            "mean, missed, throughput)",
+            item);
+      }
+      return false;
+    }
+    if (std::find(metrics.begin(), metrics.end(), *m) == metrics.end()) metrics.push_back(*m);
+  }
+  options->metrics = std::move(metrics);
+  options->metrics_explicit = true;
+  return true;
+}
+
+std::string_view to_string(Verdict v) {
+  switch (v) {
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kImproved:
+      return "improved";
+    case Verdict::kNoise:
+      return "noise";
+    case Verdict::kRegressed:
+      return "REGRESSED";
+    case Verdict::kFailed:
+      return "FAILED";
+    case Verdict::kNoData:
+      return "n/a";
+  }
+  return "?";
+}
+
+bool Comparison::regressed() const {
+  for (const CellComparison& c : cells) {
+    if (!c.candidate_error.empty()) return true;
+    for (const MetricComparison& m : c.metrics) {
+      if (m.verdict == Verdict::kRegressed || m.verdict == Verdict::kFailed) return true;
+    }
+  }
+  return false;
+}
+
+std::string cell_name(const CellComparison& c) {
+  std::string s = c.workload + " " + c.model;
+  if (c.load) s += fmt::format(" load {:g}", *c.load);
+  if (!c.label.empty()) s += " on " + c.label;
+  return s;
+}
+
+bool compare(const std::vector<Measurement>& baseline, const std::vector<Measurement>& candidate,
+             const CompareOptions& options, Comparison* out, std::string* error) {
+  Comparison cmp;
+  cmp.options = options;
+  std::set<std::string> base_labels, cand_labels;
+  for (const auto& m : baseline) base_labels.insert(m.label);
+  for (const auto& m : candidate) cand_labels.insert(m.label);
+  const bool by_label = base_labels.size() > 1 || cand_labels.size() > 1;
+  const Groups base = group(baseline, by_label), cand = group(candidate, by_label);
+
+  std::map<Metric, bool> has_data;
+  for (const auto& [key, bms] : base) {
+    CellComparison cc;
+    cc.label = key.label;
+    cc.model = key.model;
+    cc.workload = key.workload;
+    cc.load = key.load;
+    const auto it = cand.find(key);
+    if (it == cand.end()) {
+      cmp.only_in_baseline.push_back(cell_name(cc));
+      continue;
+    }
+    const auto& cms = it->second;
+    std::string mixed;
+    cc.baseline_context = context_of(bms, &mixed);
+    if (!mixed.empty())
+      cmp.notes.push_back(fmt::format("baseline {} mixes {}", cell_name(cc), mixed));
+    mixed.clear();
+    cc.candidate_context = context_of(cms, &mixed);
+    if (!mixed.empty())
+      cmp.notes.push_back(fmt::format("candidate {} mixes {}", cell_name(cc), mixed));
+    const auto ran = [](const std::vector<const Measurement*>& v) {
+      return static_cast<size_t>(
+          std::count_if(v.begin(), v.end(), [](const Measurement* m) { return m->error.empty(); }));
+    };
+    cc.baseline_rounds = ran(bms);
+    cc.candidate_rounds = ran(cms);
+    for (const Measurement* m : cms) {
+      if (!m->error.empty() && cc.baseline_rounds > 0) {
+        cc.candidate_error = m->error;
+        break;
+      }
+    }
+    if (cc.baseline_rounds == 0)
+      cmp.notes.push_back(fmt::format("baseline {} did not run", cell_name(cc)));
+    for (const Metric metric : options.metrics) {
+      const auto t = options.per_metric_pct.find(metric);
+      const double threshold =
+          t != options.per_metric_pct.end() ? t->second : options.max_regression_pct;
+      MetricComparison mc = compare_metric(metric, bms, cms, threshold, options.alpha);
+      if (mc.verdict != Verdict::kNoData) has_data[metric] = true;
+      cc.metrics.push_back(std::move(mc));
+    }
+    cmp.cells.push_back(std::move(cc));
+  }
+  for (const auto& [key, cms] : cand) {
+    if (base.find(key) != base.end()) continue;
+    CellComparison cc;
+    cc.label = key.label;
+    cc.model = key.model;
+    cc.workload = key.workload;
+    cc.load = key.load;
+    cmp.only_in_candidate.push_back(cell_name(cc));
+  }
+  if (cmp.cells.empty()) {
+    if (error != nullptr) {
+      *error =
+          "no cell is in both the baseline and the candidate (cells match on emulated model, "
+          "workload and load" +
+          std::string(by_label ? ", and machine label" : "") + ")";
+    }
+    return false;
+  }
+  // Metrics nobody has: an error when asked for by name, else dropped.
+  std::vector<Metric> missing;
+  for (const Metric m : options.metrics) {
+    if (!has_data[m]) missing.push_back(m);
+  }
+  if (!missing.empty()) {
+    if (options.metrics_explicit) {
+      if (error != nullptr) {
+        *error = fmt::format("--metric {}: not available in any cell present on both sides",
+                             metric_name(missing.front()));
+      }
+      return false;
+    }
+    for (CellComparison& cc : cmp.cells) {
+      std::erase_if(cc.metrics, [&](const MetricComparison& mc) {
+        return std::find(missing.begin(), missing.end(), mc.metric) != missing.end();
+      });
+    }
+    for (const Metric m : missing) {
+      cmp.notes.push_back(fmt::format("{}: not in these results, not compared", metric_name(m)));
+    }
+  }
+  *out = std::move(cmp);
+  return true;
+}
+
+}  // namespace pb::report

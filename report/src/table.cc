@@ -1,0 +1,258 @@
+#include "pb/report/table.h"
+
+#include <algorithm>
+#include <array>
+#include <map>
+#include <numeric>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include <fmt/format.h>
+
+namespace pb::report {
+
+RowKey key_of(const Measurement& m) {
+  return RowKey{m.label, m.kernel, m.host_model, m.model, m.workload, m.load};
+}
+
+namespace {
+
+int model_rank(const std::string& model) {
+  static const char* const kOrder[] = {"none", "voluntary", "full", "lazy", "rt", "host"};
+  for (int i = 0; i < 6; ++i) {
+    if (model.rfind(kOrder[i], 0) == 0) return i;
+  }
+  return 6;
+}
+
+}  // namespace
+
+bool table_order(const RowKey& a, const RowKey& b) {
+  const auto ka = std::tie(a.label, a.kernel, a.host_model, a.workload);
+  const auto kb = std::tie(b.label, b.kernel, b.host_model, b.workload);
+  if (ka != kb) return ka < kb;
+  if (a.load != b.load) return a.load < b.load;
+  const int ra = model_rank(a.model), rb = model_rank(b.model);
+  if (ra != rb) return ra < rb;
+  return a.model < b.model;
+}
+
+std::optional<double> metric_value(const Row& r, Metric metric) {
+  if (r.count == 0) return std::nullopt;
+  if (const auto p = metric_percentile(metric)) {
+    if (!r.has_histogram) return std::nullopt;
+    const auto v = bounded_percentile(r.histogram, r.ceiling_ns, r.resolution_ns, *p);
+    return v ? std::optional<double>(static_cast<double>(*v)) : std::nullopt;
+  }
+  switch (metric) {
+    case Metric::kMin:
+      return static_cast<double>(r.min_ns);
+    case Metric::kMax:
+      return static_cast<double>(r.max_ns);
+    case Metric::kMean:
+      return r.mean_ns;
+    case Metric::kMissed:
+      return r.missed ? std::optional<double>(static_cast<double>(*r.missed)) : std::nullopt;
+    case Metric::kThroughput:
+      return r.ops_per_s;
+    default:
+      return std::nullopt;
+  }
+}
+
+namespace {
+
+constexpr std::array<const char*, 6> kFields = {"label", "kernel",   "host_model",
+                                                "model", "workload", "load"};
+
+// The key field `f` as text ("" for a load that is not there).
+std::string field(const RowKey& k, std::string_view f) {
+  if (f == "label") return k.label;
+  if (f == "kernel") return k.kernel;
+  if (f == "host_model") return k.host_model;
+  if (f == "model") return k.model;
+  if (f == "workload") return k.workload;
+  if (f == "load") return k.load ? fmt::format("{:g}", *k.load) : "";
+  return "";
+}
+
+void aggregate(const std::vector<Measurement>& ms, Row* r) {
+  double mean_sum = 0, ops_sum = 0;
+  size_t ran = 0, with_ops = 0;
+  bool all_hist = true, all_missed = true;
+  uint64_t missed = 0;
+  for (const size_t i : r->rounds) {
+    const Measurement& m = ms[i];
+    if (!m.error.empty()) {
+      if (r->failed++ == 0) r->first_error = m.error;
+      continue;
+    }
+    r->resolution_ns =
+        ran++ == 0 ? m.resolution_ns : (r->resolution_ns == m.resolution_ns ? m.resolution_ns : 1);
+    if (m.ops_per_s) {
+      ops_sum += *m.ops_per_s;
+      ++with_ops;
+    }
+    if (m.missed) {
+      missed += *m.missed;
+    } else {
+      all_missed = false;
+    }
+    if (m.count == 0) continue;
+    r->min_ns = r->count == 0 ? m.min_ns : std::min(r->min_ns, m.min_ns);
+    r->max_ns = std::max(r->max_ns, m.max_ns);
+    r->count += m.count;
+    mean_sum += m.mean_ns * static_cast<double>(m.count);
+    if (m.has_histogram) {
+      r->histogram.merge(m.histogram);
+      if (m.ceiling_ns > 0)
+        r->ceiling_ns = r->ceiling_ns == 0 ? m.ceiling_ns : std::min(r->ceiling_ns, m.ceiling_ns);
+    } else {
+      all_hist = false;
+    }
+  }
+  r->has_histogram = r->count > 0 && all_hist;
+  r->mean_ns = r->count > 0 ? mean_sum / static_cast<double>(r->count) : 0;
+  if (ran > 0 && all_missed) r->missed = missed;
+  if (with_ops > 0) r->ops_per_s = ops_sum / static_cast<double>(with_ops);
+}
+
+}  // namespace
+
+bool parse_reference(const std::string& text, ReferenceSelector* out, std::string* error) {
+  ReferenceSelector s;
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos) {
+    s.field = "label";
+    s.value = text;
+  } else {
+    s.field = text.substr(0, eq);
+    s.value = text.substr(eq + 1);
+    if (s.field == "host-model") s.field = "host_model";
+    if (std::find_if(kFields.begin(), kFields.end(), [&](const char* f) { return s.field == f; }) ==
+        kFields.end()) {
+      if (error != nullptr) {
+        *error = fmt::format(
+            "--reference: unknown field \"{}\" (label, kernel, host_model, model, "
+            "workload or load)",
+            s.field);
+      }
+      return false;
+    }
+  }
+  if (s.value.empty()) {
+    if (error != nullptr) *error = "--reference: empty value";
+    return false;
+  }
+  *out = std::move(s);
+  return true;
+}
+
+bool build_table(std::vector<Measurement> measurements,
+                 const std::optional<ReferenceSelector>& reference, Table* out,
+                 std::string* error) {
+  Table t;
+  t.measurements = std::move(measurements);
+  t.reference = reference;
+  std::map<RowKey, std::vector<size_t>> groups;
+  for (size_t i = 0; i < t.measurements.size(); ++i) groups[key_of(t.measurements[i])].push_back(i);
+  for (auto& [key, idx] : groups) {
+    Row r;
+    r.key = key;
+    r.rounds = std::move(idx);
+    aggregate(t.measurements, &r);
+    t.rows.push_back(std::move(r));
+  }
+  std::stable_sort(t.rows.begin(), t.rows.end(),
+                   [](const Row& a, const Row& b) { return table_order(a.key, b.key); });
+
+  // Notes for the reader, each said once.
+  size_t clipped = 0, no_hist = 0, no_missed = 0;
+  for (const Row& r : t.rows) {
+    if (r.failed > 0) {
+      t.notes.push_back(fmt::format("{} {}{} on {}: {} of {} rounds did not run ({})",
+                                    r.key.workload, r.key.model,
+                                    r.key.load ? fmt::format(" load {:g}", *r.key.load) : "",
+                                    r.key.label, r.failed, r.rounds.size(), r.first_error));
+    }
+    if (r.count == 0) continue;
+    if (!r.has_histogram) ++no_hist;
+    if (r.has_histogram && r.ceiling_ns > 0 && r.histogram.percentile(99.99) >= r.ceiling_ns)
+      ++clipped;
+    if (!r.missed) ++no_missed;
+  }
+  if (clipped > 0) {
+    t.notes.push_back(fmt::format(
+        "{} row(s) have wakeups beyond cyclictest's -h histogram range: percentiles there are only "
+        "known to be at least the range (shown as ≥N) and are left out of comparisons",
+        clipped));
+  }
+  if (no_hist > 0) {
+    t.notes.push_back(
+        fmt::format("{} row(s) have no latency histogram (cyclictest --json without -h, or a mix "
+                    "of rounds with "
+                    "and without): min, mean and max only",
+                    no_hist));
+  }
+  if (no_missed > 0) {
+    t.notes.push_back(
+        fmt::format("{} row(s) come from rt-tests' cyclictest, which skips missed periods without "
+                    "counting them "
+                    "(missed: n/a)",
+                    no_missed));
+  }
+
+  if (reference) {
+    const std::string& f = reference->field;
+    bool any = false;
+    for (const Row& r : t.rows) any = any || field(r.key, f) == reference->value;
+    if (!any) {
+      if (error != nullptr) {
+        *error = fmt::format("--reference: no row has {} \"{}\"", f, reference->value);
+      }
+      return false;
+    }
+    size_t without = 0;
+    for (Row& r : t.rows) {
+      int best_score = -1;
+      for (size_t j = 0; j < t.rows.size(); ++j) {
+        const RowKey& c = t.rows[j].key;
+        if (field(c, f) != reference->value) continue;
+        bool same_experiment = true;
+        for (const char* dim : {"model", "workload", "load"}) {
+          if (f != dim && field(c, dim) != field(r.key, dim)) same_experiment = false;
+        }
+        if (!same_experiment) continue;
+        int score = 0;
+        for (const char* dim : {"label", "kernel", "host_model"}) {
+          if (f != dim && field(c, dim) == field(r.key, dim)) ++score;
+        }
+        if (score > best_score) {
+          best_score = score;
+          r.reference = j;
+        }
+      }
+      if (!r.reference) ++without;
+    }
+    if (without > 0) {
+      t.notes.push_back(
+          fmt::format("{} row(s) have no reference row ({} \"{}\" with the same emulated "
+                      "model, workload and load): no change shown",
+                      without, f, reference->value));
+    }
+  }
+  *out = std::move(t);
+  return true;
+}
+
+std::optional<double> change_pct(const Table& t, const Row& row, Metric metric) {
+  if (!row.reference) return std::nullopt;
+  const Row& ref = t.rows[*row.reference];
+  const auto v = metric_value(row, metric), rv = metric_value(ref, metric);
+  if (!v || !rv) return std::nullopt;
+  if (*rv == 0) return *v == 0 ? std::optional<double>(0.0) : std::nullopt;
+  return (*v - *rv) / *rv * 100.0;
+}
+
+}  // namespace pb::report

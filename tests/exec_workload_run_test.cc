@@ -1,0 +1,168 @@
+// run_cell() on the real executive: short runs (300 ms, one vCPU) of every
+// built-in under two models produce a complete CellResult. Outcomes only,
+// with huge margins: counts are positive, fractions are fractions, load
+// lowers the background's work; no latency or timing value is asserted.
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
+
+#include <atomic>
+#include <string>
+
+#include "pb/executive/policy.h"
+#include "pb/sys.h"
+#include "pb/workloads/runner.h"
+#include "pb/workloads/workload.h"
+
+namespace {
+
+using pb::exec::Model;
+using pb::wl::CellResult;
+using pb::wl::RunOptions;
+
+constexpr int64_t kRunNs = 300'000'000;
+
+#define PB_SKIP_WITHOUT_RT()                                                             \
+  do {                                                                                   \
+    PB_SKIP_UNDER_EMULATOR();                                                            \
+    if (pb::sys::can_use_fifo(90) != 1)                                                  \
+      GTEST_SKIP() << "SCHED_FIFO priority 90 is not available to this process: the "   \
+                      "measuring tasks' latencies would be the host's SCHED_OTHER ones"; \
+  } while (0)
+
+RunOptions short_run() {
+  RunOptions o;
+  o.duration_ns = kRunNs;
+  o.vcpus = 1;
+  return o;
+}
+
+uint64_t counter(const CellResult& r, const std::string& name) {
+  auto it = r.counters.find(name);
+  return it == r.counters.end() ? 0 : it->second;
+}
+
+void expect_complete(const CellResult& r, const std::string& workload, Model m) {
+  SCOPED_TRACE(workload + " under " + std::string(pb::exec::to_string(m)));
+  ASSERT_EQ(r.error, "");
+  EXPECT_EQ(r.workload, workload);
+  EXPECT_EQ(r.model, pb::exec::to_string(m));
+  EXPECT_EQ(r.clock, "real");
+  EXPECT_FALSE(r.watchdog_tripped);
+  EXPECT_GT(r.duration_ns, 0);
+  ASSERT_FALSE(r.measured.empty());
+  const auto& h = r.measured[0];
+  EXPECT_GT(h.periods, 0u);
+  EXPECT_GT(h.latency.count, 0u);
+  EXPECT_EQ(h.latency.count, h.latency_hist.count());
+  EXPECT_LE(h.latency.min, h.latency.p50);
+  EXPECT_LE(h.latency.p50, h.latency.p99);
+  EXPECT_LE(h.latency.p99, h.latency.max);
+  EXPECT_GT(h.period_ns, 0);
+  EXPECT_GT(r.throughput.ops, 0u);
+  EXPECT_GT(r.throughput.ops_per_s, 0.0);
+  EXPECT_GT(r.throughput.work_fraction, 0.0);
+  EXPECT_LT(r.throughput.work_fraction, 1.5);
+  EXPECT_GT(r.throughput.ctx_switches_per_s, 0.0);
+  EXPECT_GT(counter(r, "dispatches"), 0u);
+  EXPECT_GT(counter(r, "ticks"), 0u);
+  EXPECT_EQ(counter(r, "ops"), r.throughput.ops);
+}
+
+class BuiltinRun : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(BuiltinRun, CompleteCellUnderTwoModels) {
+  PB_SKIP_WITHOUT_RT();
+  const std::string name = GetParam();
+  const pb::wl::Workload w = pb::wl::load_workload(name, {});
+  for (Model m : {Model::kNone, Model::kRt}) {
+    const CellResult r = pb::wl::run_cell(w, m, 1.0, short_run());
+    expect_complete(r, name, m);
+    EXPECT_EQ(r.measured[0].sched, name == "fair-lazy" ? "fair" : "fifo:90");
+    if (name == "irq-storm") {
+      EXPECT_GT(counter(r, "irq.nic.fired"), 0u);
+    }
+    if (name == "messaging") {
+      EXPECT_GT(counter(r, "messages_sent"), 0u);
+      EXPECT_GT(counter(r, "messages_received"), 0u);
+    }
+    if (name == "lock-inversion" || name == "spinlock-path" || name == "spinlock-heavy") {
+      uint64_t acquisitions = 0;
+      for (const auto& [k, v] : r.counters) {
+        if (k.rfind("lock.", 0) == 0 && k.find(".acquisitions") != std::string::npos) acquisitions += v;
+      }
+      EXPECT_GT(acquisitions, 0u);
+    }
+    if (name == "io-uring") {
+      bool skipped = false;
+      for (const auto& n : r.notes) skipped = skipped || n.find("io_uring unavailable") != std::string::npos;
+      EXPECT_TRUE(skipped || counter(r, "io_completed") > 0) << "neither I/O nor a note";
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Builtins, BuiltinRun, ::testing::ValuesIn(pb::wl::builtin_names()),
+                         [](const ::testing::TestParamInfo<std::string>& p) {
+                           std::string n = p.param;
+                           for (char& c : n) {
+                             if (c == '-') c = '_';
+                           }
+                           return n;
+                         });
+
+TEST(WorkloadRun, LoadLowersTheBackgroundsWork) {
+  PB_SKIP_WITHOUT_RT();
+  const pb::wl::Workload w = pb::wl::load_workload("kernel-path", {});
+  const CellResult full = pb::wl::run_cell(w, Model::kFull, 1.0, short_run());
+  const CellResult quarter = pb::wl::run_cell(w, Model::kFull, 0.25, short_run());
+  ASSERT_EQ(full.error, "");
+  ASSERT_EQ(quarter.error, "");
+  EXPECT_DOUBLE_EQ(quarter.load, 0.25);
+  // About 0.95 against about 0.25 of the vCPU.
+  EXPECT_LT(quarter.throughput.work_fraction, 0.7 * full.throughput.work_fraction);
+  EXPECT_GT(quarter.throughput.ops, 0u);
+}
+
+TEST(WorkloadRun, InterruptEndsTheCellEarly) {
+  PB_SKIP_WITHOUT_RT();
+  std::atomic<bool> interrupt{true};
+  RunOptions o = short_run();
+  o.duration_ns = 20'000'000'000;
+  o.interrupt = &interrupt;
+  const CellResult r =
+      pb::wl::run_cell(pb::wl::load_workload("kernel-path", {}), Model::kFull, 1.0, o);
+  ASSERT_EQ(r.error, "");
+  EXPECT_LT(r.duration_ns, 10'000'000'000);
+  bool noted = false;
+  for (const auto& n : r.notes) noted = noted || n.find("interrupted") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(WorkloadRun, FoldsVcpusWithANote) {
+  PB_SKIP_WITHOUT_RT();
+  const CellResult r =
+      pb::wl::run_cell(pb::wl::load_workload("messaging", {}), Model::kFull, 1.0, short_run());
+  ASSERT_EQ(r.error, "");
+  bool noted = false;
+  for (const auto& n : r.notes) noted = noted || n.find("folded") != std::string::npos;
+  EXPECT_TRUE(noted);
+}
+
+TEST(WorkloadRun, BadArgumentsAreErrorsNotThrows) {
+  const pb::wl::Workload w = pb::wl::load_workload("kernel-path", {});
+  EXPECT_NE(pb::wl::run_cell(w, Model::kFull, 0.0, short_run()).error, "");
+  EXPECT_NE(pb::wl::run_cell(w, Model::kFull, 1.5, short_run()).error, "");
+  RunOptions o = short_run();
+  o.duration_ns = 0;
+  EXPECT_NE(pb::wl::run_cell(w, Model::kFull, 1.0, o).error, "");
+  o = short_run();
+  o.vcpus = 0;
+  EXPECT_NE(pb::wl::run_cell(w, Model::kFull, 1.0, o).error, "");
+  // Identification fields are kept on an error.
+  const CellResult r = pb::wl::run_cell(w, Model::kLazy, 2.0, short_run());
+  EXPECT_EQ(r.model, "lazy");
+  EXPECT_EQ(r.workload, "kernel-path");
+  EXPECT_TRUE(r.measured.empty());
+}
+
+}  // namespace
