@@ -18,5 +18,6 @@ int run_main(const std::vector<std::string>& args);  // run_cmd.cc
 int report_main(const std::vector<std::string>& args);   // report_cmd.cc
 int compare_main(const std::vector<std::string>& args);  // compare_cmd.cc
 int scenario_main(const std::vector<std::string>& args);  // scenario_cmd.cc
+int validate_main(const std::vector<std::string>& args);  // validate_cmd.cc
 
 }  // namespace pb::cli

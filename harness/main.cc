@@ -27,6 +27,8 @@ constexpr Command kCommands[] = {
      &pb::cli::compare_main},
     {"scenario", "run a scenario (priority inversion, audio vs IRQ, ...) against its analysis",
      &pb::cli::scenario_main},
+    {"validate", "each model x non-preemptible section: real vs simulated vs analysis",
+     &pb::cli::validate_main},
 };
 
 void usage(std::FILE* out) {

@@ -44,7 +44,7 @@ constexpr std::string_view kLegend =
     "missed: releases already past when it ran. ops/s: background operations per second; "
     "vs none: ops/s relative to NONE at the same workload, load and round (the executive's own "
     "cost per model); work %: useful background compute per vCPU-second; preempt-off, "
-    "irqs-off: longest window (us); delay p99: model-induced delay, need_resched set to the "
+    "irqs-off: longest window (us); delay p99: model-induced delay, the wakeup's reschedule request to the "
     "switch (us).";
 
 class MarkdownReporter final : public Reporter {

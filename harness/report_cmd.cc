@@ -58,7 +58,7 @@ int report_main(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   po::options_description desc(
       "usage: preemptbench report FILE|DIR... [--out DIR] [--format md,html,csv] [--reference "
-      "SEL]\n\n"
+      "SEL]\n                           [--relabel FROM=TO ...] [--no-plots]\n\n"
       "Merges result files — preemptbench run (run.json), pb-cyclictest --json, rt-tests'\n"
       "cyclictest --json and cyclictest -h histogram text — from any number of machines\n"
       "and runs into one table: a row per machine label, kernel, host preemption model,\n"
@@ -75,6 +75,9 @@ int report_main(const std::vector<std::string>& args) {
       ("reference", po::value<std::string>(),
        "reference rows for the change columns: a machine LABEL, or FIELD=VALUE with FIELD "
        "one of label, kernel, host_model, model, workload, load (e.g. model=none)")  //
+      ("relabel", po::value<std::vector<std::string>>(),
+       "FROM=TO: show machine label FROM as TO (repeatable; e.g. a host name that rt-tests' "
+       "cyclictest recorded, as the label given to preemptbench run)")  //
       ("no-plots", "do not draw plots")                                              //
       ("help,h", "show this help");
   po::options_description hidden;
@@ -124,10 +127,28 @@ int report_main(const std::vector<std::string>& args) {
     if (check_writable(out_dir + "/report.json", &error) < 0) return usage_error("--out: " + error);
   }
 
+  std::vector<std::pair<std::string, std::string>> relabel;
+  if (vm.count("relabel")) {
+    for (const std::string& r : vm["relabel"].as<std::vector<std::string>>()) {
+      const size_t eq = r.find('=');
+      if (eq == 0 || eq == std::string::npos || eq + 1 == r.size())
+        return usage_error(fmt::format("--relabel \"{}\": expected FROM=TO", r));
+      relabel.emplace_back(r.substr(0, eq), r.substr(eq + 1));
+    }
+  }
+
   std::vector<report::Measurement> measurements;
   std::vector<std::string> notes;
   std::string error;
   if (!report::collect(inputs, &measurements, &notes, &error)) return usage_error(error);
+  for (auto& m : measurements) {
+    for (const auto& [from, to] : relabel) {
+      if (m.label == from) {
+        m.label = to;
+        break;
+      }
+    }
+  }
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
 
   report::Report r;

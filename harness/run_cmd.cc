@@ -23,12 +23,14 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "stop_signal.h"
 #include "pb/atomic_file.h"
 #include "pb/executive/policy.h"
 #include "pb/sim/cell.h"
@@ -49,42 +51,6 @@ namespace {
 
 using harness::Format;
 using harness::RunDocument;
-
-// Written by the signal handler, read by the sweep and (through
-// RunOptions::interrupt) by the running cell.
-static_assert(std::atomic<bool>::is_always_lock_free && std::atomic<int>::is_always_lock_free,
-              "the signal handler may only touch lock-free atomics");
-std::atomic<bool> g_interrupt{false};
-std::atomic<int> g_signal{0};
-
-extern "C" void on_stop_signal(int sig) {
-  g_signal.store(sig, std::memory_order_relaxed);
-  g_interrupt.store(true, std::memory_order_relaxed);
-}
-
-// SA_RESETHAND: the first Ctrl-C ends the current cell and the sweep
-// cleanly; a second one takes the default action and kills the process at
-// once (run.json then holds the cells finished before, from the checkpoint).
-void install_stop_signal_handlers() {
-  struct sigaction sa {};
-  sa.sa_handler = &on_stop_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
-}
-
-const char* signal_name(int sig) {
-  switch (sig) {
-    case SIGINT:
-      return "SIGINT";
-    case SIGTERM:
-      return "SIGTERM";
-    case SIGHUP:
-      return "SIGHUP";
-    default:
-      return "signal";
-  }
-}
 
 std::string host_name() {
   char buf[256] = {};
@@ -247,13 +213,41 @@ int run_main(const std::vector<std::string>& args) {
 
   // Every description is loaded (and --set applied) before anything runs:
   // WorkloadError reaches main() and becomes exit 2.
+  // With several workloads each gets only the --set keys it declares; a key
+  // that none declares is an error. (With one, load_workload() itself names
+  // an undeclared key and lists the declared ones.)
   std::vector<wl::Workload> workloads;
+  std::set<std::string> used_keys;
   for (const auto& w : config.workloads) {
-    workloads.push_back(wl::load_workload(w, config.sets));
+    std::vector<std::string> sets = config.sets;
+    if (config.workloads.size() > 1) {
+      const wl::Workload base = wl::load_workload(w, {});
+      sets.clear();
+      for (const auto& kv : config.sets) {
+        const std::string key = kv.substr(0, kv.find('='));
+        for (const wl::Param& p : base.params) {
+          if (p.name == key) {
+            sets.push_back(kv);
+            used_keys.insert(key);
+            break;
+          }
+        }
+      }
+    }
+    workloads.push_back(wl::load_workload(w, sets));
     for (size_t i = 0; i + 1 < workloads.size(); ++i) {
       if (workloads[i].name == workloads.back().name) {
         throw harness::UsageError(fmt::format("--workload: '{}' and '{}' are both named '{}'",
                                               config.workloads[i], w, workloads.back().name));
+      }
+    }
+  }
+  if (config.workloads.size() > 1) {
+    for (const auto& kv : config.sets) {
+      const std::string key = kv.substr(0, kv.find('='));
+      if (!used_keys.count(key)) {
+        throw harness::UsageError(
+            fmt::format("--set {}: no workload of this run declares '{}'", kv, key));
       }
     }
   }

@@ -24,14 +24,6 @@ using pb::testing::run_tool;
 using pb::testing::slurp;
 using pb::testing::temp_path;
 
-#define PB_SKIP_WITHOUT_RT()                                                           \
-  do {                                                                                 \
-    PB_SKIP_UNDER_EMULATOR();                                                          \
-    if (pb::sys::can_use_fifo(90) != 1)                                                \
-      GTEST_SKIP() << "SCHED_FIFO priority 90 is not available to this process: the "  \
-                      "executive would run at SCHED_OTHER, not what a sweep measures"; \
-  } while (0)
-
 // The first built-in of the default suite, as `run --list-workloads` says.
 std::string small_builtin() {
   const auto r = run_tool("preemptbench", {"run", "--list-workloads"});

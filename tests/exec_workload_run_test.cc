@@ -22,14 +22,6 @@ using pb::wl::RunOptions;
 
 constexpr int64_t kRunNs = 300'000'000;
 
-#define PB_SKIP_WITHOUT_RT()                                                             \
-  do {                                                                                   \
-    PB_SKIP_UNDER_EMULATOR();                                                            \
-    if (pb::sys::can_use_fifo(90) != 1)                                                  \
-      GTEST_SKIP() << "SCHED_FIFO priority 90 is not available to this process: the "   \
-                      "measuring tasks' latencies would be the host's SCHED_OTHER ones"; \
-  } while (0)
-
 RunOptions short_run() {
   RunOptions o;
   o.duration_ns = kRunNs;

@@ -204,6 +204,31 @@ TEST_F(RunCli, UnknownWorkload) {
                      "no-such-workload");
 }
 
+TEST_F(RunCli, SetKeyThatNoWorkloadDeclares) {
+  expect_usage_error({"--models", "none", "--workload", "kernel-path", "--workload", "messaging",
+                      "--set", "section_us=300", "--set", "nosuch=1", "--duration", "0.01"},
+                     "--set nosuch=1: no workload of this run declares 'nosuch'");
+}
+
+// Several workloads: each takes the --set keys it declares (kernel-path's
+// section_us does not reach messaging, which would reject it).
+TEST_F(RunCli, SetKeysGoToTheWorkloadsThatDeclareThem) {
+  const auto r = run_tool("preemptbench",
+                          {"run", "--clock", "simulated", "--models", "none", "--loads", "1",
+                           "--duration", "0.05", "--workload", "kernel-path", "--workload",
+                           "messaging", "--set", "section_us=300", "--no-plots", "--format", "csv",
+                           "--out", dir_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  pb::harness::RunDocument doc;
+  std::string error;
+  ASSERT_TRUE(pb::harness::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
+  ASSERT_EQ(doc.cells.size(), 2u);
+  EXPECT_EQ(doc.cells[0].workload, "kernel-path");
+  EXPECT_EQ(doc.cells[1].workload, "messaging");
+  EXPECT_EQ(doc.cells[0].error, "");
+  EXPECT_EQ(doc.cells[1].error, "");
+}
+
 TEST_F(RunCli, MalformedDescriptionNamesTheFile) {
   const std::string file = temp_path("bad_workload.json");
   std::ofstream(file) << "{\"name\": \"bad\", \"tasks\": [ {\"class\": 7} ";

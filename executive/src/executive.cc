@@ -683,6 +683,7 @@ void Executive::Impl::collect() {
     s.kernel_ns = to_ns(v->acct_ticks[detail::kAcctKernel]);
     s.irq_ns = to_ns(v->acct_ticks[detail::kAcctIrq]);
     s.idle_ns = to_ns(v->acct_ticks[detail::kAcctIdle]);
+    s.host_stolen_ns = v->host_stolen_ns.load(std::memory_order_relaxed);
     for (Task* t : all_tasks()) {
       if (t->v != v.get()) continue;
       s.irq_forwarded += t->stale_signals.load();

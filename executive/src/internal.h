@@ -139,7 +139,10 @@ struct Task : TaskHot {
   int64_t picked_ns = 0;   // when it last became current
   int64_t parked_ns = 0;   // when it last left the CPU
   int64_t offcpu_ns = 0;   // total time switched out, for compute()
-  std::atomic<int64_t> resched_set_ns{0};  // a flag was newly set on it (rq)
+  // When its last wakeup asked for a reschedule (rq_lock): the start of the
+  // model-induced delay recorded when it is next switched in; 0 = none.
+  int64_t wake_req_ns = 0;
+  int64_t wake_req_stolen_ns = 0;  // its vCPU's host_stolen_ns at that moment
   int64_t armed_ns = 0;    // its POSIX timer's expiry, 0 = disarmed (own)
   bool parked_armed = false;  // in its vCPU's parked_armed set (oncpu)
   std::atomic<uint64_t> timer_syscalls{0};
@@ -210,6 +213,11 @@ class RunQueue {
 
 // --- virtual CPUs ------------------------------------------------------------------------
 // Pending interrupt bits (Vcpu::irq_pending).
+// A gap longer than this between two clock reads of compute()'s loop (a few
+// tens of ns apart) that the task's time switched out and signal handlers do
+// not explain is a host stall: the hypervisor's steal or the host kernel.
+inline constexpr int64_t kHostStallNs = 20'000;
+
 inline constexpr uint32_t kIrqTimer = 1u << 0;
 inline constexpr uint32_t kIrqIpi = 1u << 1;
 
@@ -231,6 +239,12 @@ struct Vcpu {
   std::atomic<uint32_t> idle_seq{0};     // bumped by interrupts on the idle task
   std::atomic<uint64_t> heartbeat{0};    // points and interrupts (oncpu), read by the watchdog
   std::atomic<int64_t> softirq_pending{0};  // raised softirq work, ns (local_softirq_pending)
+  // Host stalls (see compute()): time the host took this vCPU's CPU away
+  // (the hypervisor's steal, the host kernel) while a task computed, and the
+  // signal-handler time that explains the rest of a gap. Written on the
+  // vCPU's host CPU; read by wakers and the result.
+  std::atomic<int64_t> host_stolen_ns{0};
+  std::atomic<int64_t> handler_ns{0};
   Task* ksoftirqd = nullptr;                // when the vCPU has device interrupts
   std::atomic<uint32_t> ksoftirqd_woken{0};
 

@@ -35,14 +35,7 @@ struct sigaction g_old_forward;
 
 bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept;
 
-void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
-  const int saved_errno = errno;
-  const int64_t entry_ns = sys::now_ns();
-  Task* t = tls_task;
-  if (t == nullptr || stopping(t)) {
-    errno = saved_errno;
-    return;
-  }
+void handle(int sig, Task* t, int64_t entry_ns) noexcept {
   Vcpu* v = t->v;
   if (sig == tick_signal()) {
     v->irq_pending.fetch_or(kIrqTimer, std::memory_order_seq_cst);
@@ -58,15 +51,30 @@ void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
     t->stale_signals.fetch_add(1, std::memory_order_relaxed);
     Task* curr = v->current.load(std::memory_order_seq_cst);
     if (curr != nullptr && curr != t) sys::tgkill(curr->tid, forward_signal());
-    errno = saved_errno;
     return;
   }
   if (t->irqs_disabled.load(std::memory_order_relaxed) != 0) {
     ++v->stats.irq_masked;  // replayed at local_irq_enable()
-    errno = saved_errno;
     return;
   }
   irq_loop(t, false, entry_ns);
+}
+
+void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
+  const int saved_errno = errno;
+  const int64_t entry_ns = sys::now_ns();
+  Task* t = tls_task;
+  if (t == nullptr || stopping(t)) {
+    errno = saved_errno;
+    return;
+  }
+  const int64_t off = t->offcpu_ns;
+  handle(sig, t, entry_ns);
+  // Time in handlers on this vCPU's CPU, less the time this task spent
+  // switched out inside it (a preemption at irq exit): what compute() may
+  // not take for a host stall.
+  t->v->handler_ns.fetch_add(sys::now_ns() - entry_ns - (t->offcpu_ns - off),
+                             std::memory_order_relaxed);
   errno = saved_errno;
 }
 
@@ -105,9 +113,6 @@ void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
     if (a.set != Resched::kNone) {
       t->resched.fetch_or(a.set == Resched::kFull ? kReschedFull : kReschedLazy,
                           std::memory_order_seq_cst);
-      if (t->resched_set_ns.load(std::memory_order_relaxed) == 0) {
-        t->resched_set_ns.store(now, std::memory_order_relaxed);
-      }
     }
   }
   v->rq_lock.unlock();

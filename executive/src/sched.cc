@@ -95,9 +95,6 @@ ReschedAction resched_locked(Task* curr, Resched r, bool remote) noexcept {
   if (a.set != Resched::kNone) {
     curr->resched.fetch_or(a.set == Resched::kFull ? kReschedFull : kReschedLazy,
                            std::memory_order_seq_cst);
-    if (curr->resched_set_ns.load(std::memory_order_relaxed) == 0) {
-      curr->resched_set_ns.store(sys::now_ns(), std::memory_order_relaxed);
-    }
   }
   return a;
 }
@@ -371,7 +368,6 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // clear_tsk_need_resched(prev): both flags, whatever comes next.
   t->resched.store(0, std::memory_order_relaxed);
   t->requeue_tail = false;
-  const int64_t resched_stamp = t->resched_set_ns.exchange(0, std::memory_order_relaxed);
   if (next == t) {
     v->rq_lock.unlock();
     v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1,
@@ -384,6 +380,13 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
     return;
   }
   v->current.store(next, std::memory_order_relaxed);
+  // The model-induced delay runs from next's own wakeup request, not from
+  // when a flag was first set on the current task: under LAZY a fair
+  // wakeup's LAZY flag (or the tick's promotion of it) may precede an RT
+  // wakeup that the same switch serves.
+  const int64_t wake_stamp = next->wake_req_ns;
+  const int64_t wake_stolen = next->wake_req_stolen_ns;
+  next->wake_req_ns = 0;
   v->rq_lock.unlock();
 
   // Accounting, while this task still owns the vCPU.
@@ -406,7 +409,12 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
     ++st.ctx_involuntary;
     ++st.preemptions[point_index(p)];
     ++t->preempted;
-    if (resched_stamp != 0 && next->delay_hist) next->delay_hist->record(now - resched_stamp);
+    // Model-induced: the host's stalls inside the window are its cost, not
+    // the model's (they are reported as host_stolen_ns).
+    if (wake_stamp != 0 && next->delay_hist) {
+      const int64_t stolen = v->host_stolen_ns.load(std::memory_order_relaxed) - wake_stolen;
+      next->delay_hist->record(std::max<int64_t>(0, now - wake_stamp - stolen));
+    }
   }
   trace_dispatch(v, next, t->is_idle ? nullptr : t, cause, p);
   acct_switch(v, acct_state_of(next));
@@ -633,6 +641,8 @@ Task* activate_locked(Task* p, bool remote, bool* ipi) noexcept {
   w.fair_wakee_wins = p->ex->cfg.fair_wakeup_preempts;
   w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
   const WakeupAction a = on_wakeup(p->ex->cfg.model, w);
+  p->wake_req_ns = a.requested != Resched::kNone ? sys::now_ns() : 0;
+  p->wake_req_stolen_ns = tv->host_stolen_ns.load(std::memory_order_relaxed);
   if (a.requested != Resched::kNone) {
     const ReschedAction done = resched_locked(curr, a.requested, remote);
     *ipi = done.ipi;
@@ -884,10 +894,31 @@ bool TaskApi::wait_next_period() noexcept {
 
 void TaskApi::compute(int64_t ns) noexcept {
   Task* t = to_task(t_);
-  const int64_t start = sys::now_ns() - t->offcpu_ns;
+  detail::Vcpu* v = t->v;
+  int64_t prev = sys::now_ns();
+  int64_t prev_off = t->offcpu_ns;
+  int64_t prev_handler = v->handler_ns.load(std::memory_order_relaxed);
+  int64_t ran = 0;
   for (;;) {
     std::atomic_signal_fence(std::memory_order_seq_cst);  // offcpu_ns moves in handlers
-    const int64_t ran = sys::now_ns() - t->offcpu_ns - start;
+    const int64_t now = sys::now_ns();
+    const int64_t off = t->offcpu_ns;
+    const int64_t handler = v->handler_ns.load(std::memory_order_relaxed);
+    int64_t step = now - prev - (off - prev_off);
+    if (step > detail::kHostStallNs) {
+      // A gap between two clock reads of this loop that neither the task's
+      // time switched out nor signal handlers explain: the host ran
+      // something else on this CPU. It is not work, and it is counted.
+      const int64_t stolen = step - (handler - prev_handler);
+      if (stolen > detail::kHostStallNs) {
+        v->host_stolen_ns.fetch_add(stolen, std::memory_order_relaxed);
+        step -= stolen;
+      }
+    }
+    ran += step > 0 ? step : 0;
+    prev = now;
+    prev_off = off;
+    prev_handler = handler;
     if (ran >= ns || detail::stopping(t)) return;
     detail::RawSpinLock::cpu_relax();
   }

@@ -186,7 +186,7 @@ struct Task {
   PreemptCount count = 0;
   bool irqs_off = false;
   ReschedFlags flags{};
-  int64_t resched_at = -1;  // when a flag was first set (model delay)
+  int64_t wake_req_at = -1;  // its last wakeup asked for a reschedule (model delay start)
   Mode mode = Mode::kUser;
   State state = State::kRunnable;
   bool on_rq = false;
@@ -1072,9 +1072,11 @@ class Engine {
     // clear_tsk_need_resched(prev): both flags, whatever comes next.
     prev->flags = ReschedFlags{};
     prev->requeue_tail = false;
-    const int64_t stamp = prev->resched_at;
-    prev->resched_at = -1;
     if (next == prev) return;
+    // The model delay runs from next's own wakeup request (as the executive's
+    // schedule_core()).
+    const int64_t stamp = next->wake_req_at;
+    next->wake_req_at = -1;
     ++v.st.dispatches;
     switch (cause) {
       case SwitchCause::kIdle:
@@ -1128,7 +1130,6 @@ class Engine {
     const ReschedAction a = exec::resched_curr(r, curr.flags, curr.kind == Kind::kIdle, remote);
     if (a.set != Resched::kNone) {
       curr.flags = exec::with_flag(curr.flags, a.set);
-      if (curr.resched_at < 0) curr.resched_at = now_;
     }
     return a;
   }
@@ -1160,6 +1161,7 @@ class Engine {
       w.fair_wakee_wins = o_.fair_wakeup_preempts;
       w.curr_flags = curr->flags;
       const exec::WakeupAction a = exec::on_wakeup(m_, w);
+      p.wake_req_at = a.requested != Resched::kNone ? now_ : -1;
       if (a.requested != Resched::kNone) {
         ipi = resched(*curr, a.requested, remote).ipi;
         // A fair wakee that wins over a fair current goes first.

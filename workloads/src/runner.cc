@@ -416,6 +416,7 @@ void add_vcpu_counters(const V& v, std::map<std::string, uint64_t>& counters) {
   PB_COUNT(kernel_ns)
   PB_COUNT(irq_ns)
   PB_COUNT(idle_ns)
+  PB_COUNT(host_stolen_ns)
 }
 #undef PB_COUNT
 

@@ -240,6 +240,11 @@ struct VcpuStats {
   int64_t kernel_ns = 0;
   int64_t irq_ns = 0;
   int64_t idle_ns = 0;
+  // Host stalls seen by TaskApi::compute(): gaps of more than 20 µs between
+  // its clock reads that neither a switch nor a signal handler explains (the
+  // hypervisor's steal, the host kernel). Not counted as work, and taken out
+  // of the model-induced delay of a wakeup whose window they fall in.
+  int64_t host_stolen_ns = 0;
   // Tick lateness: the tick's programmed expiry → entry of the handler on the
   // vCPU's current task (ticks taken directly, not replayed ones).
   std::shared_ptr<const LatencyHistogram> tick_lateness;
@@ -260,8 +265,9 @@ struct TaskStats {
   uint64_t periods = 0;       // wait_next_period() releases
   uint64_t overruns = 0;      // releases already past when waited for
   uint64_t stale_signals = 0;  // interrupts that hit it while switched out
-  // Wakeup latency (wait_next_period()) and model-induced delay (a reschedule
-  // request → the preemption that dispatched this task); null unless
+  // Wakeup latency (wait_next_period()) and model-induced delay (this task's
+  // wakeup asking for a reschedule → the preemption that dispatched it; a
+  // flag already pending from another wakeup does not count); null unless
   // TaskSpec::histograms or period_ns.
   std::shared_ptr<const LatencyHistogram> wakeup_latency;
   std::shared_ptr<const LatencyHistogram> model_delay;

@@ -281,8 +281,9 @@ class TaskApi {
 
   // --- work and time ------------------------------------------------------------------
   // Busy work: spins on the clock until the task itself has run `ns` (time it
-  // spent switched out does not count; interrupt time on it does), passing no
-  // preemption point. Returns early when the run is stopping.
+  // spent switched out does not count; interrupt time on it does; host stalls
+  // do not: VcpuStats::host_stolen_ns), passing no preemption point. Returns
+  // early when the run is stopping.
   void compute(int64_t ns) noexcept;
   // CLOCK_MONOTONIC ns.
   int64_t now_ns() const noexcept;

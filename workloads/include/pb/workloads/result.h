@@ -35,7 +35,7 @@ struct MeasuredTask {
   int64_t period_ns = 0;
   uint64_t periods = 0;
   LatencySummary latency;      // release -> back in the task
-  LatencySummary model_delay;  // need_resched set -> the preemption that dispatched it
+  LatencySummary model_delay;  // its wakeup's reschedule request -> the preemption that dispatched it
   LatencyHistogram latency_hist;
   LatencyHistogram model_delay_hist;
 };
