@@ -325,6 +325,7 @@ int run_main(const std::vector<std::string>& args) {
     ro.seed = config.seed;
     ro.round = p.round;
     ro.use_fifo = config.use_fifo;
+    ro.debug_aids = config.debug_aids == "on" ? 1 : 0;
     ro.interrupt = &g_interrupt;
     wl::CellResult cell;
     try {

@@ -119,6 +119,7 @@ ojson config_json(const RunConfig& c, const std::string& label) {
                {"seed", c.seed},
                {"rounds", c.rounds},
                {"use_fifo", c.use_fifo},
+               {"debug_aids", c.debug_aids},
                {"clock", c.clock},
                {"out_dir", c.out_dir},
                {"formats", c.formats},
@@ -476,6 +477,7 @@ RunConfig read_config(const Obj& o) {
   optional_key(o, "seed", &c.seed, as_uint64);
   optional_key(o, "rounds", &c.rounds, positive_int);
   optional_key(o, "use_fifo", &c.use_fifo, as_bool);
+  optional_key(o, "debug_aids", &c.debug_aids, as_string);
   optional_key(o, "clock", &c.clock, as_string);
   optional_key(o, "out_dir", &c.out_dir, as_string);
   optional_key(o, "formats", &c.formats, as_strings);

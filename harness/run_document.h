@@ -61,6 +61,10 @@ struct RunConfig {
   uint64_t seed = 1;
   int rounds = 1;
   bool use_fifo = true;
+  // The kernel's debugging aids in the executive: lockdep-lite and the BUG
+  // reports printed in the kernel's words (counted either way). "on" in
+  // debug builds, "off" in release builds unless --debug-aids says.
+  std::string debug_aids = "off";
   std::string clock = "real";  // "real" (the executive) or "simulated" (pb::sim)
   std::string out_dir;
   std::vector<std::string> formats;  // printed on stdout: "table", "json", "csv", "md"

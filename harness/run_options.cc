@@ -204,6 +204,10 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
        "machine label for later comparison. Default: the host name")      //
       ("no-plots", "do not run plot_run.py")                              //
       ("no-fifo", "run the executive's threads without host SCHED_FIFO")  //
+      ("debug-aids", po::value<std::string>(),
+       "on or off: lockdep-lite (AB-BA orders, IRQ-unsafe classes, locks held at return to user) "
+       "and the kernel-worded BUG reports on stderr; off only counts the BUGs. Default: on in "
+       "debug builds, off in release builds")  //
       ("clock", po::value<std::string>()->default_value("real"),
        "real (the executive on this host) or simulated (virtual time, pb::sim)")  //
       ("list-workloads", "print the built-in workloads and exit")         //
@@ -262,6 +266,17 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
   c.formats = parse_formats(vm["format"].as<std::string>());
   c.plots = vm.count("no-plots") == 0;
   c.use_fifo = vm.count("no-fifo") == 0;
+#ifdef NDEBUG
+  c.debug_aids = "off";
+#else
+  c.debug_aids = "on";
+#endif
+  if (vm.count("debug-aids")) {
+    c.debug_aids = vm["debug-aids"].as<std::string>();
+    if (c.debug_aids != "on" && c.debug_aids != "off") {
+      throw UsageError("--debug-aids: expected on or off, got '" + c.debug_aids + "'");
+    }
+  }
   c.clock = vm["clock"].as<std::string>();
   if (c.clock != "real" && c.clock != "simulated") {
     throw UsageError("--clock: expected real or simulated, got '" + c.clock + "'");

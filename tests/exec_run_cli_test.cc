@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,59 @@ TEST_F(ExecRunCli, CtrlCLeavesAValidPartialDocument) {
   EXPECT_NE(slurp(dir_ + "/run.md").find("PARTIAL: stopped by SIGINT"), std::string::npos);
   EXPECT_NE(r.out.find("PARTIAL: stopped by SIGINT"), std::string::npos) << r.out;
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/histogram-" + workload + ".png"));
+}
+
+}  // namespace
+
+namespace {
+
+// A background task that reaches might_sleep() with a spinlock held: the
+// kernel's "sleeping function called from invalid context" in every model
+// but RT (where spinlock_t sleeps). --debug-aids on prints it in the
+// kernel's words; off only counts it. Both record the count.
+class ExecRunDebugAids : public ExecRunCli {
+ protected:
+  std::string description() {
+    const std::string file = temp_path("atomic_sleep.json");
+    std::ofstream(file) << R"({
+  "name": "atomic-sleep",
+  "locks": [{"name": "s", "type": "spinlock"}],
+  "tasks": [{"name": "bg", "class": "fair", "user_us": 50,
+             "path": [{"lock": "s", "path": [{"compute_us": 20}, {"point": "might_sleep"}]}]}]
+})";
+    return file;
+  }
+  pb::testing::ToolRun run(const std::string& aids) {
+    return run_tool("preemptbench",
+                    {"run", "--models", "none", "--loads", "1", "--duration", "0.1", "--workload",
+                     description(), "--debug-aids", aids, "--no-plots", "--format", "csv", "--out",
+                     dir_});
+  }
+  uint64_t bugs() {
+    pb::harness::RunDocument doc;
+    std::string error;
+    EXPECT_TRUE(pb::harness::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
+    if (doc.cells.empty()) return 0;
+    const auto it = doc.cells[0].counters.find("might_sleep_bugs");
+    return it == doc.cells[0].counters.end() ? 0 : it->second;
+  }
+};
+
+TEST_F(ExecRunDebugAids, OnPrintsTheKernelsReport) {
+  PB_SKIP_UNDER_EMULATOR();
+  const auto r = run("on");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("BUG: sleeping function called from invalid context at"), std::string::npos)
+      << r.err;
+  EXPECT_GT(bugs(), 0u);
+}
+
+TEST_F(ExecRunDebugAids, OffOnlyCounts) {
+  PB_SKIP_UNDER_EMULATOR();
+  const auto r = run("off");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("BUG: sleeping function"), std::string::npos) << r.err;
+  EXPECT_GT(bugs(), 0u);
 }
 
 }  // namespace

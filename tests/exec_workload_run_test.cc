@@ -158,3 +158,28 @@ TEST(WorkloadRun, BadArgumentsAreErrorsNotThrows) {
 }
 
 }  // namespace
+
+namespace {
+
+// Deadline misses on the real clock (TaskApi::release_ns()): a periodic task
+// whose job is 1 ms of work against a 0.5 ms deadline misses every deadline,
+// whatever the noise; one with 0.5 ms of slack beyond 4 ms is not asserted on.
+TEST(WorkloadRunDeadlines, AJobLongerThanItsDeadlineMissesEveryTime) {
+  PB_SKIP_WITHOUT_RT();
+  const pb::wl::Workload w = pb::wl::parse_workload(R"({
+  "name": "deadlines",
+  "tasks": [
+    {"name": "cyclic", "class": "fifo", "priority": 90, "period_us": 1000, "measure": true},
+    {"name": "job", "class": "fifo", "priority": 50, "period_us": 3000, "deadline_us": 500,
+     "path": [{"compute_us": 1000}]}
+  ]
+})",
+                                                    "test:deadlines", {});
+  const CellResult r = pb::wl::run_cell(w, Model::kFull, 1.0, short_run());
+  ASSERT_EQ(r.error, "");
+  const uint64_t jobs = counter(r, "ops");
+  EXPECT_GT(jobs, 10u);
+  EXPECT_EQ(counter(r, "deadline_misses"), jobs);
+}
+
+}  // namespace

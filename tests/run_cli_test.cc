@@ -58,6 +58,11 @@ TEST(RunOptions, DefaultsCoverEveryModelTheDefaultSuiteAndThreeLoads) {
   EXPECT_EQ(c.rounds, 1);
   EXPECT_TRUE(c.plots);
   EXPECT_TRUE(c.use_fifo);
+#ifdef NDEBUG
+  EXPECT_EQ(c.debug_aids, "off");  // the kernel's debug options are off in release builds
+#else
+  EXPECT_EQ(c.debug_aids, "on");
+#endif
   EXPECT_EQ(c.formats, (std::vector<std::string>{"table"}));
   EXPECT_EQ(p.label, "host/one");
   EXPECT_EQ(c.out_dir, "out/run-host-one-20261122T050000Z");  // label made path-safe
@@ -69,7 +74,8 @@ TEST(RunOptions, EveryOptionIsTakenAndRecorded) {
       {"--models", "rt, full", "--workload", "x",       "--workload", "dir/y.json", "--set",
        "a=1",      "--set",    "b=two",      "--loads", "0.1,1",      "--duration", "300ms",
        "--hz",     "1000",     "--seed",     "42",      "--rounds",   "3",          "--out",
-       "o",        "--format", "md,json",    "--label", "lab",        "--no-plots", "--no-fifo"});
+       "o",        "--format", "md,json",    "--label", "lab",        "--no-plots", "--no-fifo",
+       "--debug-aids", "on"});
   const RunConfig& c = p.config;
   EXPECT_EQ(c.models, (std::vector<std::string>{"rt", "full"}));
   EXPECT_EQ(c.workloads, (std::vector<std::string>{"x", "dir/y.json"}));
@@ -84,6 +90,7 @@ TEST(RunOptions, EveryOptionIsTakenAndRecorded) {
   EXPECT_EQ(p.label, "lab");
   EXPECT_FALSE(c.plots);
   EXPECT_FALSE(c.use_fifo);
+  EXPECT_EQ(c.debug_aids, "on");
   EXPECT_EQ(c.command_line.rfind("preemptbench run --models rt, full --workload x", 0), 0u);
 }
 
@@ -103,6 +110,7 @@ TEST(RunOptions, BadInputNamesTheOptionAndTheValue) {
     const char* message;
   } cases[] = {
       {{"--models", "fast"}, "--models: unknown model 'fast'"},
+      {{"--debug-aids", "yes"}, "--debug-aids: expected on or off, got 'yes'"},
       {{"--models", "NONE"}, "--models: unknown model 'NONE'"},
       {{"--models", "full,full"}, "--models: 'full' given twice"},
       {{"--models", "full,"}, "--models: empty entry in 'full,'"},

@@ -175,3 +175,27 @@ TEST(SimCell, OptionsFromRunOptions) {
 }
 
 }  // namespace
+
+namespace {
+
+// As the real clock (exec_workload_run_test.cc): a background periodic job
+// of 1 ms against a 0.5 ms deadline misses every one, and they are counted.
+TEST(SimCellDeadlines, BackgroundJobsLongerThanTheirDeadlineAllMiss) {
+  const pb::wl::Workload w = pb::wl::parse_workload(R"({
+  "name": "deadlines",
+  "tasks": [
+    {"name": "cyclic", "class": "fifo", "priority": 90, "period_us": 1000, "measure": true},
+    {"name": "job", "class": "fifo", "priority": 50, "period_us": 3000, "deadline_us": 500,
+     "path": [{"compute_us": 1000}]}
+  ]
+})",
+                                                    "test:deadlines", {});
+  pb::wl::RunOptions ro;
+  ro.duration_ns = 300'000'000;
+  const auto r = pb::sim::simulate_cell(w, pb::exec::Model::kFull, 1.0, pb::sim::sim_options_from(ro));
+  ASSERT_EQ(r.error, "");
+  ASSERT_GT(r.counters.at("ops"), 10u);
+  EXPECT_EQ(r.counters.at("deadline_misses"), r.counters.at("ops"));
+}
+
+}  // namespace

@@ -383,10 +383,14 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
     }
     acct_switch(v, interrupted);
     if (t->is_idle) v->idle_seq.fetch_add(1, std::memory_order_release);
-    // irqentry_exit(): to user mode or to kernel code, as the policy says.
-    const Point p = irq_exit_point(t->mode == Mode::kUser);
+    // irqentry_exit(): to user mode or to kernel code, as the policy says. A
+    // hardirq nested in the softirqs an outer irq exit runs (signals are
+    // unblocked for them above) returns to that softirq: kernel code with
+    // SOFTIRQ_OFFSET held, whatever the task's mode.
+    const PreemptCount count = t->preempt_count.load(std::memory_order_relaxed);
+    const Point p = irq_exit_point(t->mode == Mode::kUser && (count & kIrqCountMask) == 0);
     const uint32_t f = t->resched.load(std::memory_order_relaxed);
-    const Context c{t->preempt_count.load(std::memory_order_relaxed), false,
+    const Context c{count, false,
                     ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0}};
     const Decision d = decide(m, p, c);
     ++v->stats.decisions[static_cast<size_t>(p)][static_cast<size_t>(d.reason)];

@@ -892,6 +892,8 @@ bool TaskApi::wait_next_period() noexcept {
   return !detail::stopping(t);
 }
 
+int64_t TaskApi::release_ns() const noexcept { return to_task(t_)->next_release_ns; }
+
 void TaskApi::compute(int64_t ns) noexcept {
   Task* t = to_task(t_);
   detail::Vcpu* v = t->v;
@@ -904,16 +906,16 @@ void TaskApi::compute(int64_t ns) noexcept {
     const int64_t now = sys::now_ns();
     const int64_t off = t->offcpu_ns;
     const int64_t handler = v->handler_ns.load(std::memory_order_relaxed);
-    int64_t step = now - prev - (off - prev_off);
+    // Time on the CPU since the last read, less the interrupt handlers run
+    // on this CPU meanwhile: interrupt time is not the task's work (the
+    // kernel's accounting, and the simulator's).
+    int64_t step = now - prev - (off - prev_off) - (handler - prev_handler);
     if (step > detail::kHostStallNs) {
       // A gap between two clock reads of this loop that neither the task's
       // time switched out nor signal handlers explain: the host ran
       // something else on this CPU. It is not work, and it is counted.
-      const int64_t stolen = step - (handler - prev_handler);
-      if (stolen > detail::kHostStallNs) {
-        v->host_stolen_ns.fetch_add(stolen, std::memory_order_relaxed);
-        step -= stolen;
-      }
+      v->host_stolen_ns.fetch_add(step, std::memory_order_relaxed);
+      step = 0;
     }
     ran += step > 0 ? step : 0;
     prev = now;

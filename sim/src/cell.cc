@@ -260,6 +260,7 @@ wl::CellResult simulate_cell(const wl::Workload& w, exec::Model model, double lo
       const TaskResult& tr = r.tasks[k];
       sends += tr.sends;
       recvs += tr.recvs;
+      deadline_misses += tr.deadline_misses;  // every periodic task's, background too
       if (!t.measure) {
         ops_done += tr.iterations;
         work_ns += tr.work_ns;
@@ -272,7 +273,6 @@ wl::CellResult simulate_cell(const wl::Workload& w, exec::Model model, double lo
       m.period_ns = t.period_us * kNsPerUs;
       m.periods = tr.periods;
       overruns += tr.overruns;
-      deadline_misses += tr.deadline_misses;
       if (tr.latency) m.latency_hist = *tr.latency;
       if (tr.model_delay) m.model_delay_hist = *tr.model_delay;
       m.latency = wl::LatencySummary::of(m.latency_hist, tr.overruns);

@@ -604,7 +604,10 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
   cfg.hz = opt.hz;
   cfg.vcpus = opt.vcpus;
   cfg.use_fifo = opt.use_fifo;
-  cfg.print_debug_reports = false;  // counted in might_sleep_bugs / schedule_while_atomic_bugs
+  // BUGs are counted in might_sleep_bugs, schedule_while_atomic_bugs,
+  // preempt_leaks and lockdep_*; printed too with debug aids on.
+  cfg.print_debug_reports = opt.debug_aids == 1;
+  if (opt.debug_aids >= 0) cfg.lockdep = opt.debug_aids == 1;
   cfg.track_windows = true;         // CellResult::windows
   exec::Executive ex(cfg);
   for (Instance& in : insts) {
@@ -676,6 +679,7 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
     recvs += c.recvs;
     io_done += c.io.completed;
     io_errors += c.io.errors;
+    deadline_misses += c.deadline_misses;  // every periodic task's, background too
     if (in.background) {
       ops += c.iterations;
       work_ns += c.work_ns;
@@ -687,7 +691,6 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
     m.sched = sched_label(*in.desc);
     m.vcpu = in.vcpu;
     m.period_ns = in.desc->period_us * kNsPerUs;
-    deadline_misses += c.deadline_misses;
     if (ts != nullptr) {
       m.periods = ts->periods;
       overruns += ts->overruns;

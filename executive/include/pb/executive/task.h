@@ -237,6 +237,10 @@ class TaskApi {
   // histogram. A release already in the past returns at once, counted as an
   // overrun.
   bool wait_next_period() noexcept;
+  // The release (CLOCK_MONOTONIC ns) of the period the task is in: what the
+  // last wait_next_period() waited for; 0 before the first. A job's response
+  // time is now_ns() - release_ns() (deadline misses are counted from it).
+  int64_t release_ns() const noexcept;
 
   // --- locks (locks.h) -------------------------------------------------------------
   // Each applies the model's implementation of the lock type (policy.h
@@ -280,10 +284,11 @@ class TaskApi {
   }
 
   // --- work and time ------------------------------------------------------------------
-  // Busy work: spins on the clock until the task itself has run `ns` (time it
-  // spent switched out does not count; interrupt time on it does; host stalls
-  // do not: VcpuStats::host_stolen_ns), passing no preemption point. Returns
-  // early when the run is stopping.
+  // Busy work: spins on the clock until the task itself has run `ns`: time it
+  // spent switched out, interrupt handlers on its CPU and host stalls
+  // (VcpuStats::host_stolen_ns) do not count, as the kernel does not charge
+  // interrupt time to the interrupted task. Passes no preemption point.
+  // Returns early when the run is stopping.
   void compute(int64_t ns) noexcept;
   // CLOCK_MONOTONIC ns.
   int64_t now_ns() const noexcept;

@@ -19,6 +19,11 @@ struct RunOptions {
   uint64_t seed = 1;
   int round = 0;
   bool use_fifo = true;           // host SCHED_FIFO when permitted
+  // 1: lockdep-lite on, and BUG reports printed in the kernel's words
+  // (stderr, the first 16); 0: lockdep off, BUGs only counted
+  // (CellResult::counters); -1: lockdep as the build's default
+  // (exec::Config), BUGs only counted.
+  int debug_aids = -1;
   // Polled during the run: set (e.g. by a SIGINT handler) to end the cell
   // early; the result is then what was measured so far.
   const std::atomic<bool>* interrupt = nullptr;
