@@ -180,6 +180,79 @@ INSTANTIATE_TEST_SUITE_P(EveryModel, ExecPi,
                                            Model::kLazy, Model::kRt),
                          [](const auto& p) { return std::string(pb::exec::to_string(p.param)); });
 
+// A PI chain: L (FIFO 10) holds B; Mid (FIFO 15) holds A and waits for B;
+// H (FIFO 30) wants A. H's priority must reach L through Mid, so that X
+// (FIFO 20, CPU-bound, woken with H) cannot run before H has A. With one
+// level of inheritance L would stay at 15 and X would run first.
+enum ChainEv : int {
+  kCLLockedB = 1,
+  kCLBoosted = 2,  // L saw its effective priority at H's
+  kCLUnlockB = 3,
+  kCMidLockedA = 10,
+  kCMidGotB = 11,
+  kCMidUnlockA = 12,
+  kCHTry = 20,
+  kCHLocked = 21,
+  kCXRun = 30,
+};
+
+TEST_P(ExecPi, ChainLendsTheTopPriorityToTheLastOwner) {
+  SKIP_WITHOUT_PI();
+  RtMutex a("A"), b("B");
+  Log log;
+  Executive ex(quiet_config(GetParam()));
+  constexpr pb::exec::TaskId kMid = 1, kH = 2, kX = 3;
+  ex.add_task({.name = "L", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 if (!api.rt_mutex_lock(b)) return;
+                 log.add(kCLLockedB);
+                 api.wake(kMid);
+                 api.cond_resched();  // Mid runs, takes A, blocks on B
+                 api.wake(kH);
+                 api.wake(kX);
+                 api.cond_resched();  // H runs, blocks on A: the chain reaches L
+                 if (api.effective_priority() == 30) log.add(kCLBoosted);
+                 api.compute(1'000'000);
+                 log.add(kCLUnlockB);
+                 api.rt_mutex_unlock(b);
+                 api.cond_resched();
+                 api.kernel_exit();
+                 api.request_stop();
+               }});
+  ex.add_task({.name = "Mid", .policy = Policy::kFifo, .priority = 15, .start_blocked = true,
+               .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 if (!api.rt_mutex_lock(a)) return;
+                 log.add(kCMidLockedA);
+                 if (!api.rt_mutex_lock(b)) return;
+                 log.add(kCMidGotB);
+                 api.rt_mutex_unlock(b);
+                 log.add(kCMidUnlockA);
+                 api.rt_mutex_unlock(a);
+                 api.kernel_exit();
+               }});
+  ex.add_task({.name = "H", .policy = Policy::kFifo, .priority = 30, .start_blocked = true,
+               .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 log.add(kCHTry);
+                 if (!api.rt_mutex_lock(a)) return;
+                 log.add(kCHLocked);
+                 api.rt_mutex_unlock(a);
+                 api.kernel_exit();
+               }});
+  ex.add_task({.name = "X", .policy = Policy::kFifo, .priority = 20, .start_blocked = true,
+               .body = [&](TaskApi& api) {
+                 log.add(kCXRun);
+                 api.compute(2'000'000);
+               }});
+  const RunResult r = run(ex);
+  EXPECT_EQ(log.events(), (std::vector<int>{kCLLockedB, kCMidLockedA, kCHTry, kCLBoosted,
+                                            kCLUnlockB, kCMidGotB, kCMidUnlockA, kCHLocked,
+                                            kCXRun}));
+  EXPECT_GE(r.vcpus[0].pi_boosts, 3u);  // L by Mid, Mid by H, L by H through the chain
+  EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
+}
+
 TEST(ExecPiMutex, PlainMutexLetsTheMiddleTaskRunFirstOffRt) {
   PB_SKIP_UNDER_EMULATOR();
   for (Model m : {Model::kNone, Model::kFull}) {

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
 
 #include "pb/executive/executive.h"
 
@@ -83,6 +84,36 @@ TEST(ExecWatchdog, RunWithNothingToDoIdlesQuietly) {
   const auto& r = ex.result();
   EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
   EXPECT_GT(r.vcpus[0].idle_ns, 0);
+}
+
+// Executive::request_stop() from another thread ends run_for() early: a
+// task that only stops when the run does sees running() turn false, and the
+// run ends by the request, not by the 60 s duration or the watchdog.
+TEST(ExecRunControl, RequestStopFromAnotherThreadEndsTheRun) {
+  PB_SKIP_UNDER_EMULATOR();
+  Config c;
+  Executive ex(c);
+  std::atomic<int> iterations{0};
+  std::atomic<bool> saw_stop{false};
+  ex.add_task({.name = "loop", .body = [&](TaskApi& api) {
+                 while (api.running()) {
+                   api.compute(100 * 1000);
+                   api.cond_resched();
+                   iterations.fetch_add(1, std::memory_order_relaxed);
+                 }
+                 saw_stop.store(true, std::memory_order_relaxed);
+               }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  std::thread controller([&] {
+    while (iterations.load(std::memory_order_relaxed) < 20) std::this_thread::yield();
+    ex.request_stop();
+  });
+  ex.run_for(60'000 * kMs);
+  controller.join();
+  const auto& r = ex.result();
+  EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
+  EXPECT_TRUE(saw_stop.load());
+  EXPECT_GE(iterations.load(), 20);
 }
 
 }  // namespace

@@ -589,6 +589,10 @@ int Executive::start() {
   return 0;
 }
 
+void Executive::request_stop() noexcept {
+  if (impl_ && impl_->started) detail::request_stop(&impl_->st);
+}
+
 void Executive::run_for(int64_t ns) {
   Impl& im = *impl_;
   if (!im.started || im.stopped) return;

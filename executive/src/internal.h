@@ -171,7 +171,10 @@ struct Task : TaskHot {
   TaskClass base_cls{};                              // immutable after setup
   std::array<LockBase*, kMaxHeldLocks> held_pi{};    // sleeping PI locks held (own)
   int n_held_pi = 0;
-  LockBase* blocked_on = nullptr;  // the sleeping lock it waits for (that lock's wait_lock)
+  // The sleeping lock it waits for (written under that lock's wait_lock;
+  // read without it by a PI chain walk, which re-checks under the lock).
+  std::atomic<LockBase*> blocked_on{nullptr};
+  bool blocked_on_pi = false;      // blocked_on is a PI lock (that lock's wait_lock)
   Task* lock_next = nullptr;       // that lock's waiter list (its wait_lock)
   uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks (own)
   // lockdep-lite: classes of the locks held, in acquisition order (own).
@@ -217,6 +220,10 @@ class RunQueue {
 // tens of ns apart) that the task's time switched out and signal handlers do
 // not explain is a host stall: the hypervisor's steal or the host kernel.
 inline constexpr int64_t kHostStallNs = 20'000;
+
+// Links a PI chain walk follows (the kernel's max_lock_depth is 1024; a
+// workload here nests at most kMaxHeldLocks deep).
+inline constexpr int kMaxPiChainDepth = 8;
 
 inline constexpr uint32_t kIrqTimer = 1u << 0;
 inline constexpr uint32_t kIrqIpi = 1u << 1;

@@ -92,6 +92,7 @@ void waiter_remove(LockBase& l, Task* t) noexcept {
   }
   t->lock_next = nullptr;
   t->blocked_on = nullptr;
+  t->blocked_on_pi = false;
   update_top(l);
 }
 
@@ -244,6 +245,38 @@ void pi_host_wait(Task* t, void* arg) noexcept {
   wake_from_host(t);
 }
 
+// rt_mutex_adjust_prio_chain(), bounded: `owner` was just raised to t's
+// priority; if it waits for a PI lock itself, that lock's owner inherits the
+// priority too, and so on. One wait_lock at a time (never nested), each
+// link re-checked under its lock; the walk stops at a link that changed, at
+// a non-PI lock, at an owner already at or above the priority, at a cycle
+// back to t (the host's FUTEX_LOCK_PI reports the deadlock), or after
+// kMaxPiChainDepth links. Runs with t's IRQs soft-off.
+void boost_chain(Task* t, Task* owner) noexcept {
+  for (int depth = 0; depth < kMaxPiChainDepth; ++depth) {
+    LockBase* next = owner->blocked_on.load(std::memory_order_acquire);
+    if (next == nullptr) return;
+    LockAccess::lock(*next);
+    if (owner->blocked_on.load(std::memory_order_relaxed) != next || !owner->blocked_on_pi) {
+      LockAccess::unlock(*next);
+      return;
+    }
+    // The raised waiter moves up next's waiter list (and its top priority).
+    waiter_remove(*next, owner);
+    waiter_insert(*next, owner);
+    owner->blocked_on_pi = true;
+    Task* next_owner =
+        task_by_tid(t->ex, LockAccess::word(*next).load(std::memory_order_relaxed) & kTidMask);
+    const bool raised = next_owner != nullptr && next_owner != owner && next_owner != t &&
+                        set_effective_class(t, next_owner, t->cls, true);
+    if (raised) LockAccess::count_boost(*next);
+    LockAccess::unlock(*next);
+    if (!raised) return;
+    t->v->pi_boosts.fetch_add(1, std::memory_order_relaxed);
+    owner = next_owner;
+  }
+}
+
 bool pi_acquire(Task* t, LockBase& l) noexcept {
   std::atomic<uint32_t>& w = LockAccess::word(l);
   const uint32_t tid = tid_of(t);
@@ -285,9 +318,12 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
       return true;
     }
     waiter_insert(l, t);
-    // Boost the owner to our priority (one level; chains are not walked).
+    t->blocked_on_pi = true;
+    // Boost the owner to our priority, then down the chain of owners that
+    // themselves wait for a PI lock.
     Task* owner = task_by_tid(t->ex, cur & kTidMask);
-    if (owner != nullptr && owner != t && set_effective_class(t, owner, t->cls, true)) {
+    const bool boosted = owner != nullptr && owner != t && set_effective_class(t, owner, t->cls, true);
+    if (boosted) {
       LockAccess::count_boost(l);
       t->v->pi_boosts.fetch_add(1, std::memory_order_relaxed);
     }
@@ -295,6 +331,7 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
     t->state = TaskState::kBlocked;
     t->v->rq_lock.unlock();
     LockAccess::unlock(l);
+    if (boosted) boost_chain(t, owner);
     irq_restore_replay(t, irqs);
     PiWait arg{&l};
     schedule_block(t, &pi_host_wait, &arg);

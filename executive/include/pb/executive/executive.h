@@ -331,6 +331,10 @@ class Executive {
   // Blocks until `ns` passed or a stop was requested (a task's
   // request_stop(), the watchdog), then stop(). REQUIRES: start() returned 0.
   void run_for(int64_t ns);
+  // Asks a running executive to end its run, as a task's request_stop()
+  // does: run_for() returns soon after. Callable from any thread, and from a
+  // signal handler (an atomic store and a futex wake). A no-op before start().
+  void request_stop() noexcept;
   // Ends the run: every thread is demoted to SCHED_OTHER, released and
   // joined; results are collected. Idempotent.
   void stop();
