@@ -245,6 +245,26 @@ TEST(SimEngine, PriorityInheritance) {
   EXPECT_EQ(first_mark(run(sys(pb::exec::LockType::kMutex), Model::kRt), "high"), 1'000 * kUs);
 }
 
+// A PI chain (as exec_lock_test.cc): high waits for A held by mid, which
+// waits for B held by low; low inherits high's priority through mid, so x
+// (between them) cannot run before high has A.
+TEST(SimEngine, PriorityInheritanceChain) {
+  System s;
+  s.locks = {LockSpec{"A", pb::exec::LockType::kRtMutex}, LockSpec{"B", pb::exec::LockType::kRtMutex}};
+  s.tasks = {task("low", Sched::kFifo, 10,
+                  {kenter(), ops::lock(1), ops::compute(1'000 * kUs), ops::unlock(1), kexit()}),
+             task("mid", Sched::kFifo, 15,
+                  {kenter(), ops::lock(0), ops::lock(1), ops::unlock(1), ops::unlock(0), kexit()},
+                  100 * kUs),
+             task("high", Sched::kFifo, 90, {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()},
+                  200 * kUs),
+             task("x", Sched::kFifo, 50, {ops::compute(5'000 * kUs)}, 300 * kUs)};
+  const SimResult r = run(s, Model::kFull);
+  EXPECT_EQ(first_mark(r, "high"), 1'000 * kUs);
+  EXPECT_EQ(r.locks[0].pi_boosts, 1u);  // mid by high
+  EXPECT_EQ(r.locks[1].pi_boosts, 2u);  // low by mid, then low by high through the chain
+}
+
 // A spinning lock across two vCPUs: the waiter spins (consuming its CPU)
 // until the holder on the other vCPU releases it.
 TEST(SimEngine, SpinningAcrossVcpus) {

@@ -1850,6 +1850,7 @@ class Engine {
         set_effective_class(v, t, *L.owner, t.cls, true)) {
       ++L.out.pi_boosts;
       ++v.st.pi_boosts;
+      boost_chain(v, t, *L.owner);
     }
     t.state = State::kBlocked;
     t.phase = 3;
@@ -1937,6 +1938,28 @@ class Engine {
     t.busy = -1;
     t.busy_kind = Busy::kNone;
     t.phase = 2;
+  }
+
+  // rt_mutex_adjust_prio_chain(), as the executive's boost_chain(): `owner`
+  // was just raised to t's class; while it waits for a PI lock itself, it
+  // moves up that lock's waiters and the lock's owner inherits the class,
+  // at most 8 links (exec: kMaxPiChainDepth).
+  void boost_chain(Vcpu& v, Task& t, Task& first) {
+    Task* owner = &first;
+    for (int depth = 0; depth < 8 && owner->blocked_on >= 0; ++depth) {
+      Lock& L = locks_[static_cast<size_t>(owner->blocked_on)];
+      if (exec::lock_impl(m_, L.spec.type) != LockImpl::kSleepingPi) return;
+      auto it = std::find(L.waiters.begin(), L.waiters.end(), owner);
+      if (it != L.waiters.end()) L.waiters.erase(it);
+      waiter_insert(L, *owner);
+      Task* next = L.owner;
+      if (next == nullptr || next == owner || next == &t ||
+          !set_effective_class(v, t, *next, t.cls, true))
+        return;
+      ++L.out.pi_boosts;
+      ++v.st.pi_boosts;
+      owner = next;
+    }
   }
 
   static void waiter_insert(Lock& L, Task& t) {
