@@ -121,6 +121,7 @@ Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Pol
                                    : TaskClass{SchedClass::kRt, priority};
   t->base_cls = t->cls;
   t->track_windows = st.cfg.track_windows ? 1 : 0;
+  t->lockdep = st.cfg.lockdep ? 1 : 0;
   t->body = std::move(body);
   // Created blocked, waiting on its own token (like TaskSpec::start_blocked).
   t->state = detail::TaskState::kBlocked;
@@ -139,6 +140,7 @@ void* Executive::Impl::task_thread(void* arg) {
   ExecState* ex = t->ex;
   detail::tls_task = t;
   t->tid = sys::gettid();
+  t->lock_tid = static_cast<uint32_t>(t->tid);
   // Pinned first, then real-time: never RT on a CPU it was not meant for.
   int rc = sys::pin_to_cpu(0, t->v->host_cpu);
   if (rc == 0) {
@@ -416,6 +418,8 @@ int Executive::start() {
                                        : TaskClass{SchedClass::kRt, s.priority};
     t->base_cls = t->cls;
     t->track_windows = st.cfg.track_windows ? 1 : 0;
+    t->lockdep = st.cfg.lockdep ? 1 : 0;
+  t->lockdep = st.cfg.lockdep ? 1 : 0;
     t->body = std::move(s.body);
     t->period_ns = s.period_ns;
     t->phase_ns = s.phase_ns;

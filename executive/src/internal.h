@@ -363,8 +363,11 @@ struct LockAccess {
     }
   }
   static void unlock(LockBase& l) { l.wait_lock_.store(0, std::memory_order_release); }
+  // Called by the new holder only, with the lock held: a plain increment (no
+  // locked RMW on the fast path); read after the run.
   static void count_acquire(LockBase& l) {
-    l.acquisitions_.fetch_add(1, std::memory_order_relaxed);
+    l.acquisitions_.store(l.acquisitions_.load(std::memory_order_relaxed) + 1,
+                          std::memory_order_relaxed);
   }
   static void count_contention(LockBase& l, int64_t waited_ns) {
     l.contentions_.fetch_add(1, std::memory_order_relaxed);
@@ -403,9 +406,19 @@ void irq_restore_replay(Task* t, uint32_t was) noexcept;
 ReschedAction resched_locked(Task* curr, Resched r, bool remote) noexcept;
 // lockdep.cc: before a lock is taken (the order check), after (the held
 // stack, IRQ usage), at release, and at the return to user (held locks).
-void lockdep_before(Task* t, LockBase& l) noexcept;
-void lockdep_acquired(Task* t, LockBase& l) noexcept;
-void lockdep_released(Task* t, LockBase& l) noexcept;
+void lockdep_before_slow(Task* t, LockBase& l) noexcept;
+void lockdep_acquired_slow(Task* t, LockBase& l) noexcept;
+void lockdep_released_slow(Task* t, LockBase& l) noexcept;
+// The lock fast paths pay one predictable branch when lockdep is off.
+inline void lockdep_before(Task* t, LockBase& l) noexcept {
+  if (t->ex->cfg.lockdep) lockdep_before_slow(t, l);
+}
+inline void lockdep_acquired(Task* t, LockBase& l) noexcept {
+  if (t->ex->cfg.lockdep) lockdep_acquired_slow(t, l);
+}
+inline void lockdep_released(Task* t, LockBase& l) noexcept {
+  if (t->ex->cfg.lockdep) lockdep_released_slow(t, l);
+}
 void lockdep_user_return(Task* t) noexcept;
 // Makes a blocked task runnable from a thread that is not on any vCPU (a
 // lock waiter whose host wait ended): enqueues it and asks its vCPU's

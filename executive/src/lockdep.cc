@@ -68,7 +68,7 @@ bool reachable(const Lockdep& ld, int from, int to) noexcept {
 
 }  // namespace
 
-void lockdep_before(Task* t, LockBase& l) noexcept {
+void lockdep_before_slow(Task* t, LockBase& l) noexcept {
   if (!t->ex->cfg.lockdep || t->n_held_classes == 0) return;
   const int b = class_of_lock(t, l);
   if (b < 0) return;
@@ -106,7 +106,7 @@ void lockdep_before(Task* t, LockBase& l) noexcept {
   }
 }
 
-void lockdep_acquired(Task* t, LockBase& l) noexcept {
+void lockdep_acquired_slow(Task* t, LockBase& l) noexcept {
   if (!t->ex->cfg.lockdep) return;
   const int c = class_of_lock(t, l);
   if (c < 0) return;
@@ -131,7 +131,7 @@ void lockdep_acquired(Task* t, LockBase& l) noexcept {
   }
 }
 
-void lockdep_released(Task* t, LockBase& l) noexcept {
+void lockdep_released_slow(Task* t, LockBase& l) noexcept {
   if (!t->ex->cfg.lockdep || t->n_held_classes == 0) return;
   const uint64_t k = LockAccess::lockdep_key(l).load(std::memory_order_acquire);
   if ((k >> 8) != t->ex->lockdep.run) return;

@@ -523,14 +523,18 @@ using detail::LockAccess;
 using detail::Task;
 using detail::to_task;
 
-void TaskApi::raw_spin_lock(RawSpinlock& l, std::source_location loc) noexcept {
+void TaskApi::raw_spin_lock_slow(RawSpinlock& l, std::source_location loc) noexcept {
   Task* t = to_task(t_);
   detail::lockdep_before(t, l);
   preempt_disable(loc);
   if (detail::spin_acquire(t, l)) detail::lockdep_acquired(t, l);
 }
 
-void TaskApi::raw_spin_unlock(RawSpinlock& l) noexcept {
+void TaskApi::raw_spin_lock_contended(RawSpinlock& l) noexcept {
+  detail::spin_acquire(to_task(t_), l);
+}
+
+void TaskApi::raw_spin_unlock_slow(RawSpinlock& l) noexcept {
   Task* t = to_task(t_);
   detail::lockdep_released(t, l);
   detail::spin_release(t, l);

@@ -37,6 +37,7 @@
 
 namespace pb::exec {
 
+class TaskApi;
 namespace detail {
 struct Task;
 struct LockAccess;
@@ -74,6 +75,7 @@ class LockBase {
 
  private:
   friend struct detail::LockAccess;
+  friend class pb::exec::TaskApi;  // the inline raw_spin_lock fast path
   std::atomic<uint32_t> word_{0};       // owner TID | FUTEX_WAITERS (sleeping locks)
   std::atomic<uint32_t> wait_lock_{0};  // guards the executive's view below
   Task* waiters_ = nullptr;             // registered sleepers, highest priority first

@@ -64,6 +64,10 @@ struct TaskHot {
   // Config::track_windows: time preempt-off and irq-off windows (immutable
   // after setup).
   uint32_t track_windows = 0;
+  // The host TID (the lock word's owner value) and Config::lockdep, for the
+  // inline raw_spin_lock fast path (set before the body runs).
+  uint32_t lock_tid = 0;
+  uint32_t lockdep = 0;
 };
 
 inline constexpr uint32_t kReschedFull = 1u << 0;
@@ -251,9 +255,35 @@ class TaskApi {
   // where the lock was taken: it names preempt-off and irq-off windows.
   // Sleeping-lock calls return false (without the lock) once the run is
   // stopping; unlocking a lock the task does not hold does nothing.
+  // Inline: preempt_disable() and one CAS when the lock is free and lockdep
+  // is off; contention and lockdep take the out-of-line path.
   void raw_spin_lock(RawSpinlock& l,
-                     std::source_location loc = std::source_location::current()) noexcept;
-  void raw_spin_unlock(RawSpinlock& l) noexcept;
+                     std::source_location loc = std::source_location::current()) noexcept {
+    if (t_->lockdep == 0) [[likely]] {
+      preempt_disable(loc);
+      uint32_t expected = 0;
+      if (l.word_.compare_exchange_strong(expected, t_->lock_tid, std::memory_order_acquire))
+          [[likely]] {
+        // Only the holder writes it: no locked RMW.
+        l.acquisitions_.store(l.acquisitions_.load(std::memory_order_relaxed) + 1,
+                              std::memory_order_relaxed);
+        return;
+      }
+      raw_spin_lock_contended(l);
+      return;
+    }
+    raw_spin_lock_slow(l, loc);
+  }
+  void raw_spin_unlock(RawSpinlock& l) noexcept {
+    if (t_->lockdep == 0) [[likely]] {
+      if ((l.word_.load(std::memory_order_relaxed) & 0x3fffffffu) == t_->lock_tid) {
+        l.word_.store(0, std::memory_order_release);
+      }
+      preempt_enable();
+      return;
+    }
+    raw_spin_unlock_slow(l);
+  }
   [[nodiscard]] unsigned long raw_spin_lock_irqsave(
       RawSpinlock& l, std::source_location loc = std::source_location::current()) noexcept;
   void raw_spin_unlock_irqrestore(RawSpinlock& l, unsigned long flags) noexcept;
@@ -296,6 +326,11 @@ class TaskApi {
   uint64_t vcpu_ticks() const noexcept;
 
  private:
+  // raw_spin_lock()'s out-of-line parts: with lockdep, and the spin (the
+  // count already raised).
+  void raw_spin_lock_slow(RawSpinlock& l, std::source_location loc) noexcept;
+  void raw_spin_unlock_slow(RawSpinlock& l) noexcept;
+  void raw_spin_lock_contended(RawSpinlock& l) noexcept;
   void add_count(PreemptCount v, const std::source_location& loc) noexcept {
     const PreemptCount old = t_->preempt_count.load(std::memory_order_relaxed);
     t_->preempt_count.store(old + v, std::memory_order_relaxed);
