@@ -419,7 +419,6 @@ int Executive::start() {
     t->base_cls = t->cls;
     t->track_windows = st.cfg.track_windows ? 1 : 0;
     t->lockdep = st.cfg.lockdep ? 1 : 0;
-  t->lockdep = st.cfg.lockdep ? 1 : 0;
     t->body = std::move(s.body);
     t->period_ns = s.period_ns;
     t->phase_ns = s.phase_ns;
