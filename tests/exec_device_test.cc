@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "pb/executive/executive.h"
+#include "pb/sys.h"
 
 namespace {
 
@@ -155,6 +156,45 @@ TEST(ExecDevice, ThreadirqsForcesThreadingOffRt) {
   EXPECT_TRUE(r.irqs[0].threaded);
   EXPECT_EQ(r.vcpus[0].irq_device, 0u);
   EXPECT_GE(r.irqs[0].handled, 1u);
+}
+
+// IrqSpec::handler_fn runs once per handled interrupt wherever the handler
+// runs (hardirq off RT, the IRQ thread on RT); IrqSpec::first_ns puts the
+// first interrupt at an absolute instant, never before it.
+struct HandlerCalls {
+  std::atomic<uint64_t> calls{0};
+  std::atomic<int64_t> first_ns{0};
+  static void fn(void* arg) {
+    auto* h = static_cast<HandlerCalls*>(arg);
+    if (h->calls.fetch_add(1) == 0) h->first_ns.store(pb::sys::now_ns());
+  }
+};
+
+TEST(ExecDevice, HandlerCallbackRunsOncePerHandledInterrupt) {
+  PB_SKIP_UNDER_EMULATOR();
+  for (Model m : {Model::kFull, Model::kRt}) {
+    HandlerCalls h;
+    Config c;
+    c.model = m;
+    Executive ex(c);
+    const int64_t first = pb::sys::now_ns() + 50 * kMs;
+    ex.add_irq({.name = "dev", .period_ns = kMs, .first_ns = first, .handler_ns = 20 * kUs,
+                .handler_fn = &HandlerCalls::fn, .handler_arg = &h});
+    ex.add_task({.name = "work", .policy = Policy::kFair, .body = [first](TaskApi& api) {
+                   api.sleep_until(first + 10 * kMs);
+                   api.compute(10 * kMs);
+                   api.msleep(5);  // the IRQ thread catches up
+                   api.request_stop();
+                 }});
+    ASSERT_EQ(ex.start(), 0) << ex.error();
+    ex.run_for(5'000 * kMs);
+    const RunResult& r = ex.result();
+    ASSERT_EQ(r.irqs.size(), 1u);
+    EXPECT_EQ(r.irqs[0].threaded, m == Model::kRt);
+    EXPECT_GE(r.irqs[0].handled, 10u) << to_string(m);
+    EXPECT_EQ(h.calls.load(), r.irqs[0].handled) << to_string(m);
+    EXPECT_GE(h.first_ns.load(), first) << to_string(m);
+  }
 }
 
 }  // namespace

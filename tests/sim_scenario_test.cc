@@ -193,9 +193,10 @@ TEST(SimScenario, BadInput) {
     EXPECT_NE(std::string(e.what()).find("section_us"), std::string::npos)
         << "lists the parameters: " << e.what();
   }
-  // Clocks a scenario does not support are bad input, before anything runs.
-  EXPECT_THROW(pb::sim::run_scenario("percpu-irq", Model::kFull, Clock::kReal, {}), ScenarioError);
-  EXPECT_THROW(pb::sim::run_scenario("audio-isr", Model::kFull, Clock::kReal, {}), ScenarioError);
+  // A parameter with no real-time form is bad input, before anything runs.
+  EXPECT_THROW(
+      pb::sim::run_scenario("nested-locks", Model::kFull, Clock::kReal, {"wrong_rule=true"}),
+      ScenarioError);
 }
 
 TEST(SimScenario, OutcomesMatch) {
@@ -273,7 +274,8 @@ TEST_F(ScenarioCli, PassFailAndBadInputExitCodes) {
                                               {"scenario", "braking", "--model", "fast"},
                                               {"scenario", "braking", "--clock", "wall"},
                                               {"scenario", "braking", "--set", "x=1"},
-                                              {"scenario", "percpu-irq", "--clock", "real"},
+                                              {"scenario", "nested-locks", "--clock", "real",
+                                               "--set", "wrong_rule=true"},
                                               {"scenario", "braking", "--frobnicate"}}) {
     r = pb::testing::run_tool("preemptbench", bad);
     EXPECT_EQ(r.exit_code, 2) << bad.back() << ": " << r.out << r.err;

@@ -312,7 +312,8 @@ int Executive::add_irq(IrqSpec spec) {
     im.error = "irq " + spec.name + ": vcpu out of range";
     return -EINVAL;
   }
-  if (spec.period_ns <= 0 || spec.phase_ns < 0 || spec.handler_ns < 0 || spec.softirq_ns < 0) {
+  if (spec.period_ns <= 0 || spec.phase_ns < 0 || spec.first_ns < 0 || spec.entry_ns < 0 ||
+      spec.handler_ns < 0 || spec.softirq_ns < 0) {
     im.error = "irq " + spec.name + ": period must be positive, times non-negative";
     return -EINVAL;
   }
@@ -481,7 +482,10 @@ int Executive::start() {
               for (uint32_t n = d->thread_pending.exchange(0); n > 0 && api.running(); --n) {
                 if (forced) api.local_bh_disable();
                 if (mask) api.local_irq_disable();
-                detail::spin_ns(d->spec.handler_ns);
+                // The thread's own work: time it is preempted or interrupted
+                // does not count.
+                api.compute(d->spec.handler_ns);
+                if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
                 ++d->handled;
                 detail::raise_softirq(d->v, d->spec.softirq_ns);
                 if (mask) api.local_irq_enable();
@@ -575,7 +579,8 @@ int Executive::start() {
     v->next_tick_ns = st.start_ns + period;
     for (auto& d : st.devices) {
       if (d->v != v.get()) continue;
-      d->timer.expires = st.start_ns + d->spec.phase_ns + d->spec.period_ns;
+      d->timer.expires = d->spec.first_ns > 0 ? d->spec.first_ns
+                                              : st.start_ns + d->spec.phase_ns + d->spec.period_ns;
       v->timers.push(&d->timer);
     }
     detail::update_programmed_locked(v.get());

@@ -228,6 +228,7 @@ void device_fire(Hrtimer* h, Task* curr) noexcept {
   v->rq_lock.lock();
   hrtimer_start_locked(curr, h, next);
   v->rq_lock.unlock();
+  spin_ns(d->spec.entry_ns);
   if (d->threaded) {
     // The primary handler (irq_default_primary_handler) only wakes the thread.
     ++v->stats.irq_thread_wakeups;
@@ -237,6 +238,7 @@ void device_fire(Hrtimer* h, Task* curr) noexcept {
   }
   ++v->stats.irq_device;
   spin_ns(d->spec.handler_ns);
+  if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
   ++d->handled;
   raise_softirq(v, d->spec.softirq_ns);
 }

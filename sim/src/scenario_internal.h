@@ -40,6 +40,10 @@ inline constexpr const char* kBugAtomicity = "BUG: spinlock atomicity broken";
 // real-time form.
 nlohmann::ordered_json real_pathfinder(const Params& p, exec::Model m,
                                        std::vector<std::string>* notes);
+nlohmann::ordered_json real_audio_isr(const Params& p, exec::Model m,
+                                      std::vector<std::string>* notes);
+nlohmann::ordered_json real_percpu_irq(const Params& p, exec::Model m,
+                                       std::vector<std::string>* notes);
 nlohmann::ordered_json real_braking(const Params& p, exec::Model m,
                                     std::vector<std::string>* notes);
 nlohmann::ordered_json real_nested_locks(const Params& p, exec::Model m,

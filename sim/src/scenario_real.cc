@@ -53,14 +53,23 @@ class Run {
     c.model = m;
     c.print_debug_reports = false;  // counted in might_sleep_bugs / schedule_while_atomic_bugs
     ex_ = std::make_unique<exec::Executive>(c);
+    base_ = sys::now_ns() + kLead;
   }
   exec::Executive& ex() { return *ex_; }
   int64_t base() const { return base_; }
   std::atomic<int>& left() { return left_; }
 
-  void add(exec::TaskSpec spec) {
-    left_.fetch_add(1);
+  // A task that ends the run with done(); `counted` false: one that runs
+  // until the run stops.
+  void add(exec::TaskSpec spec, bool counted = true) {
+    if (counted) left_.fetch_add(1);
     if (ex_->add_task(std::move(spec)) < 0) throw ScenarioRunError("executive: " + ex_->error());
+  }
+  // A device on the scenario's grid: spec.first_ns is taken as an offset from
+  // base() (>= 0) and made absolute.
+  void add_irq(exec::IrqSpec spec) {
+    spec.first_ns += base_;
+    if (ex_->add_irq(std::move(spec)) < 0) throw ScenarioRunError("executive: " + ex_->error());
   }
   // A body ends with this.
   static void done(TaskApi& api, std::atomic<int>& left) {
@@ -68,7 +77,6 @@ class Run {
   }
 
   const exec::RunResult& run(std::vector<std::string>* notes) {
-    base_ = sys::now_ns() + kLead;
     if (ex_->start() != 0) throw ScenarioRunError("executive: " + ex_->error());
     if (sys::now_ns() > base_ - kSpinLead) {
       ex_->stop();
@@ -169,6 +177,63 @@ ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::st
   run.run(notes);
   ordered_json o;
   o["high_blocking_us"] = real_us(acquired.load() - (run.base() + high_at));
+  return o;
+}
+
+ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+  Run run(m);
+  Run* r = &run;
+  const int64_t T = p.ns("period_us"), C = p.ns("compute_us");
+  const int n = static_cast<int>(p.i("periods"));
+  std::vector<int64_t> resp(static_cast<size_t>(n), -1);
+  int64_t* out = resp.data();
+  // Jobs as in the analysis: job k is released at base + k x T and starts
+  // when the previous one has finished; nothing is skipped.
+  run.add(fifo("audio", static_cast<int>(p.i("audio_prio")), [=](TaskApi& api) {
+    for (int k = 0; k < n && api.running(); ++k) {
+      const int64_t rel = r->base() + k * T;
+      if (api.now_ns() < rel) api.sleep_until(rel);
+      api.compute(C);
+      out[k] = api.now_ns() - rel;
+    }
+    Run::done(api, r->left());
+  }));
+  // The vCPU never idles: a halted virtual machine CPU wakes late (a host
+  // scheduling decision), which the analysis does not have. A fair task in
+  // user mode changes no outcome: every model preempts it at once.
+  run.add(fair("hog", [](TaskApi& api) {
+    while (api.running()) api.compute(50'000);
+  }), /*counted=*/false);
+  exec::IrqSpec dev;
+  dev.name = "audio-dev";
+  dev.period_ns = p.ns("irq_period_us");
+  dev.first_ns = p.ns("irq_phase_us");
+  dev.entry_ns = p.ns("prologue_us");
+  dev.handler_ns = p.ns("handler_us");
+  dev.thread_priority = static_cast<int>(p.i("thread_prio"));
+  run.add_irq(dev);
+  const exec::RunResult& res = run.run(notes);
+  const exec::VcpuStats& v = res.vcpus.at(0);
+  const uint64_t irqs = v.irq_timer + v.irq_ipi;
+  char buf[200];
+  std::snprintf(buf, sizeof(buf),
+                "real: %llu interrupts, %.1f us each in the handler on average (prologue_us and "
+                "handler_us included); host stalls %.0f us",
+                static_cast<unsigned long long>(irqs),
+                irqs > 0 ? static_cast<double>(v.irq_ns) / static_cast<double>(irqs) / 1e3 : 0.0,
+                static_cast<double>(v.host_stolen_ns) / 1e3);
+  notes->push_back(buf);
+  int64_t worst = 0, misses = 0;
+  for (int64_t x : resp) {
+    worst = std::max(worst, x);
+    if (x > T) ++misses;
+  }
+  ordered_json o;
+  o["worst_response_us"] = real_us(worst);
+  o["deadline_misses"] = misses;
+  ordered_json list = ordered_json::array();
+  for (int64_t x : resp) list.push_back(real_us(x));
+  o["responses_us"] = list;
   return o;
 }
 
@@ -325,6 +390,77 @@ ordered_json real_reentrancy(const Params& p, exec::Model m, std::vector<std::st
   ordered_json o;
   o["lost_updates"] =
       value >= 0 && static_cast<uint64_t>(value) < s ? s - static_cast<uint64_t>(value) : 0;
+  return o;
+}
+
+namespace {
+
+// percpu-irq's per-CPU counter: the task's read-modify-write is a separate
+// load and store; the handler's increment is one atomic add (it runs on the
+// slot's own vCPU, as the kernel's this_cpu_inc()).
+struct PercpuCounter {
+  exec::PerCpu<std::atomic<int64_t>> slot;
+  std::atomic<uint64_t> increments{0};  // every update made, by the task or the handler
+  int vcpu = 0;
+  static void handler(void* arg) {  // async-signal-safe: lock-free atomics only
+    auto* c = static_cast<PercpuCounter*>(arg);
+    c->slot.on(c->vcpu).fetch_add(1, std::memory_order_relaxed);
+    c->increments.fetch_add(1, std::memory_order_relaxed);
+  }
+};
+
+}  // namespace
+
+ordered_json real_percpu_irq(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+  Run run(m);
+  Run* r = &run;
+  const bool irq_save = p.s("protect") == "irq_save";
+  const int64_t P = p.ns("period_us"), w = p.ns("window_us");
+  const int n = static_cast<int>(p.i("periods"));
+  auto counter = std::make_unique<PercpuCounter>();
+  PercpuCounter* c = counter.get();
+  run.add(fifo("task", static_cast<int>(p.i("task_prio")), [=](TaskApi& api) {
+    for (int k = 0; k < n && api.running(); ++k) {
+      arrive_at(api, r->base() + k * P);
+      api.kernel_enter();
+      unsigned long flags = 0;
+      int cpu = 0;
+      if (irq_save) {
+        flags = api.local_irq_save();
+        cpu = api.vcpu();
+      } else {
+        cpu = api.get_cpu();
+      }
+      std::atomic<int64_t>& slot = c->slot.on(cpu);
+      const int64_t v = slot.load(std::memory_order_relaxed);
+      api.compute(w);
+      slot.store(v + 1, std::memory_order_relaxed);
+      c->increments.fetch_add(1, std::memory_order_relaxed);
+      if (irq_save) {
+        api.local_irq_restore(flags);
+      } else {
+        api.put_cpu();
+      }
+      api.kernel_exit();
+    }
+    Run::done(api, r->left());
+  }));
+  exec::IrqSpec dev;
+  dev.name = "dev";
+  dev.period_ns = P;
+  dev.first_ns = p.ns("irq_at_us");
+  dev.handler_ns = p.ns("handler_us");
+  dev.flags = p.s("threading") == "never" ? exec::kIrqfNoThread : 0;
+  dev.handler_fn = &PercpuCounter::handler;
+  dev.handler_arg = c;
+  run.add_irq(dev);
+  run.run(notes);
+  int64_t value = 0;
+  for (int i = 0; i < exec::kMaxVcpus; ++i) value += c->slot.on(i).load();
+  const uint64_t made = c->increments.load();
+  ordered_json o;
+  o["lost_updates"] =
+      value >= 0 && static_cast<uint64_t>(value) < made ? made - static_cast<uint64_t>(value) : 0;
   return o;
 }
 

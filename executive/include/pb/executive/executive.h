@@ -86,10 +86,22 @@ struct IrqSpec {
   int vcpu = 0;
   int64_t period_ns = 0;  // > 0
   int64_t phase_ns = 0;   // first fire at start + phase_ns + period_ns
+  // > 0: the first fire at this CLOCK_MONOTONIC instant instead (phase_ns is
+  // ignored), so a device can share a grid with tasks timed from one base.
+  int64_t first_ns = 0;
+  // The hard part of every interrupt (entry, ack, waking the thread), spun in
+  // the hardirq before the handler runs there or its thread is woken.
+  int64_t entry_ns = 0;
   int64_t handler_ns = 0;
   int64_t softirq_ns = 0;
   IrqFlags flags = 0;  // kIrqfThreadFn, kIrqfNoThread, kIrqfOneshot, ... (policy.h)
   int thread_priority = kIrqThreadPriority;
+  // Called once per handled interrupt after handler_ns of work, where the
+  // handler runs (the hardirq on the interrupted task, or the IRQ thread).
+  // In a hardirq it runs inside a signal handler: it must be async-signal-
+  // safe and must not block or take locks a task may hold.
+  void (*handler_fn)(void* arg) = nullptr;
+  void* handler_arg = nullptr;
 };
 
 struct Config {
