@@ -6,6 +6,8 @@
 //   futex_pingpong_half           peer of dispatch_same_vcpu
 //   posix_timer_to_handler        peer of tick_to_handler
 //   tgkill_cross_cpu              peer of remote_wakeup_ipi
+//   bare_preempt_count_inc_dec    floor of preempt_disable_enable
+//   bare_spin_lock_unlock         floor of raw_spin_lock_unlock
 //
 // Real-time threads run on the measuring CPU (the last allowed one) only;
 // see bench_util.h for the machine-safety contract.
@@ -72,6 +74,66 @@ void pthread_pi_mutex_lock_unlock(benchmark::State& state) {
   if (rc < 0) state.SkipWithError((std::string("pinned thread: ") + std::strerror(-rc)).c_str());
 }
 BENCHMARK(pthread_pi_mutex_lock_unlock);
+
+// ------------------------------------------------------------------------------------------
+// The floors: the kernel's own instruction sequences in user space, with
+// nothing emulated. bare_preempt_count_inc_dec is preempt_disable();
+// preempt_enable() as x86 compiles it (an increment and a decrement of a
+// memory word a signal handler may read, then a test of need_resched);
+// bare_spin_lock_unlock adds the uncontended queued-spinlock fast path
+// between them (a CAS 0 -> 1 with acquire, a release store of 0). Each loop
+// is one dependent chain through the count word, as in the benchmarks they
+// floor, so the ratio shows what the executive adds to the hardware's cost.
+
+struct BareTask {
+  std::atomic<uint32_t> count{0};
+  std::atomic<uint32_t> need_resched{0};
+  std::atomic<uint32_t> lock{0};
+  uint64_t resched_seen = 0;
+};
+
+inline void bare_count_add(BareTask& t, uint32_t v) {
+  t.count.store(t.count.load(std::memory_order_relaxed) + v, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+inline void bare_count_sub_check(BareTask& t, uint32_t v) {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t.count.store(t.count.load(std::memory_order_relaxed) - v, std::memory_order_relaxed);
+  if (t.need_resched.load(std::memory_order_relaxed) != 0) [[unlikely]] ++t.resched_seen;
+}
+
+template <typename Op>
+void bare_loop(benchmark::State& state, Op op) {
+  BareTask task;
+  const CpuChoice cpus = pick_cpus();
+  const int rc = run_pinned(cpus.measuring, kOther, [&] {
+    for (auto _ : state) op(task);
+  });
+  if (rc < 0) state.SkipWithError((std::string("pinned thread: ") + std::strerror(-rc)).c_str());
+  benchmark::DoNotOptimize(task.resched_seen);
+}
+
+void bare_preempt_count_inc_dec(benchmark::State& state) {
+  bare_loop(state, [](BareTask& t) {
+    bare_count_add(t, 1);
+    bare_count_sub_check(t, 1);
+  });
+}
+BENCHMARK(bare_preempt_count_inc_dec);
+
+void bare_spin_lock_unlock(benchmark::State& state) {
+  bare_loop(state, [](BareTask& t) {
+    bare_count_add(t, 1);
+    uint32_t expected = 0;
+    while (!t.lock.compare_exchange_weak(expected, 1, std::memory_order_acquire,
+                                         std::memory_order_relaxed)) {
+      expected = 0;
+    }
+    t.lock.store(0, std::memory_order_release);
+    bare_count_sub_check(t, 1);
+  });
+}
+BENCHMARK(bare_spin_lock_unlock);
 
 // ------------------------------------------------------------------------------------------
 // futex_pingpong_half: two threads on the measuring CPU at the same priority
