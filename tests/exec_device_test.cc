@@ -9,6 +9,8 @@
 #include "emulator_guard.h"
 
 #include <atomic>
+#include <cerrno>
+#include <string>
 
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
@@ -195,6 +197,29 @@ TEST(ExecDevice, HandlerCallbackRunsOncePerHandledInterrupt) {
     EXPECT_EQ(h.calls.load(), r.irqs[0].handled) << to_string(m);
     EXPECT_GE(h.first_ns.load(), first) << to_string(m);
   }
+}
+
+// add_irq() rejects what it cannot run, with a message, before start().
+TEST(ExecDevice, AddIrqRejectsBadSpecs) {
+  Executive ex(Config{});
+  const IrqSpec good{.name = "dev", .period_ns = kMs};
+  auto with = [&](auto change) {
+    IrqSpec s = good;
+    change(s);
+    return s;
+  };
+  for (const IrqSpec& bad : {with([](IrqSpec& s) { s.period_ns = 0; }),
+                             with([](IrqSpec& s) { s.phase_ns = -1; }),
+                             with([](IrqSpec& s) { s.first_ns = -1; }),
+                             with([](IrqSpec& s) { s.entry_ns = -1; }),
+                             with([](IrqSpec& s) { s.handler_ns = -1; }),
+                             with([](IrqSpec& s) { s.softirq_ns = -1; }),
+                             with([](IrqSpec& s) { s.thread_priority = 0; }),
+                             with([](IrqSpec& s) { s.vcpu = 1; })}) {
+    EXPECT_EQ(ex.add_irq(bad), -EINVAL);
+    EXPECT_NE(ex.error().find("irq dev"), std::string::npos) << ex.error();
+  }
+  EXPECT_EQ(ex.add_irq(good), 0) << ex.error();
 }
 
 }  // namespace
