@@ -129,6 +129,36 @@ ordered_json reports_of(const exec::RunResult& r) {
   return out;
 }
 
+// Job k of a periodic task is released at base + k x period and computes
+// `work`, starting when the previous job has finished (nothing is skipped,
+// as in the analysis); out[k] (n slots, allocated before start()) is its
+// response time.
+exec::TaskSpec periodic_jobs(const char* name, int prio, Run* r, int64_t period, int64_t work,
+                             int n, int64_t* out) {
+  return fifo(name, prio, [=](TaskApi& api) {
+    for (int k = 0; k < n && api.running(); ++k) {
+      const int64_t rel = r->base() + k * period;
+      if (api.now_ns() < rel) api.sleep_until(rel);
+      api.compute(work);
+      out[k] = api.now_ns() - rel;
+    }
+    Run::done(api, r->left());
+  });
+}
+
+// {"worst_response_us", "deadline_misses"} of periodic_jobs()' responses.
+ordered_json response_outcome(const std::vector<int64_t>& resp, int64_t deadline) {
+  int64_t worst = 0, misses = 0;
+  for (int64_t x : resp) {
+    worst = std::max(worst, x);
+    if (x > deadline) ++misses;
+  }
+  ordered_json o;
+  o["worst_response_us"] = real_us(worst);
+  o["deadline_misses"] = misses;
+  return o;
+}
+
 }  // namespace
 
 ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::string>* notes) {
@@ -182,22 +212,10 @@ ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::st
 
 ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::string>* notes) {
   Run run(m);
-  Run* r = &run;
   const int64_t T = p.ns("period_us"), C = p.ns("compute_us");
   const int n = static_cast<int>(p.i("periods"));
   std::vector<int64_t> resp(static_cast<size_t>(n), -1);
-  int64_t* out = resp.data();
-  // Jobs as in the analysis: job k is released at base + k x T and starts
-  // when the previous one has finished; nothing is skipped.
-  run.add(fifo("audio", static_cast<int>(p.i("audio_prio")), [=](TaskApi& api) {
-    for (int k = 0; k < n && api.running(); ++k) {
-      const int64_t rel = r->base() + k * T;
-      if (api.now_ns() < rel) api.sleep_until(rel);
-      api.compute(C);
-      out[k] = api.now_ns() - rel;
-    }
-    Run::done(api, r->left());
-  }));
+  run.add(periodic_jobs("audio", static_cast<int>(p.i("audio_prio")), &run, T, C, n, resp.data()));
   // The vCPU never idles: a halted virtual machine CPU wakes late (a host
   // scheduling decision), which the analysis does not have. A fair task in
   // user mode changes no outcome: every model preempts it at once.
@@ -223,14 +241,7 @@ ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::str
                 irqs > 0 ? static_cast<double>(v.irq_ns) / static_cast<double>(irqs) / 1e3 : 0.0,
                 static_cast<double>(v.host_stolen_ns) / 1e3);
   notes->push_back(buf);
-  int64_t worst = 0, misses = 0;
-  for (int64_t x : resp) {
-    worst = std::max(worst, x);
-    if (x > T) ++misses;
-  }
-  ordered_json o;
-  o["worst_response_us"] = real_us(worst);
-  o["deadline_misses"] = misses;
+  ordered_json o = response_outcome(resp, T);
   ordered_json list = ordered_json::array();
   for (int64_t x : resp) list.push_back(real_us(x));
   o["responses_us"] = list;
@@ -248,7 +259,6 @@ ordered_json real_braking(const Params& p, exec::Model m, std::vector<std::strin
   // region boundary (the real-time form of the simulated "just after").
   const int64_t lead = ((200'000 + npr - 1) / npr) * npr;
   std::vector<int64_t> resp(static_cast<size_t>(n), -1);
-  int64_t* out = resp.data();
   run.add(fair("kernel-section", [=](TaskApi& api) {
     for (int k = 0; k < n && api.running(); ++k) {
       arrive_at(api, r->base() + k * P - lead);
@@ -262,25 +272,9 @@ ordered_json real_braking(const Params& p, exec::Model m, std::vector<std::strin
     }
     Run::done(api, r->left());
   }));
-  run.add(fifo("brake", static_cast<int>(p.i("brake_prio")), [=](TaskApi& api) {
-    for (int k = 0; k < n && api.running(); ++k) {
-      const int64_t rel = r->base() + k * P;
-      if (api.now_ns() < rel) api.sleep_until(rel);
-      api.compute(C);
-      out[k] = api.now_ns() - rel;
-    }
-    Run::done(api, r->left());
-  }));
+  run.add(periodic_jobs("brake", static_cast<int>(p.i("brake_prio")), &run, P, C, n, resp.data()));
   run.run(notes);
-  int64_t worst = 0, misses = 0;
-  for (int64_t x : resp) {
-    worst = std::max(worst, x);
-    if (x > D) ++misses;
-  }
-  ordered_json o;
-  o["worst_response_us"] = real_us(worst);
-  o["deadline_misses"] = misses;
-  return o;
+  return response_outcome(resp, D);
 }
 
 ordered_json real_nested_locks(const Params& p, exec::Model m, std::vector<std::string>* notes) {
