@@ -307,7 +307,16 @@ int run_main(const std::vector<std::string>& args) {
   bool cut_short = false;  // a signal ended a cell early or stopped the sweep
   bool checkpoint_warned = false;
   const bool tty = isatty(STDERR_FILENO) == 1;
+  // Real cells at host SCHED_FIFO rest between each other so that the host's
+  // RT throttling never stalls a cell shorter than its runtime.
+  const int64_t rest_ns = config.clock == "real" ? wl::rt_throttle_rest_ns() : 0;
   for (const Planned& p : plan) {
+    if (rest_ns > 0 && !doc.cells.empty() && doc.cells.back().host_fifo) {
+      for (int64_t slept = 0; slept < rest_ns && !g_interrupt.load(std::memory_order_relaxed);
+           slept += 10'000'000) {
+        ::usleep(10'000);
+      }
+    }
     if (g_interrupt.load(std::memory_order_relaxed)) {
       cut_short = true;
       break;

@@ -2,6 +2,8 @@
 // built-in under two models produce a complete CellResult. Outcomes only,
 // with huge margins: counts are positive, fractions are fractions, load
 // lowers the background's work; no latency or timing value is asserted.
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
@@ -182,6 +184,28 @@ TEST(WorkloadRunDeadlines, AJobLongerThanItsDeadlineMissesEveryTime) {
   const uint64_t jobs = counter(r, "ops");
   EXPECT_GT(jobs, 10u);
   EXPECT_EQ(counter(r, "deadline_misses"), jobs);
+}
+
+}  // namespace
+
+namespace {
+
+long read_long(const char* path) {
+  std::ifstream f(path);
+  long v = -1;
+  if (!(f >> v)) return -1;
+  return v;
+}
+
+// The sweep's rest between real cells follows the host's RT bandwidth: the
+// period's unthrottled remainder plus 50 ms, or nothing without throttling.
+TEST(WorkloadRunRest, FollowsTheHostsRtBandwidth) {
+  const long runtime = read_long("/proc/sys/kernel/sched_rt_runtime_us");
+  const long period = read_long("/proc/sys/kernel/sched_rt_period_us");
+  const bool throttles = runtime >= 0 && period > 0 && runtime < period;
+  const int64_t expected = throttles ? (period - runtime + 50'000) * int64_t{1'000} : 0;
+  EXPECT_EQ(pb::wl::rt_throttle_rest_ns(), expected)
+      << "sched_rt_runtime_us " << runtime << ", sched_rt_period_us " << period;
 }
 
 }  // namespace

@@ -450,9 +450,15 @@ constexpr bool vcpu_has_lock_counters() {
   return requires(const V& v) { v.lock_contentions; };
 }
 
-// kernel.sched_rt_runtime_us / sched_rt_period_us, or -1 when unlimited or
-// unreadable.
-double host_rt_share() {
+// kernel.sched_rt_runtime_us and sched_rt_period_us; throttles() is false
+// when RT throttling is off or the values are unreadable.
+struct RtBandwidth {
+  long runtime_us = -1;
+  long period_us = -1;
+  bool throttles() const { return runtime_us >= 0 && period_us > 0 && runtime_us < period_us; }
+};
+
+RtBandwidth host_rt_bandwidth() {
   auto read = [](const char* path) -> long {
     FILE* f = std::fopen(path, "r");
     if (f == nullptr) return -1;
@@ -461,11 +467,9 @@ double host_rt_share() {
     std::fclose(f);
     return v;
   };
-  const long runtime = read("/proc/sys/kernel/sched_rt_runtime_us");
-  const long period = read("/proc/sys/kernel/sched_rt_period_us");
-  if (runtime < 0 || period <= 0 || runtime >= period) return -1;
-  return static_cast<double>(runtime) / static_cast<double>(period);
+  return {read("/proc/sys/kernel/sched_rt_runtime_us"), read("/proc/sys/kernel/sched_rt_period_us")};
 }
+
 
 CellResult fail(CellResult r, std::string why) {
   r.error = std::move(why);
@@ -649,7 +653,7 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
   }
 
   // --- the run ---------------------------------------------------------------------------------
-  const double rt_share = host_rt_share();
+  const RtBandwidth rt_bw = host_rt_bandwidth();
   if (ex.start() != 0) return fail(res, ex.error());
   const int64_t t0 = sys::now_ns();
   ex.run_for(opt.duration_ns);
@@ -763,21 +767,26 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
         static_cast<double>(by_point[p]) / secs;
   }
 
-  // Every task thread runs at host SCHED_FIFO, so a vCPU busy for more than
-  // the host's RT share of each period is throttled by the host (stalled for
-  // the rest of the period: ~50 ms per second by default).
-  if (r.host_fifo && rt_share > 0) {
+  // Every task thread runs at host SCHED_FIFO, so a vCPU that spends more
+  // than the host's RT runtime of one period busy within the cell is
+  // throttled by the host (stalled for the rest of the period: ~50 ms per
+  // second by default). Shorter cells are safe when the sweep rests between
+  // them (rt_throttle_rest_ns(), as `preemptbench run` does).
+  if (r.host_fifo && rt_bw.throttles()) {
+    const double runtime_s = static_cast<double>(rt_bw.runtime_us) / 1e6;
     for (size_t i = 0; i < r.vcpus.size(); ++i) {
       const double busy = 1.0 - static_cast<double>(r.vcpus[i].idle_ns) /
                                     static_cast<double>(std::max<int64_t>(res.duration_ns, 1));
-      if (busy > rt_share - 0.02) {
-        char buf[320];
+      const double busy_s = busy * static_cast<double>(res.duration_ns) / 1e9;
+      if (busy_s > runtime_s - 0.02) {
+        char buf[360];
         std::snprintf(buf, sizeof(buf),
-                      "vCPU %zu was busy %.0f%% of the time at host SCHED_FIFO: the host's RT "
-                      "throttling (kernel.sched_rt_runtime_us = %.0f%% of the period) may have "
-                      "stalled it, and the latency maxima then include those stalls (~50 ms); "
-                      "a load below 1 or sched_rt_runtime_us = -1 avoids them",
-                      i, busy * 100.0, rt_share * 100.0);
+                      "vCPU %zu was busy %.2f s at host SCHED_FIFO, more than the host's RT "
+                      "runtime (kernel.sched_rt_runtime_us = %ld per %ld us period): RT "
+                      "throttling stalled it (~50 ms a period) and the latency maxima include "
+                      "those stalls; a --duration below %.2f s, a load below 1 or "
+                      "sched_rt_runtime_us = -1 avoids them",
+                      i, busy_s, rt_bw.runtime_us, rt_bw.period_us, runtime_s - 0.05);
         notes.push_back(buf);
         break;
       }
@@ -804,6 +813,12 @@ CellResult run_cell(const Workload& w, exec::Model model, double load, const Run
     res.error = std::string("run_cell: ") + e.what();
     return res;
   }
+}
+
+int64_t rt_throttle_rest_ns() {
+  const RtBandwidth b = host_rt_bandwidth();
+  if (!b.throttles()) return 0;
+  return (static_cast<int64_t>(b.period_us - b.runtime_us) + 50'000) * 1'000;
 }
 
 }  // namespace pb::wl

@@ -34,4 +34,11 @@ struct RunOptions {
 // elements the host cannot provide (io_uring) are skipped with a note.
 CellResult run_cell(const Workload& w, exec::Model model, double load, const RunOptions& opt);
 
+// How long a sweep rests between two real cells so that no period of the
+// host's RT throttling (kernel.sched_rt_period_us) holds more SCHED_FIFO time
+// than its runtime (sched_rt_runtime_us), when each cell is shorter than the
+// runtime: the period's unthrottled remainder plus 50 ms; 0 when the host does
+// not throttle. Without it, back-to-back cells at load 1 stall ~50 ms a second.
+int64_t rt_throttle_rest_ns();
+
 }  // namespace pb::wl
