@@ -2,13 +2,12 @@
 // built-in under two models produce a complete CellResult. Outcomes only,
 // with huge margins: counts are positive, fractions are fractions, load
 // lowers the background's work; no latency or timing value is asserted.
-#include <fstream>
-
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
 
 #include <atomic>
+#include <fstream>
 #include <string>
 
 #include "pb/executive/policy.h"
