@@ -362,8 +362,7 @@ int Executive::start() {
     st.host_fifo = ok == 1;
     if (!st.host_fifo) {
       im.result.notes.push_back(
-          "SCHED_FIFO unavailable (" +
-          std::string(ok == 0 ? "not permitted" : std::strerror(-ok)) +
+          "SCHED_FIFO unavailable (" + std::string(ok == 0 ? "not permitted" : std::strerror(-ok)) +
           "): task threads run at SCHED_OTHER; the emulated order is unchanged, the host may "
           "interleave other work");
     }
@@ -450,19 +449,19 @@ int Executive::start() {
       std::snprintf(name, sizeof(name), "ksoftirqd/%d", v->index);
       // run_ksoftirqd(): handle_softirqs() with BH off, then cond_resched().
       // A fair task: ksoftirqd has no .setup hook changing its policy.
-      v->ksoftirqd = im.add_kernel_task(v, kKsoftirqdTaskId, name, Policy::kFair, 0,
-                                        [v](TaskApi& api) {
-                                          api.kernel_enter();
-                                          Task* self = v->ksoftirqd;
-                                          while (api.block()) {
-                                            v->ksoftirqd_woken.store(0, std::memory_order_relaxed);
-                                            if (v->softirq_pending.load() != 0) {
-                                              ++v->stats.softirq_in_ksoftirqd;
-                                              detail::run_softirqs(self);
-                                            }
-                                            api.cond_resched();
-                                          }
-                                        });
+      v->ksoftirqd =
+          im.add_kernel_task(v, kKsoftirqdTaskId, name, Policy::kFair, 0, [v](TaskApi& api) {
+            api.kernel_enter();
+            Task* self = v->ksoftirqd;
+            while (api.block()) {
+              v->ksoftirqd_woken.store(0, std::memory_order_relaxed);
+              if (v->softirq_pending.load() != 0) {
+                ++v->stats.softirq_in_ksoftirqd;
+                detail::run_softirqs(self);
+              }
+              api.cond_resched();
+            }
+          });
     }
     if (d->threaded) {
       char name[32];
@@ -472,27 +471,28 @@ int Executive::start() {
       // handler runs inside local_bh_disable() and, off RT, local_irq_disable()
       // (irq_forced_thread_fn(), manage.c:1146-1158). Softirqs it raises run
       // at its local_bh_enable().
-      d->thread = im.add_kernel_task(
-          v, kIrqThreadIdBase - d->index, name, Policy::kFifo, d->spec.thread_priority,
-          [d, m](TaskApi& api) {
-            api.kernel_enter();
-            const bool forced = (d->spec.flags & kIrqfThreadFn) == 0;
-            const bool mask = forced && forced_irq_thread_masks_irqs(m);
-            while (api.block()) {
-              for (uint32_t n = d->thread_pending.exchange(0); n > 0 && api.running(); --n) {
-                if (forced) api.local_bh_disable();
-                if (mask) api.local_irq_disable();
-                // The thread's own work: time it is preempted or interrupted
-                // does not count.
-                api.compute(d->spec.handler_ns);
-                if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
-                ++d->handled;
-                detail::raise_softirq(d->v, d->spec.softirq_ns);
-                if (mask) api.local_irq_enable();
-                if (forced) api.local_bh_enable();
-              }
-            }
-          });
+      d->thread = im.add_kernel_task(v, kIrqThreadIdBase - d->index, name, Policy::kFifo,
+                                     d->spec.thread_priority, [d, m](TaskApi& api) {
+                                       api.kernel_enter();
+                                       const bool forced = (d->spec.flags & kIrqfThreadFn) == 0;
+                                       const bool mask = forced && forced_irq_thread_masks_irqs(m);
+                                       while (api.block()) {
+                                         for (uint32_t n = d->thread_pending.exchange(0);
+                                              n > 0 && api.running(); --n) {
+                                           if (forced) api.local_bh_disable();
+                                           if (mask) api.local_irq_disable();
+                                           // The thread's own work: time it is preempted or
+                                           // interrupted does not count.
+                                           api.compute(d->spec.handler_ns);
+                                           if (d->spec.handler_fn != nullptr)
+                                             d->spec.handler_fn(d->spec.handler_arg);
+                                           ++d->handled;
+                                           detail::raise_softirq(d->v, d->spec.softirq_ns);
+                                           if (mask) api.local_irq_enable();
+                                           if (forced) api.local_bh_enable();
+                                         }
+                                       }
+                                     });
     }
   }
   for (size_t i = 0; i < st.vcpus.size(); ++i) st.vcpus[i]->timers.reserve(per_vcpu[i] + 8);
@@ -536,8 +536,8 @@ int Executive::start() {
   if (im.error.empty()) {
     for (Task* t : all) {
       if (t->setup_error != 0) {
-        im.error = std::string("task ") + t->name + ": thread setup failed: " +
-                   std::strerror(-t->setup_error);
+        im.error = std::string("task ") + t->name +
+                   ": thread setup failed: " + std::strerror(-t->setup_error);
         break;
       }
     }
@@ -606,11 +606,18 @@ void Executive::run_for(int64_t ns) {
   if (!im.started || im.stopped) return;
   const int64_t deadline = sys::now_ns() + ns;
   im.run_deadline_ns.store(deadline, std::memory_order_relaxed);
+  // Wait on the system CPU: a waiter woken on a vCPU's host CPU queues behind
+  // its SCHED_FIFO tasks, and the run (which lasts until stop()) overstays by
+  // as long (100-200 ms were seen at load 1).
+  cpu_set_t caller;
+  const bool moved =
+      sys::get_affinity(0, &caller) == 0 && sys::pin_to_cpu(0, im.plan.system_cpu) == 0;
   while (im.st.stop_word.load(std::memory_order_seq_cst) == 0) {
     if (sys::now_ns() >= deadline) break;
     sys::futex_wait(&im.st.stop_word, 0, deadline);
   }
   stop();
+  if (moved) sys::set_affinity(0, caller);
 }
 
 void Executive::Impl::teardown_threads() {
@@ -684,11 +691,13 @@ void Executive::Impl::collect() {
     s.pi_boosts = v->pi_boosts.load(std::memory_order_relaxed);
     auto where = [](const std::source_location& l) {
       return l.file_name()[0] == '\0' ? std::string()
-                                       : std::string(l.file_name()) + ":" + std::to_string(l.line());
+                                      : std::string(l.file_name()) + ":" + std::to_string(l.line());
     };
-    s.preemptoff_max_ns = static_cast<int64_t>(static_cast<double>(v->poff_max_ticks) * 1e9 / cycleclock::ticks_per_second());
+    s.preemptoff_max_ns = static_cast<int64_t>(static_cast<double>(v->poff_max_ticks) * 1e9 /
+                                               cycleclock::ticks_per_second());
     s.preemptoff_where = v->poff_max_ticks != 0 ? where(v->poff_max_loc) : std::string();
-    s.irqsoff_max_ns = static_cast<int64_t>(static_cast<double>(v->ioff_max_ticks) * 1e9 / cycleclock::ticks_per_second());
+    s.irqsoff_max_ns = static_cast<int64_t>(static_cast<double>(v->ioff_max_ticks) * 1e9 /
+                                            cycleclock::ticks_per_second());
     s.irqsoff_where = v->ioff_max_ticks != 0 ? where(v->ioff_max_loc) : std::string();
     s.ipi_lateness = v->ipi_lateness;
     s.user_ns = to_ns(v->acct_ticks[detail::kAcctUser]);
