@@ -2,6 +2,8 @@
 // takes no interrupt (here: interrupts soft-disabled) for longer than the
 // budget. Task threads run at SCHED_OTHER here; the runaway spins until the
 // watchdog ends the run (at most 2 s if it never did).
+#include <sched.h>
+
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
@@ -114,6 +116,27 @@ TEST(ExecRunControl, RequestStopFromAnotherThreadEndsTheRun) {
   EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
   EXPECT_TRUE(saw_stop.load());
   EXPECT_GE(iterations.load(), 20);
+}
+
+// From start() to stop() the caller sits on the system CPU (where the
+// watchdog runs), never on a vCPU's host CPU; stop() gives its affinity back.
+TEST(ExecRunControl, CallerWaitsOnTheSystemCpuAndGetsItsAffinityBack) {
+  PB_SKIP_UNDER_EMULATOR();
+  cpu_set_t before;
+  ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
+  Executive ex(Config{});
+  ex.add_task({.name = "sleeper", .body = [](TaskApi& api) { api.msleep(5); }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  cpu_set_t during;
+  ASSERT_EQ(sched_getaffinity(0, sizeof during, &during), 0);
+  ex.run_for(20 * kMs);
+  const int system_cpu = ex.result().system_cpu;
+  ASSERT_GE(system_cpu, 0);
+  EXPECT_EQ(CPU_COUNT(&during), 1);
+  EXPECT_TRUE(CPU_ISSET(system_cpu, &during));
+  cpu_set_t after;
+  ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after));
 }
 
 }  // namespace

@@ -70,6 +70,10 @@ struct Executive::Impl {
   bool wd_fifo = false;
   std::atomic<uint32_t> wd_stop{0};
   std::atomic<int64_t> run_deadline_ns{0};
+  // start()'s caller, pinned to the system CPU until stop().
+  pid_t caller_tid = 0;
+  cpu_set_t caller_affinity{};
+  bool caller_moved = false;
   std::atomic<uint32_t> wd_tripped{0};
   char wd_msg[320] = {};
 
@@ -573,6 +577,14 @@ int Executive::start() {
     im.wd_started = true;
   }
 
+  // The caller stays on the system CPU until stop(): on a vCPU's host CPU it
+  // would queue behind the SCHED_FIFO tasks it just released, and reach
+  // run_for() (or wake from it) late — the run, which lasts until stop(),
+  // then overstays (20-200 ms were seen at load 1).
+  im.caller_tid = sys::gettid();
+  im.caller_moved = sys::get_affinity(im.caller_tid, &im.caller_affinity) == 0 &&
+                    sys::pin_to_cpu(im.caller_tid, im.plan.system_cpu) == 0;
+
   // Boot: the first task of every vCPU, then open the gates.
   st.start_ns = sys::now_ns();
   for (auto& v : st.vcpus) {
@@ -606,18 +618,11 @@ void Executive::run_for(int64_t ns) {
   if (!im.started || im.stopped) return;
   const int64_t deadline = sys::now_ns() + ns;
   im.run_deadline_ns.store(deadline, std::memory_order_relaxed);
-  // Wait on the system CPU: a waiter woken on a vCPU's host CPU queues behind
-  // its SCHED_FIFO tasks, and the run (which lasts until stop()) overstays by
-  // as long (100-200 ms were seen at load 1).
-  cpu_set_t caller;
-  const bool moved =
-      sys::get_affinity(0, &caller) == 0 && sys::pin_to_cpu(0, im.plan.system_cpu) == 0;
   while (im.st.stop_word.load(std::memory_order_seq_cst) == 0) {
     if (sys::now_ns() >= deadline) break;
     sys::futex_wait(&im.st.stop_word, 0, deadline);
   }
   stop();
-  if (moved) sys::set_affinity(0, caller);
 }
 
 void Executive::Impl::teardown_threads() {
@@ -760,6 +765,10 @@ void Executive::stop() {
   im.stopped = true;
   im.teardown_threads();
   im.collect();
+  if (im.caller_moved) {
+    sys::set_affinity(im.caller_tid, im.caller_affinity);
+    im.caller_moved = false;
+  }
   if (im.owns_active) {
     g_active = false;
     im.owns_active = false;

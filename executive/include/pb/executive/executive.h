@@ -339,11 +339,11 @@ class Executive {
 
   // Creates every thread, timer and runqueue, then dispatches the first task
   // of each vCPU. 0, or -errno with error() set (nothing is left running).
+  // On success the calling thread is pinned to the system CPU until stop(),
+  // which restores its affinity.
   int start();
   // Blocks until `ns` passed or a stop was requested (a task's
-  // request_stop(), the watchdog), then stop(). The calling thread waits on
-  // the system CPU (its affinity is restored before returning).
-  // REQUIRES: start() returned 0.
+  // request_stop(), the watchdog), then stop(). REQUIRES: start() returned 0.
   void run_for(int64_t ns);
   // Asks a running executive to end its run, as a task's request_stop()
   // does: run_for() returns soon after. Callable from any thread, and from a
