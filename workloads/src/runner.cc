@@ -470,7 +470,6 @@ RtBandwidth host_rt_bandwidth() {
   return {read("/proc/sys/kernel/sched_rt_runtime_us"), read("/proc/sys/kernel/sched_rt_period_us")};
 }
 
-
 CellResult fail(CellResult r, std::string why) {
   r.error = std::move(why);
   return r;
@@ -767,24 +766,22 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
         static_cast<double>(by_point[p]) / secs;
   }
 
-  // Every task thread runs at host SCHED_FIFO, so a vCPU that spends more
-  // than the host's RT runtime of one period busy within the cell is
+  // Every task thread runs at host SCHED_FIFO, so a vCPU busy within the
+  // cell for about the host's RT runtime of one period or more may be
   // throttled by the host (stalled for the rest of the period: ~50 ms per
   // second by default). Shorter cells are safe when the sweep rests between
   // them (rt_throttle_rest_ns(), as `preemptbench run` does).
   if (r.host_fifo && rt_bw.throttles()) {
     const double runtime_s = static_cast<double>(rt_bw.runtime_us) / 1e6;
     for (size_t i = 0; i < r.vcpus.size(); ++i) {
-      const double busy = 1.0 - static_cast<double>(r.vcpus[i].idle_ns) /
-                                    static_cast<double>(std::max<int64_t>(res.duration_ns, 1));
-      const double busy_s = busy * static_cast<double>(res.duration_ns) / 1e9;
+      const double busy_s = static_cast<double>(res.duration_ns - r.vcpus[i].idle_ns) / 1e9;
       if (busy_s > runtime_s - 0.02) {
-        char buf[360];
+        char buf[480];
         std::snprintf(buf, sizeof(buf),
-                      "vCPU %zu was busy %.2f s at host SCHED_FIFO, more than the host's RT "
-                      "runtime (kernel.sched_rt_runtime_us = %ld per %ld us period): RT "
-                      "throttling stalled it (~50 ms a period) and the latency maxima include "
-                      "those stalls; a --duration below %.2f s, a load below 1 or "
+                      "vCPU %zu was busy %.2f s at host SCHED_FIFO, about the host's RT runtime "
+                      "or more (kernel.sched_rt_runtime_us = %ld per %ld us period): RT "
+                      "throttling may have stalled it (~50 ms a period), and the latency maxima "
+                      "then include those stalls; a --duration below %.2f s, a load below 1 or "
                       "sched_rt_runtime_us = -1 avoids them",
                       i, busy_s, rt_bw.runtime_us, rt_bw.period_us, runtime_s - 0.05);
         notes.push_back(buf);
