@@ -166,7 +166,12 @@ ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::st
   exec::Mutex mutex("resource");
   exec::RtMutex rt("resource");
   const bool use_rt = p.s("lock") == "rt_mutex";
-  std::atomic<int64_t> acquired{-1};
+  // T_H's and T_M's releases count from the instant T_L took the lock, which
+  // each learns through a completion: a host stall or a late wakeup of T_L
+  // cannot let T_H find the lock free (it did, on a noisy host, with both
+  // releases counted from a fixed base).
+  exec::Completion locked_h, locked_m;
+  std::atomic<int64_t> lock_at{-1}, acquired{-1};
   Run* r = &run;
   const int64_t hold = p.ns("hold_us"), high_at = p.ns("high_at_us"), mid_at = p.ns("mid_at_us");
   const int64_t mid = p.ns("mid_us"), high = p.ns("high_us");
@@ -180,33 +185,40 @@ ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::st
       api.mutex_unlock(mutex);
     }
   };
-  run.add(fifo("T_L", static_cast<int>(p.i("low_prio")), [=](TaskApi& api) {
-    arrive_at(api, r->base());
-    api.kernel_enter();
-    lock(api);
-    api.compute(hold);
-    unlock(api);
-    api.kernel_exit();
-    Run::done(api, r->left());
-  }));
-  run.add(fifo("T_H", static_cast<int>(p.i("high_prio")), [=, &acquired](TaskApi& api) {
-    api.sleep_until(r->base() + high_at);
-    api.kernel_enter();
-    lock(api);
-    acquired.store(api.now_ns());
-    api.compute(high);
-    unlock(api);
-    api.kernel_exit();
-    Run::done(api, r->left());
-  }));
-  run.add(fifo("T_M", static_cast<int>(p.i("mid_prio")), [=](TaskApi& api) {
-    api.sleep_until(r->base() + mid_at);
+  run.add(fifo("T_L", static_cast<int>(p.i("low_prio")),
+               [=, &lock_at, &locked_h, &locked_m](TaskApi& api) {
+                 arrive_at(api, r->base());
+                 api.kernel_enter();
+                 lock(api);
+                 lock_at.store(api.now_ns());
+                 api.complete(locked_h);
+                 api.complete(locked_m);
+                 api.compute(hold);
+                 unlock(api);
+                 api.kernel_exit();
+                 Run::done(api, r->left());
+               }));
+  run.add(fifo("T_H", static_cast<int>(p.i("high_prio")),
+               [=, &lock_at, &acquired, &locked_h](TaskApi& api) {
+                 api.wait_for_completion(locked_h);
+                 api.sleep_until(lock_at.load() + high_at);
+                 api.kernel_enter();
+                 lock(api);
+                 acquired.store(api.now_ns());
+                 api.compute(high);
+                 unlock(api);
+                 api.kernel_exit();
+                 Run::done(api, r->left());
+               }));
+  run.add(fifo("T_M", static_cast<int>(p.i("mid_prio")), [=, &lock_at, &locked_m](TaskApi& api) {
+    api.wait_for_completion(locked_m);
+    api.sleep_until(lock_at.load() + mid_at);
     api.compute(mid);
     Run::done(api, r->left());
   }));
   run.run(notes);
   ordered_json o;
-  o["high_blocking_us"] = real_us(acquired.load() - (run.base() + high_at));
+  o["high_blocking_us"] = real_us(acquired.load() - (lock_at.load() + high_at));
   return o;
 }
 
@@ -219,9 +231,11 @@ ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::str
   // The vCPU never idles: a halted virtual machine CPU wakes late (a host
   // scheduling decision), which the analysis does not have. A fair task in
   // user mode changes no outcome: every model preempts it at once.
-  run.add(fair("hog", [](TaskApi& api) {
-    while (api.running()) api.compute(50'000);
-  }), /*counted=*/false);
+  run.add(fair("hog",
+               [](TaskApi& api) {
+                 while (api.running()) api.compute(50'000);
+               }),
+          /*counted=*/false);
   exec::IrqSpec dev;
   dev.name = "audio-dev";
   dev.period_ns = p.ns("irq_period_us");
