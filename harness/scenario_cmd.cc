@@ -22,8 +22,8 @@ namespace {
 
 void print_list(std::ostream& o) {
   for (const sim::ScenarioInfo& s : sim::scenario_list()) {
-    o << s.name << "  (default model " << exec::to_string(s.default_model) << "; clocks: simulated"
-      << (s.real_clock ? ", real" : "") << ")\n  " << s.summary << "\n  outcome:";
+    o << s.name << "  (default model " << exec::to_string(s.default_model)
+      << "; clocks: simulated, real)\n  " << s.summary << "\n  outcome:";
     for (const std::string& k : s.keys) o << " " << k;
     o << "\n  parameters (--set key=value):\n";
     for (const sim::ScenarioParam& p : s.params) {
@@ -36,7 +36,6 @@ void print_list(std::ostream& o) {
       }
       o << ": " << p.help << "\n";
     }
-    if (!s.real_clock) o << "  real clock: " << s.real_clock_note << "\n";
     o << "\n";
   }
 }

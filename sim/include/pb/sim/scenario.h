@@ -62,8 +62,6 @@ struct ScenarioInfo {
   exec::Model default_model = exec::Model::kFull;
   std::vector<ScenarioParam> params;
   std::vector<std::string> keys;  // the outcome's keys
-  bool real_clock = true;         // runs in real time too
-  std::string real_clock_note;    // why not, when it does not
 };
 
 // Every scenario, in a stable order.
