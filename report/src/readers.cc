@@ -202,6 +202,35 @@ std::string label_for(const fs::path& file, const fs::path& root) {
   return s.empty() ? "unknown" : s;
 }
 
+// scripts/fleet/site.yml's summary (schema preemptbench.fleet/1): names every
+// inventory host that gave no results, so a report over a fleet run says which
+// machines are missing from it. False when `text` is not such a summary.
+bool fleet_notes(const std::string& text, std::vector<std::string>* notes) {
+  const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object() || doc.value("schema", json()) != "preemptbench.fleet/1") return false;
+  const json hosts = doc.value("hosts", json::array());
+  if (!hosts.is_array()) return false;
+  size_t ok = 0;
+  for (const json& h : hosts) {
+    if (!h.is_object()) continue;
+    const std::string name = h.value("name", json("?")).is_string() ? h.value("name", "?") : "?";
+    const std::string status =
+        h.value("status", json("?")).is_string() ? h.value("status", "?") : "?";
+    if (status == "ok") {
+      ++ok;
+      continue;
+    }
+    std::string line = fmt::format("fleet: {} {}", name, status);
+    if (h.contains("failed_task") && h["failed_task"].is_string())
+      line += fmt::format(" in task '{}'", h["failed_task"].get<std::string>());
+    if (h.contains("message") && h["message"].is_string())
+      line += fmt::format(": {}", h["message"].get<std::string>());
+    notes->push_back(std::move(line));
+  }
+  notes->push_back(fmt::format("fleet: {} of {} hosts gave results", ok, hosts.size()));
+  return true;
+}
+
 bool wanted_in_directory(const fs::path& p) {
   const std::string ext = p.extension().string();
   return ext == ".json" || ext == ".txt" || ext == ".hist";
@@ -257,6 +286,7 @@ bool collect(const std::vector<std::string>& paths, std::vector<Measurement>* ou
         ++taken;
         continue;
       }
+      if (notes != nullptr && d == Detected::kOtherJson && fleet_notes(text, notes)) continue;
       if (notes != nullptr) {
         notes->push_back(fmt::format("skipped {}: {}", name,
                                      d == Detected::kOtherJson ? "JSON that is not a result"
