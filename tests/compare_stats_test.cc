@@ -13,11 +13,17 @@
 namespace pb::report {
 namespace {
 
-TEST(CompareStats, IncompleteBeta) {
-  EXPECT_NEAR(incomplete_beta(2, 3, 0.4), 0.5248, 1e-4);  // 1 - sum_{k<2} C(4,k) .4^k .6^(4-k)
-  EXPECT_NEAR(incomplete_beta(1, 1, 0.3), 0.3, 1e-12);
-  EXPECT_EQ(incomplete_beta(2, 2, 0), 0);
-  EXPECT_EQ(incomplete_beta(2, 2, 1), 1);
+TEST(CompareStats, TwoSidedPAndBadArguments) {
+  // With one degree of freedom T is Cauchy: P(|T| >= 1) = 1/2.
+  EXPECT_NEAR(student_t_two_sided_p(1, 1), 0.5, 1e-12);
+  EXPECT_NEAR(student_t_two_sided_p(-2.228, 10), 0.05, 1e-4);
+  EXPECT_EQ(student_t_two_sided_p(0, 7), 1);
+  EXPECT_EQ(student_t_two_sided_p(INFINITY, 3), 0);
+  // Outside the domain: NaN, no exception.
+  EXPECT_TRUE(std::isnan(student_t_two_sided_p(1, 0)));
+  EXPECT_TRUE(std::isnan(student_t_cdf(1, -1)));
+  EXPECT_TRUE(std::isnan(student_t_quantile(1.5, 3)));
+  EXPECT_TRUE(std::isnan(student_t_quantile(0.5, NAN)));
 }
 
 TEST(CompareStats, StudentTAgainstTables) {

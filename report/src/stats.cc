@@ -1,76 +1,42 @@
 #include "pb/report/stats.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include <boost/math/distributions/students_t.hpp>
 
 namespace pb::report {
 
 namespace {
 
-// Lentz's continued fraction for I_x(a, b) (Numerical Recipes' betacf).
-double beta_cf(double a, double b, double x) {
-  constexpr int kMaxIter = 500;
-  constexpr double kEps = 1e-15, kTiny = 1e-300;
-  const double qab = a + b, qap = a + 1, qam = a - 1;
-  double c = 1, d = 1 - qab * x / qap;
-  if (std::fabs(d) < kTiny) d = kTiny;
-  d = 1 / d;
-  double h = d;
-  for (int m = 1; m <= kMaxIter; ++m) {
-    const double m2 = 2.0 * m;
-    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-    d = 1 + aa * d;
-    if (std::fabs(d) < kTiny) d = kTiny;
-    c = 1 + aa / c;
-    if (std::fabs(c) < kTiny) c = kTiny;
-    d = 1 / d;
-    h *= d * c;
-    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-    d = 1 + aa * d;
-    if (std::fabs(d) < kTiny) d = kTiny;
-    c = 1 + aa / c;
-    if (std::fabs(c) < kTiny) c = kTiny;
-    d = 1 / d;
-    const double del = d * c;
-    h *= del;
-    if (std::fabs(del - 1) < kEps) break;
-  }
-  return h;
-}
+// Boost.Math reports a bad argument or an overflow through errno and a NaN or
+// infinity instead of an exception: compare's callers check finiteness.
+using NoThrow = boost::math::policies::policy<
+    boost::math::policies::domain_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::overflow_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::evaluation_error<boost::math::policies::errno_on_error>,
+    boost::math::policies::pole_error<boost::math::policies::errno_on_error>>;
+using StudentT = boost::math::students_t_distribution<double, NoThrow>;
 
 }  // namespace
-
-double incomplete_beta(double a, double b, double x) {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const double front = std::exp(std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) +
-                                a * std::log(x) + b * std::log1p(-x));
-  // The continued fraction converges for x < (a + 1) / (a + b + 2); use the
-  // symmetry I_x(a, b) = 1 - I_{1-x}(b, a) beyond it.
-  if (x < (a + 1) / (a + b + 2)) return front * beta_cf(a, b, x) / a;
-  return 1 - front * beta_cf(b, a, 1 - x) / b;
-}
 
 double student_t_cdf(double t, double df) {
   if (std::isnan(t) || !(df > 0)) return std::numeric_limits<double>::quiet_NaN();
   if (std::isinf(t)) return t > 0 ? 1 : 0;
-  const double x = df / (df + t * t);
-  const double tail = 0.5 * incomplete_beta(df / 2, 0.5, x);  // P(T > |t|)
-  return t >= 0 ? 1 - tail : tail;
+  return boost::math::cdf(StudentT(df), t);
+}
+
+double student_t_two_sided_p(double t, double df) {
+  if (std::isnan(t) || !(df > 0)) return std::numeric_limits<double>::quiet_NaN();
+  if (std::isinf(t)) return 0;
+  // The upper tail taken directly, without the cancellation of 1 - cdf.
+  return std::min(1.0, 2 * boost::math::cdf(boost::math::complement(StudentT(df), std::fabs(t))));
 }
 
 double student_t_quantile(double q, double df) {
   if (!(q > 0 && q < 1) || !(df > 0)) return std::numeric_limits<double>::quiet_NaN();
-  double lo = -1e7, hi = 1e7;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    if (student_t_cdf(mid, df) < q) {
-      lo = mid;
-    } else {
-      hi = mid;
-    }
-  }
-  return 0.5 * (lo + hi);
+  return boost::math::quantile(StudentT(df), q);
 }
 
 double mean(const std::vector<double>& v) {
@@ -116,8 +82,7 @@ std::optional<Welch> welch_test(const std::vector<double>& a, const std::vector<
   const double se = std::sqrt(se2);
   w.t = w.diff / se;
   w.df = se2 * se2 / (va * va / (na - 1) + vb * vb / (nb - 1));
-  // Two-sided tail straight from the incomplete beta (no 1 - cdf cancellation).
-  w.p_value = incomplete_beta(w.df / 2, 0.5, w.df / (w.df + w.t * w.t));
+  w.p_value = student_t_two_sided_p(w.t, w.df);
   const double tq = student_t_quantile(1 - (1 - confidence) / 2, w.df);
   w.ci_low = w.diff - tq * se;
   w.ci_high = w.diff + tq * se;

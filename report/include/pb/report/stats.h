@@ -9,14 +9,15 @@
 
 namespace pb::report {
 
-// Regularized incomplete beta I_x(a, b), a, b > 0, x in [0, 1] (continued
-// fraction, relative accuracy ~1e-12).
-double incomplete_beta(double a, double b, double x);
-
-// CDF of Student's t distribution with df > 0 degrees of freedom.
+// Student's t distribution with df > 0 degrees of freedom, from Boost.Math
+// (boost/math/distributions/students_t.hpp); NaN for arguments outside the
+// domain, never an exception.
 double student_t_cdf(double t, double df);
 
-// The q-quantile of Student's t (q in (0, 1)), by bisection on the CDF.
+// P(|T| >= |t|): the two-sided p-value of a t statistic.
+double student_t_two_sided_p(double t, double df);
+
+// The q-quantile of Student's t, q in (0, 1).
 double student_t_quantile(double q, double df);
 
 struct Welch {
