@@ -37,6 +37,55 @@ TEST(CompareStats, StudentTAgainstTables) {
   EXPECT_NEAR(student_t_cdf(-1.5, 4.5) + student_t_cdf(1.5, 4.5), 1, 1e-12);
 }
 
+TEST(CompareStats, MannWhitneyExactSmallSamples) {
+  // U counts the pairs where b is larger: 3.5 beats 1, 2, 3; 6..9 beat all
+  // five. Two-sided exact p: 2 * P(U <= 2) = 2 * (1 + 1 + 2) / C(10, 5).
+  const auto r = mann_whitney({1, 2, 3, 4, 5}, {3.5, 6, 7, 8, 9});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_DOUBLE_EQ(r->u, 23);
+  EXPECT_TRUE(r->exact);
+  EXPECT_NEAR(r->p_value, 8.0 / 252, 1e-12);
+  EXPECT_NEAR(r->min_p_value, 2.0 / 252, 1e-12);
+  // Complete separation reaches the smallest p the sizes allow: 2 / C(n+m, n).
+  EXPECT_NEAR(mann_whitney({1, 2, 3}, {4, 5, 6})->p_value, 0.1, 1e-12);
+  EXPECT_NEAR(mann_whitney({4, 5, 6}, {1, 2, 3})->p_value, 0.1, 1e-12);
+  EXPECT_NEAR(mann_whitney({1, 2, 3, 4}, {5, 6, 7, 8})->p_value, 2.0 / 70, 1e-12);
+  EXPECT_NEAR(mann_whitney_min_p(2, 2), 1.0 / 3, 1e-12);
+  EXPECT_EQ(mann_whitney_min_p(1, 1), 1);
+  // One wild round moves U by one rank, not by its size.
+  EXPECT_NEAR(mann_whitney({1, 2, 3, 4}, {5, 6, 7, 8e9})->p_value, 2.0 / 70, 1e-12);
+}
+
+TEST(CompareStats, MannWhitneyTiesAndNoDifference) {
+  EXPECT_EQ(mann_whitney({5, 5}, {5, 5})->p_value, 1);
+  EXPECT_EQ(mann_whitney({1, 2, 3}, {1, 2, 3})->p_value, 1);
+  // Mid-ranks: 10 | 20 20 20 | 30 30 | 40 | 50 50; U of b = 17.5.
+  const auto r = mann_whitney({10, 20, 20, 30}, {20, 30, 40, 50, 50});
+  ASSERT_TRUE(r.has_value());
+  EXPECT_DOUBLE_EQ(r->u, 17.5);
+  EXPECT_NEAR(r->p_value, 10.0 / 126, 1e-12);
+  EXPECT_FALSE(mann_whitney({}, {1}).has_value());
+  EXPECT_FALSE(mann_whitney({1, NAN}, {1}).has_value());
+}
+
+TEST(CompareStats, MannWhitneyNormalApproximationForLargeSamples) {
+  std::vector<double> a, b, c;
+  for (int i = 0; i < 15; ++i) {
+    a.push_back(100 + i);
+    b.push_back(200 + i);
+    c.push_back(100.5 + i);
+  }
+  const auto sep = mann_whitney(a, b);
+  ASSERT_TRUE(sep.has_value());
+  EXPECT_FALSE(sep->exact);  // C(30, 15) splits
+  EXPECT_DOUBLE_EQ(sep->u, 225);
+  EXPECT_LT(sep->p_value, 1e-5);
+  const auto same = mann_whitney(a, c);  // interleaved: U = 120, centre 112.5
+  EXPECT_GT(same->p_value, 0.5);
+  EXPECT_DOUBLE_EQ(median({3, 1, 2}), 2);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+}
+
 TEST(CompareStats, WelchWorkedExample) {
   // a: mean 20, var 2.5; b: mean 23, var 2.5; n = 5 each.
   const std::vector<double> a{18, 19, 20, 21, 22}, b{21, 22, 23, 24, 25};

@@ -4,6 +4,7 @@
 // their arguments.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <vector>
 
@@ -36,6 +37,31 @@ struct Welch {
 std::optional<Welch> welch_test(const std::vector<double>& a, const std::vector<double>& b,
                                 double confidence);
 
+// Mann–Whitney U test of b against a (two-sided): does one sample tend to
+// hold larger values than the other? Rank-based, so one round spoiled by a
+// host stall moves it by one rank, not by its size. Ties get mid-ranks. The
+// p-value is exact (every split of the pooled values into the two sample
+// sizes enumerated) when there are at most kMannWhitneyExactMax splits, and
+// the normal approximation with the tie correction otherwise.
+struct MannWhitney {
+  double u = 0;        // U of b: pairs (a_i, b_j) with b_j > a_i, ties counting 1/2
+  double p_value = 1;  // two-sided
+  bool exact = false;
+  // The smallest two-sided p-value these sample sizes can reach (exact test):
+  // below alpha, no difference can be significant, however large.
+  double min_p_value = 1;
+};
+inline constexpr double kMannWhitneyExactMax = 2e5;
+
+// REQUIRES at least one value on each side; nullopt otherwise or on
+// non-finite values.
+std::optional<MannWhitney> mann_whitney(const std::vector<double>& a, const std::vector<double>& b);
+
+// The smallest two-sided p-value of an exact Mann–Whitney test with n and m
+// values: 2 / C(n + m, n) (capped at 1).
+double mann_whitney_min_p(size_t n, size_t m);
+
+double median(std::vector<double> v);
 double mean(const std::vector<double>& v);
 
 }  // namespace pb::report
