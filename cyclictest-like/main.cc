@@ -386,7 +386,9 @@ int main(int argc, char** argv) {
   RunFiles files;
 
   if (o.verbose) {  // cyclictest's -v preamble
-    if (o.verbose_before_affinity) std::printf("Using %zu cpus.\n", o.affinity_cpus.size());
+    if (o.verbose_before_affinity && !o.affinity_cpus.empty()) {
+      std::printf("Using %zu cpus.\n", o.affinity_cpus.size());
+    }
     std::printf("Max CPUs = %ld\nOnline CPUs = %ld\n", sysconf(_SC_NPROCESSORS_CONF),
                 sysconf(_SC_NPROCESSORS_ONLN));
     if (!o.affinity_cpus.empty()) std::printf("Using %zu cpus.\n", o.affinity_cpus.size());

@@ -52,8 +52,12 @@ void on_signal(int sig) {
 // Measuring threads run on a small, fixed stack: with mlockall(MCL_FUTURE)
 // every stack page is locked, so glibc's 8 MiB default would cost 8 MiB of
 // RSS per thread. The loop's frames and a signal frame (the stop kick) fit
-// many times over.
+// many times over; the sanitizers' redzones and fake frames need more.
+#if defined(PB_SANITIZED)
+constexpr size_t kStackSize = 1024 * 1024;
+#else
 constexpr size_t kStackSize = 64 * 1024;
+#endif
 constexpr size_t kStackPrefault = 16 * 1024;
 
 void prefault_stack() {

@@ -345,8 +345,8 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
   // getopt keeps global state: reset it fully (glibc: optind = 0).
   optind = 0;
   opterr = 0;
-  bool policy_given = false, threads_given = false, distance_given = false;
-  bool spike_given = false, secaligned = false, aligned = false;
+  bool policy_given = false, threads_given = false, distance_given = false, json_given = false;
+  bool secaligned = false, aligned = false;
   auto* av = const_cast<char* const*>(argv);
   int c;
   int64_t v = 0;
@@ -509,6 +509,7 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
         o.histfile = arg;
         break;
       case kOptJson:
+        json_given = true;
         o.json_path = arg;
         break;
       case kOptLatency: {
@@ -532,7 +533,6 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
         o.notes.push_back("--smi: SMIs are not counted by pb-cyclictest; the run goes on without");
         break;
       case kOptSpike:
-        spike_given = true;
         if (!number("--spike", arg, 0, kIntMax, "a spike trigger >= 0 (0: off)", &o.spike))
           return fail(error);
         break;
@@ -588,7 +588,6 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
                         "' (not an option; cyclictest ignores it too)");
     }
   }
-  (void)spike_given;
 
   // cyclictest's checks and fix-ups, in its order, with its messages as notes.
   if (aligned && secaligned) return fail("-A and --secaligned cannot be used together");
@@ -643,9 +642,7 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
     o.notes.push_back("--histfile has no effect without -h or -H");
     o.histfile.clear();
   }
-  if (o.json_path.empty() && std::find_if(argv, argv + argc, [](const char* a) {
-                               return std::strncmp(a, "--json", 6) == 0;
-                             }) != argv + argc) {
+  if (json_given && o.json_path.empty()) {
     o.notes.push_back("--json with an empty file name: no JSON, as cyclictest");
   }
   if (o.tracemark && o.breaktrace == 0) {

@@ -346,6 +346,117 @@ TEST(CyclicRunCompat, SpikesAreListedAfterTheRun) {
   EXPECT_EQ(n, std::min<long>(3, std::stol(m[1]))) << r.out;
 }
 
+TEST(CyclicRunCompat, FifoHandsTheThreadLinesToAReader) {
+  const std::string fifo = temp_path("ct.fifo");
+  Child c = Child::spawn(pb_path(), {"-q", "-t1", "-a", std::to_string(test_cpu()), "-i", "1000", "-D",
+                                     "2", "-F", fifo});
+  ASSERT_GT(c.pid, 0);
+  struct stat st {};
+  for (int i = 0; i < 200 && ::stat(fifo.c_str(), &st) != 0; ++i) ::usleep(5000);
+  ASSERT_TRUE(S_ISFIFO(st.st_mode)) << "created at the start";
+  // Non-blocking, so a fifo nobody writes to cannot hang the test.
+  const int fd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  std::string got;
+  for (int i = 0; i < 400 && got.find('\n') == std::string::npos; ++i) {
+    char buf[512];
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n > 0) got.append(buf, static_cast<size_t>(n));
+    ::usleep(5000);
+  }
+  ::close(fd);
+  EXPECT_TRUE(std::regex_match(got, std::regex(R"(T: 0 \(\s*\d+\) P: 0 I:1000 C:\s*\d+ Min:[^\n]*\n)")))
+      << "one thread line, as cyclictest's fifo thread writes: " << got;
+  ASSERT_EQ(c.wait(), 0) << c.err();
+  EXPECT_NE(::access(fifo.c_str(), F_OK), 0) << "removed at the end";
+}
+
+TEST(CyclicRunCompat, JsonToStdoutComesBeforeTheSummary) {
+  const auto r = run_tool("pb-cyclictest", {"-q", "-t1", "-a", std::to_string(test_cpu()), "-i", "200", "-l",
+                                            "30", "--json=-"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const size_t open = r.out.find("{\n");
+  const size_t close = r.out.find("\n}\n", open);
+  ASSERT_NE(open, std::string::npos) << r.out;
+  ASSERT_NE(close, std::string::npos) << r.out;
+  const auto doc = nlohmann::json::parse(r.out.substr(open, close + 3 - open), nullptr, false);
+  ASSERT_FALSE(doc.is_discarded()) << r.out;
+  EXPECT_EQ(doc["thread"]["0"]["cycles"], 30);
+  EXPECT_EQ(r.out.find("# P50 Latencies:"), close + 3) << "then our comment lines, then the summary";
+  EXPECT_EQ(::access("-", F_OK), -1) << "no file named '-'";
+}
+
+// The first spike of each thread is its first wakeup (-N --spike=1 records
+// nearly every sample), and its time stamp shows where the run placed it.
+std::vector<int64_t> first_spike_us(const std::string& out, int threads) {
+  std::vector<int64_t> first(static_cast<size_t>(threads), -1);
+  const std::regex spike(R"(T:\s*(\d+) Spike:\s*\d+: TS:\s*(\d+))");
+  for (const auto& line : lines_of(out)) {
+    std::smatch m;
+    if (!std::regex_match(line, m, spike)) continue;
+    const size_t t = std::stoul(m[1]);
+    if (t < first.size() && first[t] < 0) first[t] = std::stoll(m[2]);
+  }
+  return first;
+}
+
+TEST(CyclicRunCompat, AlignedThreadsStartTogetherOffsetByTheirIndex) {
+  const std::string cpu = std::to_string(test_cpu());
+  const auto r = run_tool("pb-cyclictest", {"-q", "-N", "-t2", "-a", cpu, "-A", "200000", "-i", "1000", "-l",
+                                            "400", "--spike=1", "--spike-nodes=5000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto first = first_spike_us(r.out, 2);
+  ASSERT_GE(first[0], 0) << r.out;
+  ASSERT_GE(first[1], 0) << r.out;
+  // Thread 1's first release is 200 ms after thread 0's (both after one
+  // interval from the common start); wakeup latency only adds to each.
+  EXPECT_NEAR(static_cast<double>(first[1] - first[0]), 200'000.0, 50'000.0) << r.out;
+}
+
+TEST(CyclicRunCompat, SecondAlignedRunStartsOneIntervalAfterAFullSecond) {
+  if (under_emulator()) GTEST_SKIP() << "under qemu-user wakeups can be late by more than the window";
+  const auto r = run_tool("pb-cyclictest", {"-q", "-N", "-t1", "-a", std::to_string(test_cpu()),
+                                            "--secaligned", "-i", "1000", "-l", "20", "--spike=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto first = first_spike_us(r.out, 1);
+  ASSERT_GE(first[0], 0) << r.out;
+  const int64_t into_second = first[0] % 1'000'000;
+  EXPECT_GE(into_second, 1000) << "released one interval after the second";
+  EXPECT_LT(into_second, 1000 + 100'000) << "late by at most a (generous) wakeup latency";
+}
+
+TEST(CyclicRunCompat, RefreshOnMaxRedrawsOnlyOnANewMax) {
+  const auto r = run_tool("pb-cyclictest", {"-M", "-t1", "-a", std::to_string(test_cpu()), "-i", "500", "-l",
+                                            "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::regex thread_line(R"(T: 0 \(\s*\d+\) [^\n]* Max:\s*(\d+))");
+  std::vector<std::string> maxima;
+  for (const auto& line : lines_of(r.out)) {
+    std::smatch m;
+    if (std::regex_search(line, m, thread_line)) maxima.push_back(m[1]);
+  }
+  ASSERT_GE(maxima.size(), 2u) << r.out;
+  // Every live block after the first shows a new max; the last line is the
+  // final block.
+  for (size_t i = 1; i + 1 < maxima.size(); ++i) EXPECT_NE(maxima[i], maxima[i - 1]) << r.out;
+}
+
+TEST(CyclicRunCompat, ResolutionCheckAndPowerOptionsSayWhatTheyDid) {
+  const std::string cpu = std::to_string(test_cpu());
+  const auto r = run_tool("pb-cyclictest", {"-R", "-v", "--dbg_cyclictest", "-q", "-t1", "-a", cpu, "-l",
+                                            "5", "--laptop"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("reported clock resolution: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("measured clock resolution approximately: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("consecutive calls to clock_gettime()"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("battery"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.find("cpu_dma_latency"), std::string::npos) << "--laptop leaves it alone";
+  const auto d = run_tool("pb-cyclictest", {"--default-system", "-q", "-t1", "-a", cpu, "-l", "5"});
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.err.find("--default-system"), std::string::npos) << d.err;
+  EXPECT_EQ(d.out.find("cpu_dma_latency"), std::string::npos);
+}
+
 // --- the tools' argument lists, beside cyclictest ------------------------------
 
 // What a parser of cyclictest's text sees in one line.
