@@ -435,11 +435,17 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   create_status_file(&files);
   if (!o.fifo_path.empty()) {
-    ::unlink(o.fifo_path.c_str());
-    if (::mkfifo(o.fifo_path.c_str(), 0666) == 0) {
-      files.fifo_path = o.fifo_path;
+    // cyclictest unlinks whatever is at the path; only a fifo is replaced here.
+    struct stat st {};
+    if (::lstat(o.fifo_path.c_str(), &st) == 0 && !S_ISFIFO(st.st_mode)) {
+      note("-F: " + o.fifo_path + " exists and is not a fifo: left alone, no fifo");
     } else {
-      note("Error creating fifo " + o.fifo_path + ": " + std::strerror(errno));
+      ::unlink(o.fifo_path.c_str());
+      if (::mkfifo(o.fifo_path.c_str(), 0666) == 0) {
+        files.fifo_path = o.fifo_path;
+      } else {
+        note("Error creating fifo " + o.fifo_path + ": " + std::strerror(errno));
+      }
     }
   }
   if (!o.main_cpus.empty()) {

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -348,8 +349,8 @@ TEST(CyclicRunCompat, SpikesAreListedAfterTheRun) {
 
 TEST(CyclicRunCompat, FifoHandsTheThreadLinesToAReader) {
   const std::string fifo = temp_path("ct.fifo");
-  Child c = Child::spawn(pb_path(), {"-q", "-t1", "-a", std::to_string(test_cpu()), "-i", "1000", "-D",
-                                     "2", "-F", fifo});
+  Child c = Child::spawn(pb_path(), {"-q", "-t1", "-a", std::to_string(test_cpu()), "-i", "1000",
+                                     "-D", "2", "-F", fifo});
   ASSERT_GT(c.pid, 0);
   struct stat st {};
   for (int i = 0; i < 200 && ::stat(fifo.c_str(), &st) != 0; ++i) ::usleep(5000);
@@ -365,15 +366,26 @@ TEST(CyclicRunCompat, FifoHandsTheThreadLinesToAReader) {
     ::usleep(5000);
   }
   ::close(fd);
-  EXPECT_TRUE(std::regex_match(got, std::regex(R"(T: 0 \(\s*\d+\) P: 0 I:1000 C:\s*\d+ Min:[^\n]*\n)")))
+  EXPECT_TRUE(
+      std::regex_match(got, std::regex(R"(T: 0 \(\s*\d+\) P: 0 I:1000 C:\s*\d+ Min:[^\n]*\n)")))
       << "one thread line, as cyclictest's fifo thread writes: " << got;
   ASSERT_EQ(c.wait(), 0) << c.err();
   EXPECT_NE(::access(fifo.c_str(), F_OK), 0) << "removed at the end";
+
+  // A file that is not a fifo is left alone (cyclictest would unlink it).
+  const std::string plain = temp_path("not-a-fifo.txt");
+  { std::ofstream(plain) << "keep me\n"; }
+  const auto r = run_tool("pb-cyclictest",
+                          {"-q", "-t1", "-a", std::to_string(test_cpu()), "-l", "5", "-F", plain});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("is not a fifo"), std::string::npos) << r.err;
+  EXPECT_EQ(slurp(plain), "keep me\n");
+  ::unlink(plain.c_str());
 }
 
 TEST(CyclicRunCompat, JsonToStdoutComesBeforeTheSummary) {
-  const auto r = run_tool("pb-cyclictest", {"-q", "-t1", "-a", std::to_string(test_cpu()), "-i", "200", "-l",
-                                            "30", "--json=-"});
+  const auto r = run_tool("pb-cyclictest", {"-q", "-t1", "-a", std::to_string(test_cpu()), "-i",
+                                            "200", "-l", "30", "--json=-"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const size_t open = r.out.find("{\n");
   const size_t close = r.out.find("\n}\n", open);
@@ -382,7 +394,8 @@ TEST(CyclicRunCompat, JsonToStdoutComesBeforeTheSummary) {
   const auto doc = nlohmann::json::parse(r.out.substr(open, close + 3 - open), nullptr, false);
   ASSERT_FALSE(doc.is_discarded()) << r.out;
   EXPECT_EQ(doc["thread"]["0"]["cycles"], 30);
-  EXPECT_EQ(r.out.find("# P50 Latencies:"), close + 3) << "then our comment lines, then the summary";
+  EXPECT_EQ(r.out.find("# P50 Latencies:"), close + 3)
+      << "then our comment lines, then the summary";
   EXPECT_EQ(::access("-", F_OK), -1) << "no file named '-'";
 }
 
@@ -402,8 +415,9 @@ std::vector<int64_t> first_spike_us(const std::string& out, int threads) {
 
 TEST(CyclicRunCompat, AlignedThreadsStartTogetherOffsetByTheirIndex) {
   const std::string cpu = std::to_string(test_cpu());
-  const auto r = run_tool("pb-cyclictest", {"-q", "-N", "-t2", "-a", cpu, "-A", "200000", "-i", "1000", "-l",
-                                            "400", "--spike=1", "--spike-nodes=5000"});
+  const auto r =
+      run_tool("pb-cyclictest", {"-q", "-N", "-t2", "-a", cpu, "-A", "200000", "-i", "1000", "-l",
+                                 "400", "--spike=1", "--spike-nodes=5000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto first = first_spike_us(r.out, 2);
   ASSERT_GE(first[0], 0) << r.out;
@@ -414,7 +428,8 @@ TEST(CyclicRunCompat, AlignedThreadsStartTogetherOffsetByTheirIndex) {
 }
 
 TEST(CyclicRunCompat, SecondAlignedRunStartsOneIntervalAfterAFullSecond) {
-  if (under_emulator()) GTEST_SKIP() << "under qemu-user wakeups can be late by more than the window";
+  if (under_emulator())
+    GTEST_SKIP() << "under qemu-user wakeups can be late by more than the window";
   const auto r = run_tool("pb-cyclictest", {"-q", "-N", "-t1", "-a", std::to_string(test_cpu()),
                                             "--secaligned", "-i", "1000", "-l", "20", "--spike=1"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -426,8 +441,8 @@ TEST(CyclicRunCompat, SecondAlignedRunStartsOneIntervalAfterAFullSecond) {
 }
 
 TEST(CyclicRunCompat, RefreshOnMaxRedrawsOnlyOnANewMax) {
-  const auto r = run_tool("pb-cyclictest", {"-M", "-t1", "-a", std::to_string(test_cpu()), "-i", "500", "-l",
-                                            "1000"});
+  const auto r = run_tool(
+      "pb-cyclictest", {"-M", "-t1", "-a", std::to_string(test_cpu()), "-i", "500", "-l", "1000"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::regex thread_line(R"(T: 0 \(\s*\d+\) [^\n]* Max:\s*(\d+))");
   std::vector<std::string> maxima;
@@ -443,8 +458,8 @@ TEST(CyclicRunCompat, RefreshOnMaxRedrawsOnlyOnANewMax) {
 
 TEST(CyclicRunCompat, ResolutionCheckAndPowerOptionsSayWhatTheyDid) {
   const std::string cpu = std::to_string(test_cpu());
-  const auto r = run_tool("pb-cyclictest", {"-R", "-v", "--dbg_cyclictest", "-q", "-t1", "-a", cpu, "-l",
-                                            "5", "--laptop"});
+  const auto r = run_tool("pb-cyclictest", {"-R", "-v", "--dbg_cyclictest", "-q", "-t1", "-a", cpu,
+                                            "-l", "5", "--laptop"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("reported clock resolution: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("measured clock resolution approximately: "), std::string::npos) << r.err;
