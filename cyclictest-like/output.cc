@@ -51,7 +51,8 @@ LineFigures figures_from_live(const ThreadPlan& plan, const LiveStats& live, boo
   if (f.cycles > 0) {
     f.min = to_unit(live.min_ns.load(std::memory_order_relaxed), nsecs);
     f.act = to_unit(live.act_ns.load(std::memory_order_relaxed), nsecs);
-    f.avg = to_unit(live.sum_ns.load(std::memory_order_relaxed) / static_cast<int64_t>(f.cycles), nsecs);
+    f.avg = to_unit(live.sum_ns.load(std::memory_order_relaxed) / static_cast<int64_t>(f.cycles),
+                    nsecs);
     f.max = to_unit(live.max_ns.load(std::memory_order_relaxed), nsecs);
   } else {
     f.min = 1000000;
@@ -80,20 +81,63 @@ LineFigures figures_from_result(const ThreadResult& r, bool nsecs) {
 std::string format_thread_line(const LineFigures& f, bool nsecs) {
   // cyclictest widens Act and Avg to 8 columns with -N.
   if (nsecs) {
-    return fmt::format("T:{:2d} ({:5d}) P:{:2d} I:{} C:{:7d} Min:{:7d} Act:{:8d} Avg:{:8d} Max:{:8d}",
-                       f.index, f.tid, f.priority, f.interval_us, f.cycles, f.min, f.act, f.avg,
-                       f.max);
+    return fmt::format(
+        "T:{:2d} ({:5d}) P:{:2d} I:{} C:{:7d} Min:{:7d} Act:{:8d} Avg:{:8d} Max:{:8d}", f.index,
+        f.tid, f.priority, f.interval_us, f.cycles, f.min, f.act, f.avg, f.max);
   }
   return fmt::format("T:{:2d} ({:5d}) P:{:2d} I:{} C:{:7d} Min:{:7d} Act:{:5d} Avg:{:5d} Max:{:8d}",
                      f.index, f.tid, f.priority, f.interval_us, f.cycles, f.min, f.act, f.avg,
                      f.max);
 }
 
-std::string format_percentile_line(const ThreadResult& r, bool nsecs) {
-  const LatencyHistogram& h = r.histogram;
-  auto p = [&](double q) { return to_unit(h.percentile(q), nsecs); };
-  return fmt::format("# T:{:2d} ({:5d}) p50:{:7d} p90:{:7d} p99:{:7d} p99.9:{:7d} p99.99:{:7d} Missed:{:7d}",
-                     r.plan.index, r.tid, p(50), p(90), p(99), p(99.9), p(99.99), r.missed);
+std::string format_comment_lines(const RunResult& run, bool nsecs) {
+  std::string out;
+  auto row = [&](const char* title, auto value) {
+    out += title;
+    for (const ThreadResult& r : run.threads) out += fmt::format(" {:05d}", value(r));
+    out += '\n';
+  };
+  struct P {
+    const char* title;
+    double q;
+  };
+  static constexpr P kPercentiles[] = {{"# P50 Latencies:", 50},
+                                       {"# P90 Latencies:", 90},
+                                       {"# P99 Latencies:", 99},
+                                       {"# P99.9 Latencies:", 99.9},
+                                       {"# P99.99 Latencies:", 99.99}};
+  for (const P& p : kPercentiles) {
+    row(p.title,
+        [&](const ThreadResult& r) { return to_unit(r.histogram.percentile(p.q), nsecs); });
+  }
+  row("# Missed Periods:", [](const ThreadResult& r) { return r.missed; });
+  if (run.partial && run.stop == StopReason::kSignal) {
+    out +=
+        fmt::format("# Partial Run Seconds: {:.3f}\n", static_cast<double>(run.elapsed_ns) / 1e9);
+  }
+  return out;
+}
+
+std::string format_status_block(const std::vector<LineFigures>& lines, bool nsecs) {
+  std::string out = "#---------------------------\n# cyclictest current status:\n";
+  for (const LineFigures& f : lines) out += format_thread_line(f, nsecs) + "\n";
+  out += "#---------------------------\n";
+  return out;
+}
+
+std::string format_verbose_line(int thread, uint64_t cycle, int64_t value) {
+  return fmt::format("{:8d}:{:8d}:{:8d}\n", thread, cycle, value);
+}
+
+std::string format_spikes(const RunResult& run, bool nsecs) {
+  if (run.spikes.empty()) return "";
+  std::string out = "\n";
+  for (const Spike& s : run.spikes) {
+    out += fmt::format("T:{:2d} Spike:{:8d}: TS: {:12d}\n", s.thread, to_unit(s.latency_ns, nsecs),
+                       s.at_ns / 1000);
+  }
+  out += fmt::format("spikes = {}\n\n", run.spike_count);
+  return out;
 }
 
 std::string format_histogram(const RunResult& run, const Options& opts) {
@@ -127,18 +171,30 @@ std::string format_histogram(const RunResult& run, const Options& opts) {
   auto larger = [](auto a, auto b) { return std::max(a, b); };
   const bool ns = opts.nsecs;
   if (!th.empty()) {
-    row("# Total:", [&](const ThreadResult& r) {
+    row(
+        "# Total:",
+        [&](const ThreadResult& r) {
           uint64_t n = 0;
           for (uint64_t c : r.linear) n += c;
           return n;
-        }, 9, true, sum);
-    row("# Min Latencies:", [&](const ThreadResult& r) { return r.cycles ? to_unit(r.min_ns, ns) : 0; },
-        5, false, larger);
-    row("# Avg Latencies:", [&](const ThreadResult& r) {
+        },
+        9, true, sum);
+    row(
+        "# Min Latencies:",
+        [&](const ThreadResult& r) { return r.cycles ? to_unit(r.min_ns, ns) : 0; }, 5, false,
+        larger);
+    row(
+        "# Avg Latencies:",
+        [&](const ThreadResult& r) {
           return r.cycles ? to_unit(r.sum_ns / static_cast<int64_t>(r.cycles), ns) : 0;
-        }, 5, false, larger);
-    row("# Max Latencies:", [&](const ThreadResult& r) { return to_unit(r.max_ns, ns); }, 5, true, larger);
-    row("# Histogram Overflows:", [&](const ThreadResult& r) { return r.linear_overflow; }, 5, true, sum);
+        },
+        5, false, larger);
+    row(
+        "# Max Latencies:", [&](const ThreadResult& r) { return to_unit(r.max_ns, ns); }, 5, true,
+        larger);
+    row(
+        "# Histogram Overflows:", [&](const ThreadResult& r) { return r.linear_overflow; }, 5, true,
+        sum);
   }
   out += "# Histogram Overflow at cycle number:\n";
   for (const ThreadResult& r : th) {
@@ -167,8 +223,9 @@ nlohmann::ordered_json to_json(const RunResult& run, const Options& opts,
   doc["start_time"] = rfc2822(run.start_wall_s);
   doc["end_time"] = rfc2822(run.end_wall_s);
   doc["return_code"] = return_code;
-  doc["sysinfo"] = {{"sysname", u.sysname}, {"nodename", u.nodename}, {"release", u.release},
-                    {"version", u.version},  {"machine", u.machine},   {"realtime", read_realtime_flag()}};
+  doc["sysinfo"] = {{"sysname", u.sysname}, {"nodename", u.nodename},
+                    {"release", u.release}, {"version", u.version},
+                    {"machine", u.machine}, {"realtime", read_realtime_flag()}};
   doc["num_threads"] = run.threads.size();
   doc["resolution_in_ns"] = ns ? 1 : 0;
   json threads = json::object();
@@ -204,23 +261,37 @@ nlohmann::ordered_json to_json(const RunResult& run, const Options& opts,
   doc["schema"] = kJsonSchema;
   doc["tool"] = {{"name", "pb-cyclictest"}, {"version", kVersion}, {"git_commit", kGitCommit}};
   doc["mode"] = mode_name(opts.mode);
+  doc["clock"] = opts.clock_index == 1 ? "realtime" : "monotonic";
   doc["unit"] = ns ? "ns" : "us";
   doc["partial"] = run.partial;
   const char* stop = "none";
   switch (run.stop) {
-    case StopReason::kNone: stop = "none"; break;
-    case StopReason::kDuration: stop = "duration"; break;
-    case StopReason::kLoops: stop = "loops"; break;
-    case StopReason::kSignal: stop = "signal"; break;
-    case StopReason::kBreak: stop = "breaktrace"; break;
-    case StopReason::kError: stop = "error"; break;
+    case StopReason::kNone:
+      stop = "none";
+      break;
+    case StopReason::kDuration:
+      stop = "duration";
+      break;
+    case StopReason::kLoops:
+      stop = "loops";
+      break;
+    case StopReason::kSignal:
+      stop = "signal";
+      break;
+    case StopReason::kBreak:
+      stop = "breaktrace";
+      break;
+    case StopReason::kError:
+      stop = "error";
+      break;
   }
   doc["stopped_by"] = stop;
   doc["elapsed_s"] = static_cast<double>(run.elapsed_ns) / 1e9;
   if (run.break_thread >= 0) {
     doc["break"] = {{"thread", run.break_thread}, {"value", to_unit(run.break_value_ns, ns)}};
   }
-  doc["machine"] = json::parse(machine.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  doc["machine"] =
+      json::parse(machine.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   return doc;
 }
 

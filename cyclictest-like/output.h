@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,9 +37,29 @@ LineFigures figures_from_result(const ThreadResult& r, bool nsecs);
 // (no newline). Before the first cycle Min shows 1000000, as in cyclictest.
 std::string format_thread_line(const LineFigures& f, bool nsecs);
 
-// "# T: 0 ( 4434) p50: ... p90: ... p99: ... p99.9: ... p99.99: ... Missed: ..."
-// — our addition, a comment line so cyclictest parsers pass over it.
-std::string format_percentile_line(const ThreadResult& r, bool nsecs);
+// Our additions, as comment lines in cyclictest's own style (one line per
+// statistic, one column per thread, "# KEY: VALUES"), so that every parser
+// that turns "# KEY: VALUE" lines into metrics (lkp-tests, mmtests) gets
+// keys that are the same on every run:
+//   # P50 Latencies: 00012 00011        (also P90, P99, P99.9, P99.99)
+//   # Missed Periods: 00000 00003
+//   # Partial Run Seconds: 1.234         (only when a signal ended the run)
+// Printed before cyclictest's own summary, so that the summary still ends
+// the output as in cyclictest (parsers that read its last lines).
+std::string format_comment_lines(const RunResult& run, bool nsecs);
+
+// cyclictest's status block (SIGUSR1 on stderr, SIGUSR2 in
+// /dev/shm/cyclictest<pid>): a dashed line, "# cyclictest current status:",
+// one thread line per thread, a dashed line.
+std::string format_status_block(const std::vector<LineFigures>& lines, bool nsecs);
+
+// -v: "%8d:%8lu:%8ld" — thread, cycle (0-based), latency in the output unit.
+std::string format_verbose_line(int thread, uint64_t cycle, int64_t value);
+
+// --spike: cyclictest's list printed after the run (empty with no spike):
+// a blank line, "T:%2d Spike:%8ld: TS: %12ld" per recorded spike (TS in us
+// on the run's clock), "spikes = N" and a blank line.
+std::string format_spikes(const RunResult& run, bool nsecs);
 
 // cyclictest's -h/-H block, from "# Histogram" to the closing blank line.
 std::string format_histogram(const RunResult& run, const Options& opts);

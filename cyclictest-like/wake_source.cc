@@ -1,6 +1,5 @@
 #include "wake_source.h"
 
-#include <liburing.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/timerfd.h>
@@ -9,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <liburing.h>
+
 #include "pb/sys.h"
 
 namespace pb::cyclic {
@@ -16,18 +17,32 @@ namespace {
 
 void empty_handler(int) {}
 
-// clock_nanosleep(TIMER_ABSTIME): cyclictest's own mechanism.
+// clock_nanosleep(TIMER_ABSTIME): cyclictest's own mechanism. With -r / -s
+// the relative variants cyclictest has: sleep one interval from "now".
 class NanosleepSource final : public WakeSource {
  public:
+  NanosleepSource(clockid_t clock, bool relative, bool system_sleep)
+      : clock_(clock), relative_(relative), system_sleep_(system_sleep) {}
   int start(int64_t first_ns, int64_t interval_ns) noexcept override {
     next_ = first_ns;
     interval_ = interval_ns;
     return 0;
   }
   int wait(Wakeup* w) noexcept override {
-    const int ret = sys::sleep_until_ns(next_);
+    if (relative_ || system_sleep_) {
+      const int64_t before = sys::clock_ns(clock_);
+      const timespec ts = sys::to_timespec(interval_);
+      const int ret = system_sleep_ ? (::nanosleep(&ts, nullptr) == 0 ? 0 : -errno)
+                                    : -::clock_nanosleep(clock_, 0, &ts, nullptr);
+      if (ret != 0) return ret;
+      w->woke_ns = sys::clock_ns(clock_);
+      w->expected_ns = before + interval_;
+      w->missed = 0;
+      return 0;
+    }
+    const int ret = sleep_until(clock_, next_);
     if (ret != 0) return ret;
-    w->woke_ns = sys::now_ns();
+    w->woke_ns = sys::clock_ns(clock_);
     w->expected_ns = next_;
     next_ += interval_;
     w->missed = skip_missed(&next_, w->woke_ns, interval_);
@@ -35,6 +50,9 @@ class NanosleepSource final : public WakeSource {
   }
 
  private:
+  const clockid_t clock_;
+  const bool relative_;
+  const bool system_sleep_;
   int64_t next_ = 0;
   int64_t interval_ = 0;
 };
@@ -43,11 +61,12 @@ class NanosleepSource final : public WakeSource {
 // overruns come from the kernel, not from our arithmetic.
 class TimerfdSource final : public WakeSource {
  public:
+  explicit TimerfdSource(clockid_t clock) : clock_(clock) {}
   ~TimerfdSource() override {
     if (fd_ >= 0) ::close(fd_);
   }
   int prepare() noexcept override {
-    fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    fd_ = ::timerfd_create(clock_, TFD_CLOEXEC);
     return fd_ < 0 ? -errno : 0;
   }
   int start(int64_t first_ns, int64_t interval_ns) noexcept override {
@@ -62,7 +81,7 @@ class TimerfdSource final : public WakeSource {
   int wait(Wakeup* w) noexcept override {
     uint64_t expiries = 0;
     if (::read(fd_, &expiries, sizeof expiries) != sizeof expiries) return -errno;
-    w->woke_ns = sys::now_ns();
+    w->woke_ns = sys::clock_ns(clock_);
     // Latency counts from the oldest release not yet answered.
     w->expected_ns = base_ + static_cast<int64_t>(consumed_) * interval_;
     w->missed = expiries > 0 ? expiries - 1 : 0;
@@ -71,6 +90,7 @@ class TimerfdSource final : public WakeSource {
   }
 
  private:
+  const clockid_t clock_;
   int fd_ = -1;
   int64_t base_ = 0;
   int64_t interval_ = 0;
@@ -81,6 +101,7 @@ class TimerfdSource final : public WakeSource {
 // one completion per period.
 class UringSource final : public WakeSource {
  public:
+  explicit UringSource(clockid_t clock) : clock_(clock) {}
   ~UringSource() override {
     if (ready_) io_uring_queue_exit(&ring_);
   }
@@ -103,7 +124,9 @@ class UringSource final : public WakeSource {
       if (sqe == nullptr) return -EBUSY;
       ts_.tv_sec = next_ / sys::kNsPerSec;
       ts_.tv_nsec = next_ % sys::kNsPerSec;
-      io_uring_prep_timeout(sqe, &ts_, 0, IORING_TIMEOUT_ABS);
+      io_uring_prep_timeout(
+          sqe, &ts_, 0,
+          IORING_TIMEOUT_ABS | (clock_ == CLOCK_REALTIME ? IORING_TIMEOUT_REALTIME : 0));
       int ret;
       // EAGAIN: the kernel was short of resources for the request; transient.
       for (int tries = 0; (ret = io_uring_submit(&ring_)) == -EAGAIN && tries < 1000; ++tries) {
@@ -119,7 +142,7 @@ class UringSource final : public WakeSource {
     inflight_ = false;
     // A timeout that expires completes with -ETIME.
     if (res != -ETIME && res < 0) return res;
-    w->woke_ns = sys::now_ns();
+    w->woke_ns = sys::clock_ns(clock_);
     w->expected_ns = next_;
     next_ += interval_;
     w->missed = skip_missed(&next_, w->woke_ns, interval_);
@@ -127,6 +150,7 @@ class UringSource final : public WakeSource {
   }
 
  private:
+  const clockid_t clock_;
   bool inflight_ = false;
   io_uring ring_{};
   bool ready_ = false;
@@ -140,6 +164,7 @@ class UringSource final : public WakeSource {
 // periods the kernel could not deliver separately.
 class SignalSource final : public WakeSource {
  public:
+  explicit SignalSource(clockid_t clock) : clock_(clock) {}
   ~SignalSource() override {
     if (armed_) ::timer_delete(timer_);
   }
@@ -155,7 +180,7 @@ class SignalSource final : public WakeSource {
     sev.sigev_notify = SIGEV_THREAD_ID;
     sev.sigev_signo = signo_;
     sev._sigev_un._tid = sys::gettid();
-    if (::timer_create(CLOCK_MONOTONIC, &sev, &timer_) != 0) return -errno;
+    if (::timer_create(clock_, &sev, &timer_) != 0) return -errno;
     armed_ = true;
     itimerspec its{};
     its.it_value = sys::to_timespec(first_ns);
@@ -167,7 +192,7 @@ class SignalSource final : public WakeSource {
     const int sig = ::sigwaitinfo(&set_, &info);
     if (sig < 0) return -errno;
     if (sig != signo_) return -EINTR;  // the stop kick
-    w->woke_ns = sys::now_ns();
+    w->woke_ns = sys::clock_ns(clock_);
     w->expected_ns = base_ + static_cast<int64_t>(consumed_) * interval_;
     const uint64_t overrun = info.si_overrun > 0 ? static_cast<uint64_t>(info.si_overrun) : 0;
     w->missed = overrun;
@@ -176,6 +201,7 @@ class SignalSource final : public WakeSource {
   }
 
  private:
+  const clockid_t clock_;
   timer_t timer_{};
   bool armed_ = false;
   int signo_ = 0;
@@ -192,8 +218,8 @@ class SignalSource final : public WakeSource {
 // once: the latency is futex_wake() → the measuring thread running.
 class FutexSource final : public WakeSource {
  public:
-  FutexSource(int cpu, int policy, int priority)
-      : cpu_(cpu), policy_(policy), priority_(priority) {}
+  FutexSource(clockid_t clock, int cpu, int policy, int priority)
+      : clock_(clock), cpu_(cpu), policy_(policy), priority_(priority) {}
 
   int start(int64_t first_ns, int64_t interval_ns) noexcept override {
     next_ = first_ns;
@@ -225,7 +251,7 @@ class FutexSource final : public WakeSource {
     for (;;) {
       const uint32_t seen = seq_.load(std::memory_order_acquire);
       if (seen != consumed_) {
-        w->woke_ns = sys::now_ns();
+        w->woke_ns = sys::clock_ns(clock_);
         // More than one publication since the last wait: the waker released
         // again before this thread ran; those wakeups were missed too.
         w->missed = missed_.exchange(0, std::memory_order_relaxed) + (seen - consumed_ - 1);
@@ -263,19 +289,19 @@ class FutexSource final : public WakeSource {
     pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
     int64_t next = self->next_;
     while (!self->stopping_.load(std::memory_order_relaxed)) {
-      if (sys::sleep_until_ns(next) != 0) continue;  // kicked: re-check stopping_
+      if (sleep_until(self->clock_, next) != 0) continue;  // kicked: re-check stopping_
       // Stamp, publish, wake: the measuring thread's latency starts here.
-      self->stamp_.store(sys::now_ns(), std::memory_order_relaxed);
+      self->stamp_.store(sys::clock_ns(self->clock_), std::memory_order_relaxed);
       self->seq_.fetch_add(1, std::memory_order_release);
       sys::futex_wake(&self->seq_, 1);
-      const int64_t now = sys::now_ns();
+      const int64_t now = sys::clock_ns(self->clock_);
       next += self->interval_;
-      self->missed_.fetch_add(skip_missed(&next, now, self->interval_),
-                              std::memory_order_relaxed);
+      self->missed_.fetch_add(skip_missed(&next, now, self->interval_), std::memory_order_relaxed);
     }
     return nullptr;
   }
 
+  const clockid_t clock_;
   const int cpu_;
   const int policy_;
   const int priority_;
@@ -302,14 +328,24 @@ void install_stop_kick_handler() noexcept {
   sigaction(stop_kick_signal(), &sa, nullptr);
 }
 
-std::unique_ptr<WakeSource> make_wake_source(Mode mode, int plan_cpu, int policy,
-                                             int priority) {
-  switch (mode) {
-    case Mode::kNanosleep: return std::make_unique<NanosleepSource>();
-    case Mode::kTimerfd: return std::make_unique<TimerfdSource>();
-    case Mode::kUring: return std::make_unique<UringSource>();
-    case Mode::kSignal: return std::make_unique<SignalSource>();
-    case Mode::kFutex: return std::make_unique<FutexSource>(plan_cpu, policy, priority);
+int sleep_until(clockid_t clock, int64_t deadline_ns) noexcept {
+  const timespec ts = sys::to_timespec(deadline_ns);
+  // clock_nanosleep returns the error number instead of setting errno.
+  return -::clock_nanosleep(clock, TIMER_ABSTIME, &ts, nullptr);
+}
+
+std::unique_ptr<WakeSource> make_wake_source(const SourceConfig& c) {
+  switch (c.mode) {
+    case Mode::kNanosleep:
+      return std::make_unique<NanosleepSource>(c.clock, c.relative, c.system_sleep);
+    case Mode::kTimerfd:
+      return std::make_unique<TimerfdSource>(c.clock);
+    case Mode::kUring:
+      return std::make_unique<UringSource>(c.clock);
+    case Mode::kSignal:
+      return std::make_unique<SignalSource>(c.clock);
+    case Mode::kFutex:
+      return std::make_unique<FutexSource>(c.clock, c.cpu, c.policy, c.priority);
   }
   return nullptr;
 }

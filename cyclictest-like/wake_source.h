@@ -4,6 +4,9 @@
 // and never throw.
 #pragma once
 
+#include <sched.h>
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -16,7 +19,7 @@ namespace pb::cyclic {
 // passed with no wakeup at all (a late wakeup that overran later periods).
 struct Wakeup {
   int64_t expected_ns = 0;  // the release time this wakeup answers
-  int64_t woke_ns = 0;      // CLOCK_MONOTONIC read first thing after waking
+  int64_t woke_ns = 0;      // the clock (-c) read first thing after waking
   uint64_t missed = 0;      // whole periods skipped after this one
 };
 
@@ -29,7 +32,7 @@ class WakeSource {
   virtual int prepare() noexcept { return 0; }
 
   // Called once on the measuring thread, after it switched to its policy.
-  // `first_ns` is the first release time (CLOCK_MONOTONIC).
+  // `first_ns` is the first release time, on the source's clock.
   // Returns 0 or -errno.
   virtual int start(int64_t first_ns, int64_t interval_ns) noexcept = 0;
 
@@ -44,10 +47,27 @@ class WakeSource {
   virtual void finish() noexcept {}
 };
 
-// Per-mode factory. `plan_cpu`, `policy` and `priority` are the measuring
-// thread's; the futex mode uses them to place its waker thread.
-std::unique_ptr<WakeSource> make_wake_source(Mode mode, int plan_cpu, int policy,
-                                             int priority);
+// What a source needs to know. `cpu`, `policy` and `priority` are the
+// measuring thread's; the futex mode uses them to place its waker thread.
+struct SourceConfig {
+  Mode mode = Mode::kNanosleep;
+  clockid_t clock = CLOCK_MONOTONIC;  // -c: every time a source uses and reports
+  // nanosleep mode only: -r sleeps one interval from each wakeup with
+  // clock_nanosleep(TIMER_RELTIME), -s with nanosleep(2) (cyclictest's
+  // "sys_nanosleep"). Latency then counts from the moment before the sleep
+  // plus the interval, and no period is ever missed.
+  bool relative = false;
+  bool system_sleep = false;
+  int cpu = -1;
+  int policy = SCHED_OTHER;
+  int priority = 0;
+};
+
+std::unique_ptr<WakeSource> make_wake_source(const SourceConfig& config);
+
+// clock_nanosleep(TIMER_ABSTIME) on `clock`. Returns 0 or -errno (-EINTR when
+// a signal interrupted it; not retried).
+int sleep_until(clockid_t clock, int64_t deadline_ns) noexcept;
 
 // The signal the stop path sends to measuring threads to interrupt a wait
 // (a real-time signal with an empty handler, installed without SA_RESTART).

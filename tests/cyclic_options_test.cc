@@ -83,7 +83,7 @@ TEST(CyclicOptions, LongAndShortFormsAreEquivalent) {
   EXPECT_EQ(a.histogram, b.histogram);
   EXPECT_EQ(a.quiet, b.quiet);
   EXPECT_EQ(a.nsecs, b.nsecs);
-  EXPECT_EQ(a.breaktrace_us, b.breaktrace_us);
+  EXPECT_EQ(a.breaktrace, b.breaktrace);
 }
 
 TEST(CyclicOptions, ThreadsWithoutCountMeansOnePerAllowedCpu) {
@@ -176,9 +176,18 @@ TEST(CyclicOptions, DurationSuffixes) {
   EXPECT_EQ(s, 10800);
   EXPECT_TRUE(parse_duration("1d", &s));
   EXPECT_EQ(s, 86400);
+  // As cyclictest's parse_time_string(): leading blanks fine, a unit letter
+  // other than m, h, d means seconds, and what follows it is ignored.
+  EXPECT_TRUE(parse_duration(" 90", &s));
+  EXPECT_EQ(s, 90);
+  EXPECT_TRUE(parse_duration("5x", &s));
+  EXPECT_EQ(s, 5);
+  EXPECT_TRUE(parse_duration("10min", &s));
+  EXPECT_EQ(s, 600);
+  EXPECT_TRUE(parse_duration("0", &s));
+  EXPECT_EQ(s, 0) << "0: no time limit, as cyclictest";
   EXPECT_FALSE(parse_duration("", &s));
   EXPECT_FALSE(parse_duration("-5", &s));
-  EXPECT_FALSE(parse_duration("5x", &s));
   EXPECT_FALSE(parse_duration("m", &s));
   EXPECT_FALSE(parse_duration("99999999999999999999", &s));
 }
@@ -195,6 +204,16 @@ TEST(CyclicOptions, ObsoleteDashNIsAcceptedWithANote) {
   const Options o = ok({"-n", "-p", "80"});
   ASSERT_EQ(o.notes.size(), 1u);
   EXPECT_NE(o.notes[0].find("-n"), std::string::npos);
+}
+
+TEST(CyclicOptions, PriorityZeroAsksForFifoAsInCyclictest) {
+  // cyclictest 2.4: -p sets SCHED_FIFO whatever its value; FIFO without a
+  // priority then gets threads + 1 ("defaulting realtime priority to 2").
+  const Options o = ok({"-p0", "-t1"});
+  EXPECT_EQ(o.policy, SCHED_FIFO);
+  EXPECT_EQ(o.priority, 2);
+  ASSERT_FALSE(o.notes.empty());
+  EXPECT_EQ(o.notes.back(), "defaulting realtime priority to 2");
 }
 
 TEST(CyclicOptions, HistogramAndHistfile) {
@@ -217,14 +236,11 @@ TEST(CyclicOptions, RejectsBadInputWithOneClearMessage) {
   EXPECT_NE(error_of({"-z"}).find("-z"), std::string::npos);
   EXPECT_NE(error_of({"--frobnicate"}).find("--frobnicate"), std::string::npos);
   EXPECT_NE(error_of({"-D", "ten"}).find("ten"), std::string::npos);
-  EXPECT_NE(error_of({"-t", "0"}).find("-t"), std::string::npos);
+  EXPECT_NE(error_of({"-t0"}).find("-t"), std::string::npos);
   EXPECT_NE(error_of({"-h", "0"}).find("-h"), std::string::npos);
-  EXPECT_NE(error_of({"-b", "0"}).find("-b"), std::string::npos);
+  EXPECT_NE(error_of({"-b", "-1"}).find("-b"), std::string::npos);
   EXPECT_NE(error_of({"-d", "-1"}).find("-d"), std::string::npos);
-  EXPECT_NE(error_of({"--policy=deadline"}).find("deadline"), std::string::npos);
-  EXPECT_NE(error_of({"--histfile=/tmp/x"}).find("-h"), std::string::npos);
   EXPECT_NE(error_of({"-i"}).find("needs a value"), std::string::npos);
-  EXPECT_NE(error_of({"stray"}).find("stray"), std::string::npos);
   EXPECT_NE(error_of({"-p", "2", "-t", "3", "--priospread"}).find("below 1"), std::string::npos);
 }
 

@@ -3,6 +3,7 @@
 // kind of machine (tests/golden/), fed with the same figures.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -109,14 +110,65 @@ TEST(CyclicOutput, HistofallAddsTotalsWhereCyclictestDoes) {
             "\n");
 }
 
-TEST(CyclicOutput, PercentileLineIsACommentWithEveryPercentile) {
-  ThreadResult r;
-  r.plan.index = 0;
-  r.tid = 42;
-  for (int i = 1; i <= 100; ++i) r.histogram.record(i * 1000);
-  r.missed = 3;
-  EXPECT_EQ(format_percentile_line(r, false),
-            "# T: 0 (   42) p50:     50 p90:     90 p99:     99 p99.9:    100 p99.99:    100 Missed:      3");
+TEST(CyclicOutput, CommentLinesHaveCyclictestsShapeAndRunIndependentKeys) {
+  // One line per statistic, one column per thread, as cyclictest's
+  // "# Max Latencies:": the key before the colon never holds a thread id,
+  // pid or time, so parsers that make metrics of "# KEY: VALUE" lines get
+  // the same keys on every run.
+  RunResult run;
+  for (int t = 0; t < 2; ++t) {
+    ThreadResult r;
+    r.plan.index = t;
+    r.tid = 4242 + t;
+    for (int i = 1; i <= 100; ++i) r.histogram.record((i + t) * 1000);
+    r.missed = 3 * t;
+    run.threads.push_back(r);
+  }
+  EXPECT_EQ(format_comment_lines(run, false),
+            "# P50 Latencies: 00050 00051\n"
+            "# P90 Latencies: 00090 00091\n"
+            "# P99 Latencies: 00099 00100\n"
+            "# P99.9 Latencies: 00100 00101\n"
+            "# P99.99 Latencies: 00100 00101\n"
+            "# Missed Periods: 00000 00003\n");
+  run.partial = true;
+  run.stop = StopReason::kSignal;
+  run.elapsed_ns = 1'234'567'890;
+  const std::string partial = format_comment_lines(run, true);
+  long a = 0, b = 0;
+  ASSERT_EQ(std::sscanf(partial.c_str(), "# P50 Latencies: %ld %ld\n", &a, &b), 2) << partial;
+  EXPECT_NEAR(a, 50'000, 500) << "ns with -N (the histogram's bucket bound, within 1 %)";
+  EXPECT_NEAR(b, 51'000, 510);
+  EXPECT_NE(partial.find("\n# Partial Run Seconds: 1.235\n"), std::string::npos) << partial;
+}
+
+TEST(CyclicOutput, StatusBlockIsCyclictests) {
+  // rt-tests' sighand(): what SIGUSR1 prints and SIGUSR2 writes.
+  const std::vector<LineFigures> lines = {{0, 11331, 80, 1000, 994, 18, 34, 50, 5384}};
+  EXPECT_EQ(format_status_block(lines, false),
+            "#---------------------------\n"
+            "# cyclictest current status:\n"
+            "T: 0 (11331) P:80 I:1000 C:    994 Min:     18 Act:   34 Avg:   50 Max:    5384\n"
+            "#---------------------------\n");
+}
+
+TEST(CyclicOutput, VerboseLineIsCyclictests) {
+  // Captured from cyclictest 2.4 -v: "%8d:%8lu:%8ld".
+  EXPECT_EQ(format_verbose_line(0, 0, 20), "       0:       0:      20\n");
+  EXPECT_EQ(format_verbose_line(1, 123456, 4026), "       1:  123456:    4026\n");
+  EXPECT_EQ(format_verbose_line(0, 123456789, 12), "       0:123456789:      12\n");
+}
+
+TEST(CyclicOutput, SpikeListIsCyclictests) {
+  RunResult run;
+  EXPECT_EQ(format_spikes(run, false), "") << "no spike, no list";
+  run.spikes = {{0, 125'400, 5'000'000'000'123}, {1, 99'000, 5'000'100'000'000}};
+  run.spike_count = 7;
+  EXPECT_EQ(format_spikes(run, false),
+            "\n"
+            "T: 0 Spike:     125: TS:   5000000000\n"
+            "T: 1 Spike:      99: TS:   5000100000\n"
+            "spikes = 7\n\n");
 }
 
 TEST(CyclicOutput, JsonIsASupersetOfCyclictests) {

@@ -154,9 +154,18 @@ TEST(IngestPbCyclic, JsonAndItsText) {
   EXPECT_TRUE(metric_value(j, Metric::kP9999).has_value());
   const Measurement t = read_one("report_pbcyclic-vm-h100.txt", Detected::kHistogramText);
   EXPECT_EQ(t.count, 300u);
-  ASSERT_TRUE(t.missed.has_value());  // from pb-cyclictest's "# T: ... Missed:" line
+  ASSERT_TRUE(t.missed.has_value());  // from the "# T: ... Missed:" line of earlier versions
   EXPECT_EQ(*t.missed, 0u);
   EXPECT_EQ(t.max_ns / 1000, j.max_ns / 1000);
+}
+
+TEST(IngestPbCyclic, MissedPeriodsLine) {
+  // pb-cyclictest's current text: "# Missed Periods:", one column per thread.
+  const Measurement t = read_one("report_pbcyclic-vm-t2-h100.txt", Detected::kHistogramText);
+  EXPECT_EQ(t.count, 599u);  // -l 300: the first thread done ends the run
+  ASSERT_TRUE(t.missed.has_value());
+  EXPECT_EQ(*t.missed, 24u + 21u);
+  EXPECT_EQ(t.max_ns, 139'000);
 }
 
 TEST(IngestRun, CellsBecomeMeasurements) {

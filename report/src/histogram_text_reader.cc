@@ -12,9 +12,10 @@
 //   # Thread 0: 00370 00670 ...
 //
 // Also accepted around it: other "#" comments (cyclictest's
-// "# /dev/cpu_dma_latency set to 0us", pb-cyclictest's "# T: 0 (...) p50:
-// ... Missed: N", whose missed count is taken), thread lines "T: 0 (...)"
-// and blank lines. Anything else is an error naming the line. The text does
+// "# /dev/cpu_dma_latency set to 0us"; pb-cyclictest's "# Missed Periods:
+// 00000 00003", one column per thread, whose counts are taken, and the
+// "# T: 0 (...) p50: ... Missed: N" lines of its earlier versions), thread
+// lines "T: 0 (...)" and blank lines. Anything else is an error naming the line. The text does
 // not say its unit: it is read as µs (cyclictest without -N).
 #include <algorithm>
 #include <cctype>
@@ -81,7 +82,7 @@ bool read_histogram_text(std::string_view text, const std::string& name, const s
   try {
     if (detail::looks_binary(text)) fail("", "binary data, not a cyclictest histogram");
     struct Summary {
-      std::optional<std::vector<uint64_t>> total, min, avg, max, overflows;
+      std::optional<std::vector<uint64_t>> total, min, avg, max, overflows, missed;
     } sum;
     std::vector<std::pair<uint64_t, std::vector<uint64_t>>> rows;  // bucket, counts
     std::vector<std::pair<uint64_t, uint64_t>> missed;             // thread, missed
@@ -110,7 +111,8 @@ bool read_histogram_text(std::string_view text, const std::string& name, const s
           header = true;
         } else if (take("Total:", &sum.total) || take("Min Latencies:", &sum.min) ||
                    take("Avg Latencies:", &sum.avg) || take("Max Latencies:", &sum.max) ||
-                   take("Histogram Overflows:", &sum.overflows)) {
+                   take("Histogram Overflows:", &sum.overflows) ||
+                   take("Missed Periods:", &sum.missed)) {
         } else if (starts_with(c, "T:")) {
           // pb-cyclictest: "# T: 0 ( 4434) p50: ... Missed: 3".
           const size_t paren = c.find('(');
@@ -236,6 +238,12 @@ bool read_histogram_text(std::string_view text, const std::string& name, const s
       mean_sum += avg * static_cast<double>(cycles);
     }
     m.mean_ns = m.count > 0 ? mean_sum / static_cast<double>(m.count) : 0;
+    if (sum.missed) {
+      if (sum.missed->size() != threads) {
+        fail("# Missed Periods", fmt::format("{} values for {} threads", sum.missed->size(), threads));
+      }
+      for (size_t t = 0; t < threads; ++t) missed.emplace_back(t, (*sum.missed)[t]);
+    }
     if (!missed.empty()) {
       uint64_t total_missed = 0;
       for (const auto& [t, n] : missed) {
