@@ -10,9 +10,6 @@
 // a signal ended the sweep — the result is then written with "partial": true.
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,8 +31,10 @@
 #include "pb/atomic_file.h"
 #include "pb/executive/policy.h"
 #include "pb/sim/cell.h"
+#include "pb/subprocess.h"
 #include "pb/sys.h"
 #include "pb/sysinfo.h"
+#include "pb/utc.h"
 #include "pb/version.h"
 #include "pb/workloads/runner.h"
 #include "pb/workloads/workload.h"
@@ -43,8 +42,6 @@
 #include "run_document.h"
 #include "run_options.h"
 #include "summary.h"
-
-extern "C" char** environ;
 
 namespace pb::cli {
 namespace {
@@ -58,25 +55,10 @@ std::string host_name() {
   return buf;
 }
 
-std::string utc_stamp(time_t t) {
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &utc);
-  return buf;
-}
-
 int allowed_cpu_count() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
   return CPU_COUNT(&set);
-}
-
-std::string exe_dir() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  return std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path().string();
 }
 
 std::string minutes(double s) {
@@ -131,38 +113,26 @@ void run_plots(const std::string& dir) {
     return;
   }
   const std::string python = python_interpreter();
-  const std::string json = dir + "/run.json";
-  std::vector<std::string> words{python, script, json, dir};
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
   // The plotter's stdout goes to stderr: stdout carries only the reports.
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
+  const ChildResult child =
+      run_child({python, script, dir + "/run.json", dir}, {.out = ChildOutput::kToStderr});
+  if (child.spawn_error != 0) {
     std::fprintf(stderr, "note: plots skipped: cannot run %s (%s); install python3\n",
-                 python.c_str(), std::strerror(rc));
+                 python.c_str(), std::strerror(child.spawn_error));
     return;
   }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
   constexpr int kNoMatplotlib = 3;  // plot_run.py's exit code when matplotlib is missing
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == kNoMatplotlib) {
+  if (child.exit_code() == 0) return;
+  if (child.exit_code() == kNoMatplotlib) {
     std::fprintf(stderr,
                  "note: plots skipped: matplotlib is not installed for %s (Debian: apt install "
                  "python3-matplotlib, or scripts/setup)\n",
                  python.c_str());
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+  } else if (child.exit_code() == 127) {
     std::fprintf(stderr, "note: plots skipped: %s not found; install python3\n", python.c_str());
   } else {
     std::fprintf(stderr, "note: plots failed (%s %s exited with status %d)\n", python.c_str(),
-                 script.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+                 script.c_str(), child.exit_code());
   }
 }
 
@@ -194,7 +164,7 @@ int run_main(const std::vector<std::string>& args) {
   harness::RunDefaults defaults;
   defaults.workloads = wl::default_suite();
   defaults.label = host_name();
-  defaults.timestamp = utc_stamp(start_wall);
+  defaults.timestamp = compact_utc(start_wall);
   defaults.max_vcpus = allowed_cpu_count() - 1;
   const harness::ParsedRun parsed = harness::parse_run_args(args, defaults);
   if (parsed.help) {
@@ -264,7 +234,7 @@ int run_main(const std::vector<std::string>& args) {
   doc.tool_git_commit = kGitCommit;
   doc.label = parsed.label;
   doc.clock = config.clock;
-  doc.started = harness::iso8601_utc(start_wall);
+  doc.started = iso8601_utc(start_wall);
   doc.config = config;
   doc.machine = to_json(collect_machine_info());
   for (const auto& w : workloads) {
@@ -369,7 +339,7 @@ int run_main(const std::vector<std::string>& args) {
     // Checkpoint: a killed run still leaves a valid, partial run.json.
     doc.partial = true;
     doc.stopped_by = "running";
-    doc.finished = harness::iso8601_utc(std::time(nullptr));
+    doc.finished = iso8601_utc(std::time(nullptr));
     doc.elapsed_s = spent;
     if (const std::string e = write_outputs(doc, config.out_dir, false);
         !e.empty() && !checkpoint_warned) {
@@ -384,7 +354,7 @@ int run_main(const std::vector<std::string>& args) {
   const bool interrupted = g_interrupt.load(std::memory_order_relaxed);
   doc.partial = cut_short || static_cast<int>(doc.cells.size()) < total;
   doc.stopped_by = cut_short ? signal_name(sig) : "completed";
-  doc.finished = harness::iso8601_utc(std::time(nullptr));
+  doc.finished = iso8601_utc(std::time(nullptr));
   doc.elapsed_s = elapsed_s();
 
   int rc = interrupted ? 128 + (sig > 0 ? sig : SIGINT) : cell_failed ? kExitFailed : kExitOk;

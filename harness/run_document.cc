@@ -23,15 +23,6 @@ const wl::MeasuredTask* headline(const wl::CellResult& c) {
   return c.measured.empty() ? nullptr : &c.measured.front();
 }
 
-std::string iso8601_utc(int64_t unix_seconds) {
-  const auto t = static_cast<time_t>(unix_seconds);
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return buf;
-}
-
 // --- writing -------------------------------------------------------------------
 
 namespace {

@@ -109,7 +109,4 @@ bool read_run_document(const std::string& path, RunDocument* out, std::string* e
 // Invalid UTF-8 in strings is replaced, never thrown on.
 std::string dump_json(const nlohmann::ordered_json& j);
 
-// "2026-11-22T05:37:01Z" for a time_t (UTC).
-std::string iso8601_utc(int64_t unix_seconds);
-
 }  // namespace pb::harness

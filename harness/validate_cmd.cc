@@ -22,6 +22,7 @@
 #include "pb/atomic_file.h"
 #include "pb/sim/cell.h"
 #include "pb/sysinfo.h"
+#include "pb/utc.h"
 #include "pb/workloads/runner.h"
 #include "pb/workloads/workload.h"
 #include "run_document.h"
@@ -202,7 +203,7 @@ int validate_main(const std::vector<std::string>& args) {
 
   harness::ValidateResult r;
   r.config = c;
-  r.started = harness::iso8601_utc(std::time(nullptr));
+  r.started = iso8601_utc(std::time(nullptr));
   r.machine = c.clock == "real" ? nlohmann::json(to_json(collect_machine_info())) : nlohmann::json();
   install_stop_signal_handlers();
 
@@ -242,7 +243,7 @@ int validate_main(const std::vector<std::string>& args) {
     }
   }
   r.partial = r.rows.size() < total;
-  r.finished = harness::iso8601_utc(std::time(nullptr));
+  r.finished = iso8601_utc(std::time(nullptr));
 
   std::cout << harness::render_validate_table(r);
   std::cout.flush();

@@ -170,7 +170,7 @@ bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept {
 void spin_ns(int64_t ns) noexcept {
   if (ns <= 0) return;
   const int64_t end = sys::now_ns() + ns;
-  while (sys::now_ns() < end) RawSpinLock::cpu_relax();
+  while (sys::now_ns() < end) pb::cpu_relax();
 }
 
 void raise_softirq(Vcpu* v, int64_t ns) noexcept {

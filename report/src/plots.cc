@@ -2,11 +2,8 @@
 // drawing decisions are the script's, the page layout the reporters'.
 #include "pb/report/plots.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -14,8 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pb/report/readers.h"
-
-extern "C" char** environ;
+#include "pb/subprocess.h"
 
 namespace pb::report {
 
@@ -39,33 +35,22 @@ std::vector<Plot> draw_plots(const std::string& script, const std::string& data_
   };
   if (access(script.c_str(), R_OK) != 0) return skip(script + " not found");
   const std::string python = python_interpreter();
-  std::vector<std::string> words{python, script, data_json, out_dir};
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
   // The plotter's stdout goes to stderr: stdout carries only the report.
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    return skip(fmt::format("cannot run {} ({}); install python3", python, std::strerror(rc)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  const ChildResult child =
+      run_child({python, script, data_json, out_dir}, {.out = ChildOutput::kToStderr});
+  if (child.spawn_error != 0) {
+    return skip(fmt::format("cannot run {} ({}); install python3", python,
+                            std::strerror(child.spawn_error)));
   }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    if (WIFEXITED(status) && WEXITSTATUS(status) == kNoMatplotlib) {
+  if (child.exit_code() != 0) {
+    if (child.exit_code() == kNoMatplotlib) {
       return skip(
           fmt::format("matplotlib is not installed for {} (Debian: apt install "
                       "python3-matplotlib, or scripts/setup)",
                       python));
     }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-      return skip(python + " not found; install python3");
-    return skip(fmt::format("{} {} failed (status {})", python, script,
-                            WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+    if (child.exit_code() == 127) return skip(python + " not found; install python3");
+    return skip(fmt::format("{} {} failed (status {})", python, script, child.exit_code()));
   }
   // plots.json: [{"file": "cdf.png", "title": "..."}], files inside out_dir.
   std::string text, why;

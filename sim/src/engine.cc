@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include "pb/xorshift.h"
+
 namespace pb::sim {
 
 namespace ops {
@@ -118,19 +120,6 @@ using exec::TaskClass;
 
 constexpr int64_t kNever = INT64_MAX / 4;
 constexpr PreemptCount kWindowMask = exec::kPreemptMask | exec::kSoftirqMask;
-
-// xorshift64*, as the real runner's think-time jitter.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed = 1) : s(seed == 0 ? 0x9e3779b97f4a7c15ull : seed) {}
-  uint64_t next() noexcept {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545f4914f6cdd1dull;
-  }
-  double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-};
 
 enum class Kind : uint8_t { kUser, kIdle, kIrqThread, kKsoftirqd };
 enum class Mode : uint8_t { kUser, kKernel };
@@ -234,7 +223,7 @@ struct Task {
   const char* poff_where = nullptr;
   const char* ioff_where = nullptr;
   int64_t picked_at = 0;
-  Rng rng;
+  Xorshift64Star rng;  // think-time jitter
   TaskResult out;
 };
 
@@ -508,7 +497,7 @@ class Engine {
       t.rr_ticks_left = static_cast<int>(rr_ticks);
       t.iterations_limit = s.iterations;
       t.keep = s.keep_responses;
-      t.rng = Rng(o_.seed * 0x9e3779b97f4a7c15ull + (i + 1) * 0xbf58476d1ce4e5b9ull);
+      t.rng = Xorshift64Star(task_seed(o_.seed, i));
       t.out.name = s.name;
       t.out.vcpu = s.vcpu;
       if (s.measure) {

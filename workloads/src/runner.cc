@@ -20,6 +20,7 @@
 #include "io.h"
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
+#include "pb/xorshift.h"
 #include "program.h"
 
 namespace pb::wl {
@@ -67,20 +68,6 @@ struct alignas(64) TaskCounters {
   uint64_t recvs = 0;
   uint64_t deadline_misses = 0;
   detail::IoCounters io;
-};
-
-// xorshift64*: pacing jitter, seeded per instance.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed == 0 ? 0x9e3779b97f4a7c15ull : seed) {}
-  uint64_t next() noexcept {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545f4914f6cdd1dull;
-  }
-  // Uniform in [0, 1).
-  double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
 };
 
 struct RunState {
@@ -286,7 +273,7 @@ template <typename Api>
 void task_body(Api& api, Instance& inst) noexcept {
   const TaskDesc& t = *inst.desc;
   TaskCounters& c = *inst.counters;
-  Rng rng(inst.seed);
+  Xorshift64Star rng(inst.seed);
   const bool periodic = t.period_us > 0;
   const int64_t user_ns = t.user_us * kNsPerUs;
   const bool has_path = !inst.program->code.empty();
@@ -567,7 +554,7 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
       in.name = instance_name(t, i);
       in.vcpu = fold(t.vcpu, in.name);
       in.background = !t.measure;
-      in.seed = opt.seed * 0x9e3779b97f4a7c15ull + static_cast<uint64_t>(k + 1) * 0xbf58476d1ce4e5b9ull;
+      in.seed = task_seed(opt.seed, static_cast<uint64_t>(k));
       in.busy_ns = nominal_busy_us(t) * kNsPerUs;
       if (io_ok && st.programs[ti].has_io) {
         auto ctx = std::make_unique<detail::IoContext>();
