@@ -27,9 +27,12 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "stop_signal.h"
 #include "pb/atomic_file.h"
 #include "pb/executive/policy.h"
+#include "pb/report/format.h"
+#include "pb/report/plots.h"
+#include "pb/report/reporter.h"
+#include "pb/report/run_document.h"
 #include "pb/sim/cell.h"
 #include "pb/subprocess.h"
 #include "pb/sys.h"
@@ -38,16 +41,14 @@
 #include "pb/version.h"
 #include "pb/workloads/runner.h"
 #include "pb/workloads/workload.h"
-#include "reporter.h"
-#include "run_document.h"
 #include "run_options.h"
-#include "summary.h"
+#include "stop_signal.h"
 
 namespace pb::cli {
 namespace {
 
-using harness::Format;
-using harness::RunDocument;
+using report::Format;
+using report::RunDocument;
 
 std::string host_name() {
   char buf[256] = {};
@@ -74,7 +75,7 @@ std::string prepare_out_dir(const std::string& dir) {
   if (ec) return fmt::format("--out: cannot create directory '{}': {}", dir, ec.message());
   for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
     std::string error;
-    const std::string path = dir + "/" + std::string(harness::file_name(f));
+    const std::string path = dir + "/" + std::string(report::run_file_name(f));
     if (check_writable(path, &error) < 0) return "--out: " + error;
   }
   return "";
@@ -87,53 +88,20 @@ std::string write_outputs(const RunDocument& doc, const std::string& dir, bool f
   for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
     if (!final && f != Format::kJson) continue;
     std::string error;
-    const std::string path = dir + "/" + std::string(harness::file_name(f));
-    if (write_file_atomic(path, harness::render(f, doc), &error) < 0) {
+    const std::string path = dir + "/" + std::string(report::run_file_name(f));
+    if (write_file_atomic(path, report::render(f, doc), &error) < 0) {
       failures += (failures.empty() ? "" : "; ") + error;
     }
   }
   return failures;
 }
 
-// The interpreter for plot_run.py: $PB_PYTHON, else Debian's /usr/bin/python3
-// (where scripts/setup installs python3-matplotlib; a pyenv or venv python3
-// on PATH usually lacks it), else python3 on PATH.
-std::string python_interpreter() {
-  if (const char* p = std::getenv("PB_PYTHON"); p != nullptr && *p != '\0') return p;
-  if (access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
-  return "python3";
-}
-
 // Runs `python3 plot_run.py run.json DIR`. Plots are a convenience: any
 // failure is a note on stderr and never changes the exit status.
 void run_plots(const std::string& dir) {
-  const std::string script = exe_dir() + "/plot_run.py";
-  if (access(script.c_str(), R_OK) != 0) {
-    std::fprintf(stderr, "note: plots skipped: %s not found\n", script.c_str());
-    return;
-  }
-  const std::string python = python_interpreter();
-  // The plotter's stdout goes to stderr: stdout carries only the reports.
-  const ChildResult child =
-      run_child({python, script, dir + "/run.json", dir}, {.out = ChildOutput::kToStderr});
-  if (child.spawn_error != 0) {
-    std::fprintf(stderr, "note: plots skipped: cannot run %s (%s); install python3\n",
-                 python.c_str(), std::strerror(child.spawn_error));
-    return;
-  }
-  constexpr int kNoMatplotlib = 3;  // plot_run.py's exit code when matplotlib is missing
-  if (child.exit_code() == 0) return;
-  if (child.exit_code() == kNoMatplotlib) {
-    std::fprintf(stderr,
-                 "note: plots skipped: matplotlib is not installed for %s (Debian: apt install "
-                 "python3-matplotlib, or scripts/setup)\n",
-                 python.c_str());
-  } else if (child.exit_code() == 127) {
-    std::fprintf(stderr, "note: plots skipped: %s not found; install python3\n", python.c_str());
-  } else {
-    std::fprintf(stderr, "note: plots failed (%s %s exited with status %d)\n", python.c_str(),
-                 script.c_str(), child.exit_code());
-  }
+  const std::string why =
+      report::run_plot_script(exe_dir() + "/plot_run.py", {dir + "/run.json", dir});
+  if (!why.empty()) std::fprintf(stderr, "note: plots skipped: %s\n", why.c_str());
 }
 
 // One line per finished cell on stderr.
@@ -143,16 +111,16 @@ void progress_line(const RunDocument& doc, size_t index, int total, double elaps
   std::string figures;
   if (!c.error.empty()) {
     figures = "error: " + c.error;
-  } else if (const wl::MeasuredTask* h = harness::headline(c)) {
+  } else if (const wl::MeasuredTask* h = report::headline(c)) {
     figures = fmt::format("p99 {:>8} us  max {:>8} us  ops/s {:>9}",
-                          harness::format_us(h->latency.p99), harness::format_us(h->latency.max),
-                          harness::format_fixed(c.throughput.ops_per_s, 0));
+                          report::format_us(h->latency.p99), report::format_us(h->latency.max),
+                          report::format_fixed(c.throughput.ops_per_s, 0));
   } else {
     figures = "no measuring task";
   }
   std::fprintf(stderr, "[%*zu/%d] %-9s %-16s load %-5s%s  %s  (%s elapsed, ETA %s)\n",
                static_cast<int>(std::to_string(total).size()), index + 1, total, c.model.c_str(),
-               c.workload.c_str(), harness::format_load(c.load).c_str(),
+               c.workload.c_str(), report::format_load(c.load).c_str(),
                doc.config.rounds > 1 ? fmt::format(" round {}", c.round).c_str() : "",
                figures.c_str(), minutes(elapsed_s).c_str(), minutes(eta_s).c_str());
 }
@@ -179,7 +147,7 @@ int run_main(const std::vector<std::string>& args) {
     }
     return kExitOk;
   }
-  const harness::RunConfig& config = parsed.config;
+  const report::RunConfig& config = parsed.config;
 
   // Every description is loaded (and --set applied) before anything runs:
   // WorkloadError reaches main() and becomes exit 2.
@@ -252,7 +220,7 @@ int run_main(const std::vector<std::string>& args) {
                "preemptbench run: %d cells (%zu models x %zu workloads x %zu loads x %d rounds), "
                "%s s each; results in %s\n",
                total, models.size(), workloads.size(), config.loads.size(), config.rounds,
-               harness::format_fixed(config.duration_s, 2).c_str(), config.out_dir.c_str());
+               report::format_fixed(config.duration_s, 2).c_str(), config.out_dir.c_str());
 
   const int64_t t0 = sys::now_ns();
   const auto elapsed_s = [&] { return static_cast<double>(sys::now_ns() - t0) / 1e9; };
@@ -295,7 +263,7 @@ int run_main(const std::vector<std::string>& args) {
     if (tty) {
       std::fprintf(stderr, "[%zu/%d] %s %s load %s: running\r", doc.cells.size() + 1, total,
                    config.models[p.model].c_str(), w.name.c_str(),
-                   harness::format_load(p.load).c_str());
+                   report::format_load(p.load).c_str());
     }
     wl::RunOptions ro;
     ro.duration_ns = static_cast<int64_t>(config.duration_s * 1e9);
@@ -366,7 +334,7 @@ int run_main(const std::vector<std::string>& args) {
   for (const auto& f : config.formats) {
     if (!first) std::cout << '\n';
     first = false;
-    std::cout << harness::render(*harness::parse_format(f), doc);
+    std::cout << report::render(*report::parse_run_format(f), doc);
   }
   std::cout.flush();
   if (!std::cout && rc == kExitOk) rc = kExitFailed;

@@ -25,7 +25,6 @@
 #include "pb/utc.h"
 #include "pb/workloads/runner.h"
 #include "pb/workloads/workload.h"
-#include "run_document.h"
 #include "run_options.h"
 #include "stop_signal.h"
 #include "validate.h"

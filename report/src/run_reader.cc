@@ -1,4 +1,4 @@
-// "preemptbench.run/1" documents, read by the harness's own strict reader
+// "preemptbench.run/1" documents, read by the document's own strict reader
 // (run_document.h); this file only maps cells to Measurements.
 #include <cmath>
 #include <utility>
@@ -6,8 +6,8 @@
 #include <fmt/format.h>
 
 #include "pb/report/readers.h"
+#include "pb/report/run_document.h"
 #include "reader_util.h"
-#include "run_document.h"
 
 namespace pb::report {
 
@@ -45,9 +45,9 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Measur
                                           cells->size(), kMaxCellsPerFile));
       }
     }
-    harness::RunDocument doc;
+    RunDocument doc;
     std::string why;
-    if (!harness::from_json(j, &doc, &why)) throw ReadError(why);
+    if (!from_json(j, &doc, &why)) throw ReadError(why);
 
     std::string label = doc.label;
     if (label.empty()) label = hostname(doc.machine);
@@ -78,7 +78,7 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Measur
         ms.push_back(std::move(m));
         continue;
       }
-      const wl::MeasuredTask* head = harness::headline(c);
+      const wl::MeasuredTask* head = headline(c);
       if (head != nullptr) {
         const LatencyHistogram& h = head->latency_hist;
         if (h.count() > kMaxSamples) detail::fail(where, "implausible sample count");

@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "pb/report/format.h"
+
 namespace pb::report {
 
 RowKey key_of(const Measurement& m) {
@@ -253,6 +255,57 @@ std::optional<double> change_pct(const Table& t, const Row& row, Metric metric) 
   if (!v || !rv) return std::nullopt;
   if (*rv == 0) return *v == 0 ? std::optional<double>(0.0) : std::nullopt;
   return (*v - *rv) / *rv * 100.0;
+}
+
+namespace {
+constexpr Metric kChangeMetrics[] = {Metric::kP99, Metric::kMax, Metric::kThroughput};
+}
+
+std::vector<std::string> table_header(const Table& t) {
+  std::vector<std::string> h{"machine",  "kernel", "host model", "model",           "workload",
+                             "load",     "rounds", "wakeups",    "p50 µs",          "p99 µs",
+                             "p99.9 µs", "max µs", "missed",     "throughput ops/s"};
+  if (t.reference) {
+    for (const Metric m : kChangeMetrics) h.push_back(fmt::format("Δ{}", metric_name(m)));
+  }
+  return h;
+}
+
+std::vector<std::string> table_cells(const Table& t, const Row& r) {
+  const RowKey& k = r.key;
+  std::vector<std::string> c{k.label, k.kernel,   k.host_model,
+                             k.model, k.workload, format_load(k.load)};
+  c.push_back(r.failed > 0 ? fmt::format("{} ({} failed)", r.rounds.size(), r.failed)
+                           : fmt::format("{}", r.rounds.size()));
+  if (r.count == 0) {
+    c.push_back(r.failed == r.rounds.size() ? "failed" : "0");
+    for (int i = 0; i < 6; ++i) c.emplace_back("");
+  } else {
+    c.push_back(fmt::format("{}", r.count));
+    c.push_back(format_percentile(r, 50));
+    c.push_back(format_percentile(r, 99));
+    c.push_back(format_percentile(r, 99.9));
+    c.push_back(format_us(static_cast<double>(r.max_ns)));
+    c.push_back(r.missed ? fmt::format("{}", *r.missed) : "n/a");
+    c.push_back(r.ops_per_s ? format_rate(*r.ops_per_s) : "");
+  }
+  if (t.reference) {
+    const bool is_ref = r.reference && &t.rows[*r.reference] == &r;
+    for (const Metric m : kChangeMetrics)
+      c.push_back(is_ref ? "ref" : format_change(change_pct(t, r, m)));
+  }
+  return c;
+}
+
+std::string table_summary(const Report& r) {
+  std::string s =
+      fmt::format("{} result file{}, {} row{}", r.sources.size(), r.sources.size() == 1 ? "" : "s",
+                  r.table.rows.size(), r.table.rows.size() == 1 ? "" : "s");
+  if (r.table.reference) {
+    s += fmt::format("; change against {} = {} (same model, workload and load)",
+                     r.table.reference->field, r.table.reference->value);
+  }
+  return s + ".";
 }
 
 }  // namespace pb::report

@@ -95,4 +95,33 @@ bool build_table(std::vector<Measurement> measurements,
 // when the reference is 0 and the row is not.
 std::optional<double> change_pct(const Table& t, const Row& row, Metric metric);
 
+// --- the report: the document `preemptbench report` writes ------------------------
+
+// A plot drawn by plot_report.py: its title and the PNG file (in the output
+// directory), with the file's bytes for reporters that embed it.
+struct Plot {
+  std::string title;
+  std::string file;  // file name, relative to the report's directory
+  std::string png;   // the bytes (HTML embeds them; Markdown links `file`)
+};
+
+struct Report {
+  Table table;
+  std::vector<std::string> sources;  // "path (format, tool)" per input file, in order
+  std::vector<Plot> plots;
+  std::string plot_note;  // why there are no plots, when there are none
+};
+
+// The schema of report.json: every row with its key, figures, reference and
+// pooled histogram, and each round's p99 and throughput.
+inline constexpr const char kReportSchema[] = "preemptbench.report/1";
+
+// The human table (Markdown and HTML): the column titles and, per row, the
+// cells as plain text (the reporter escapes them). Change columns appear only
+// with a reference; a reference row shows "ref" there.
+std::vector<std::string> table_header(const Table& t);
+std::vector<std::string> table_cells(const Table& t, const Row& r);
+// "4 result files, 3 rows; reference: label = vm1" — the line above the table.
+std::string table_summary(const Report& r);
+
 }  // namespace pb::report

@@ -1,5 +1,5 @@
-// What the human-readable reporters (terminal table, Markdown) print, built
-// once from a RunDocument: one table per workload, one row per cell, and the
+// What the human-readable reporters of a run (terminal table, Markdown)
+// print, built once from a RunDocument: one table per workload, one row per cell, and the
 // notes and errors that belong under it. Pure functions of the document.
 #pragma once
 
@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "run_document.h"
+#include "pb/report/run_document.h"
 
-namespace pb::harness {
+namespace pb::report {
 
 struct SummaryColumn {
   std::string header;
@@ -40,11 +40,4 @@ std::string config_line(const RunDocument& doc);
 // "" for a complete run, else why it is partial and how much ran.
 std::string partial_line(const RunDocument& doc);
 
-// Number formats shared by the text reporters: ns as µs with one decimal;
-// "-" for a value that is not finite.
-std::string format_us(int64_t ns);
-std::string format_fixed(double v, int decimals);
-// "0.5", "1", "2.25": shortest form that reads back as the same double.
-std::string format_load(double load);
-
-}  // namespace pb::harness
+}  // namespace pb::report

@@ -1,14 +1,15 @@
-// The terminal table: the same figures as run.md (summary.h), one aligned
-// block per workload, numbers right-aligned, notes indented below.
+// The terminal table of a run: the same figures as run.md (run_summary.h),
+// one aligned block per workload, numbers right-aligned, notes indented below.
 #include <algorithm>
+#include <ostream>
 
-#include "reporter.h"
-#include "summary.h"
+#include "pb/report/run_summary.h"
+#include "reporters.h"
 
-namespace pb::harness {
+namespace pb::report::detail {
 namespace {
 
-class TableReporter final : public Reporter {
+class RunTableReporter final : public Reporter<RunDocument> {
  public:
   void report(const RunDocument& doc, std::ostream& out) const override {
     out << "preemptbench run: " << doc.label << '\n';
@@ -50,6 +51,8 @@ class TableReporter final : public Reporter {
 
 }  // namespace
 
-std::unique_ptr<Reporter> make_table_reporter() { return std::make_unique<TableReporter>(); }
+std::unique_ptr<Reporter<RunDocument>> make_run_table_reporter() {
+  return std::make_unique<RunTableReporter>();
+}
 
-}  // namespace pb::harness
+}  // namespace pb::report::detail

@@ -1,6 +1,7 @@
 // The result of `preemptbench run`: a value type and its JSON form, schema
-// "preemptbench.run/1". Written by `run`; read back (strictly) by the tests
-// and, later, by `report` and `compare`.
+// "preemptbench.run/1". Written by `run` (through the reporters,
+// reporter.h); read back strictly by `report` and `compare` (run_reader.cc)
+// and by the tests. The report library owns it: the CLI only fills it.
 //
 // Document (keys in this order; a cell's headline is measured[0]):
 //   schema        "preemptbench.run/1"
@@ -31,7 +32,7 @@
 //
 // Reading is strict: required keys (schema, partial, machine, config, cells;
 // per cell model, workload, load, latency_ns, throughput, windows, histogram
-// with the keys listed by the issue) must be present; every key present must
+// with the keys listed above) must be present; every key present must
 // have its type; the schema must be exactly this version. Other keys are
 // ignored, so writers may add keys within a version.
 #pragma once
@@ -44,7 +45,7 @@
 
 #include "pb/workloads/result.h"
 
-namespace pb::harness {
+namespace pb::report {
 
 inline constexpr const char kRunSchema[] = "preemptbench.run/1";
 inline constexpr const char kRunSchemaPrefix[] = "preemptbench.run/";
@@ -109,4 +110,4 @@ bool read_run_document(const std::string& path, RunDocument* out, std::string* e
 // Invalid UTF-8 in strings is replaced, never thrown on.
 std::string dump_json(const nlohmann::ordered_json& j);
 
-}  // namespace pb::harness
+}  // namespace pb::report

@@ -1,24 +1,15 @@
-#include "summary.h"
+#include "pb/report/run_summary.h"
 
 #include <cmath>
 #include <map>
 
 #include <fmt/format.h>
 
-namespace pb::harness {
+#include "pb/report/format.h"
+
+namespace pb::report {
 
 using nlohmann::json;
-
-std::string format_us(int64_t ns) {
-  return fmt::format("{:.1f}", static_cast<double>(ns) / 1000.0);
-}
-
-std::string format_fixed(double v, int decimals) {
-  if (!std::isfinite(v)) return "-";
-  return fmt::format("{:.{}f}", v, decimals);
-}
-
-std::string format_load(double load) { return fmt::format("{}", load); }
 
 std::vector<std::optional<double>> throughput_vs_none(const std::vector<wl::CellResult>& cells) {
   std::vector<std::optional<double>> out(cells.size());
@@ -160,4 +151,4 @@ Summary summarize(const RunDocument& doc) {
   return s;
 }
 
-}  // namespace pb::harness
+}  // namespace pb::report

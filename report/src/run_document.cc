@@ -1,7 +1,6 @@
-#include "run_document.h"
+#include "pb/report/run_document.h"
 
 #include <cmath>
-#include <ctime>
 #include <fstream>
 #include <limits>
 #include <optional>
@@ -14,7 +13,7 @@
 #include "pb/executive/policy.h"
 #include "pb/histogram.h"
 
-namespace pb::harness {
+namespace pb::report {
 
 using ojson = nlohmann::ordered_json;
 using json = nlohmann::json;
@@ -556,4 +555,4 @@ bool read_run_document(const std::string& path, RunDocument* out, std::string* e
   return true;
 }
 
-}  // namespace pb::harness
+}  // namespace pb::report
