@@ -51,7 +51,7 @@ int index_of(const std::vector<std::string>& names, const std::string& n) {
 
 // A kernel path as steps, as runner.cc's run_program() interprets the
 // compiled program (workloads/src/program.cc).
-void emit(const std::vector<wl::Segment>& path, const wl::Workload& w, std::vector<Instr>& out,
+void emit(const std::vector<wl::Segment>& path, const wl::Workload& w, std::vector<Step>& out,
           bool* has_io) {
   for (const wl::Segment& s : path) {
     switch (s.kind) {
@@ -60,9 +60,9 @@ void emit(const std::vector<wl::Segment>& path, const wl::Workload& w, std::vect
                                    s.might_sleep_us * kNsPerUs));
         break;
       case wl::SegmentKind::kPoint:
-        out.push_back(ops::simple(s.point == wl::PointKind::kCondResched  ? Op::kCondResched
-                                  : s.point == wl::PointKind::kMightSleep ? Op::kMightSleep
-                                                                          : Op::kMightResched));
+        out.push_back(ops::simple(s.point == wl::PointKind::kCondResched  ? StepOp::kCondResched
+                                  : s.point == wl::PointKind::kMightSleep ? StepOp::kMightSleep
+                                                                          : StepOp::kMightResched));
         break;
       case wl::SegmentKind::kSleep:
         out.push_back(ops::sleep(s.us * kNsPerUs));
@@ -85,7 +85,7 @@ void emit(const std::vector<wl::Segment>& path, const wl::Workload& w, std::vect
             kind = w.locks[i].kind;
           }
         }
-        Instr l = ops::lock(idx, s.irqsave);
+        Step l = ops::lock(idx, s.irqsave);
         l.where = lock_where(kind, s.irqsave);
         out.push_back(l);
         emit(s.path, w, out, has_io);
@@ -93,27 +93,27 @@ void emit(const std::vector<wl::Segment>& path, const wl::Workload& w, std::vect
         break;
       }
       case wl::SegmentKind::kPreemptOff: {
-        Instr i = ops::simple(Op::kPreemptOff);
+        Step i = ops::simple(StepOp::kPreemptOff);
         i.where = "preempt_disable (a workload's path)";
         out.push_back(i);
         emit(s.path, w, out, has_io);
-        out.push_back(ops::simple(Op::kPreemptOn));
+        out.push_back(ops::simple(StepOp::kPreemptOn));
         break;
       }
       case wl::SegmentKind::kIrqsOff: {
-        Instr i = ops::simple(Op::kIrqSave);
+        Step i = ops::simple(StepOp::kIrqSave);
         i.where = "local_irq_save (a workload's path)";
         out.push_back(i);
         emit(s.path, w, out, has_io);
-        out.push_back(ops::simple(Op::kIrqRestore));
+        out.push_back(ops::simple(StepOp::kIrqRestore));
         break;
       }
       case wl::SegmentKind::kBhOff: {
-        Instr i = ops::simple(Op::kBhOff);
+        Step i = ops::simple(StepOp::kBhOff);
         i.where = "local_bh_disable (a workload's path)";
         out.push_back(i);
         emit(s.path, w, out, has_io);
-        out.push_back(ops::simple(Op::kBhOn));
+        out.push_back(ops::simple(StepOp::kBhOn));
         break;
       }
     }
@@ -163,30 +163,30 @@ System system_from_workload(const wl::Workload& w, double load, const SimOptions
     }
   }
   for (const wl::TaskDesc& t : w.tasks) {
-    std::vector<Instr> path;
+    std::vector<Step> path;
     bool has_io = false;
     emit(t.path, w, path, &has_io);
     if (has_io && t.count > 0) any_io = true;
     for (int i = 0; i < t.count; ++i) {
-      TaskSpec s;
+      SimTask s;
       s.name = wl::instance_name(t, i);
-      s.sched = t.sched == wl::Sched::kFifo ? Sched::kFifo
-                : t.sched == wl::Sched::kRr ? Sched::kRr
-                                            : Sched::kFair;
+      s.policy = t.sched == wl::Sched::kFifo ? exec::Policy::kFifo
+                 : t.sched == wl::Sched::kRr ? exec::Policy::kRr
+                                             : exec::Policy::kFair;
       s.priority = t.priority;
       s.vcpu = fold(t.vcpu, s.name);
       s.period_ns = t.period_us * kNsPerUs;
       s.phase_ns = t.phase_us * kNsPerUs;
       s.deadline_ns = t.deadline_us * kNsPerUs;
       s.measure = t.measure;
-      if (s.period_ns > 0) s.body.push_back(ops::simple(Op::kWaitPeriod));
+      if (s.period_ns > 0) s.body.push_back(ops::simple(StepOp::kWaitPeriod));
       if (t.user_us > 0) s.body.push_back(ops::compute(t.user_us * kNsPerUs));
       if (!t.path.empty()) {
-        s.body.push_back(ops::simple(Op::kKernelEnter));
+        s.body.push_back(ops::simple(StepOp::kKernelEnter));
         s.body.insert(s.body.end(), path.begin(), path.end());
-        s.body.push_back(ops::simple(Op::kKernelExit));
+        s.body.push_back(ops::simple(StepOp::kKernelExit));
       }
-      s.body.push_back(ops::simple(Op::kIterEnd));
+      s.body.push_back(ops::simple(StepOp::kIterEnd));
       if (load < 1.0 && is_loaded(t)) {
         const double n = loaded[static_cast<size_t>(s.vcpu)];
         const auto mean =

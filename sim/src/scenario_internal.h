@@ -27,9 +27,9 @@ struct Params {
 nlohmann::ordered_json us_value(int64_t ns);
 
 // The distinct report titles of a run, in the order they first fired.
-nlohmann::ordered_json report_titles(const std::vector<Report>& reports);
+nlohmann::ordered_json report_titles(const std::vector<BugReport>& reports);
 
-// Report titles shared by the analysis, the engine and the real runs.
+// BugReport titles shared by the analysis, the engine and the real runs.
 inline constexpr const char* kBugSleeping = "BUG: sleeping function called from invalid context";
 inline constexpr const char* kBugAtomic = "BUG: scheduling while atomic";
 inline constexpr const char* kBugAtomicity = "BUG: spinlock atomicity broken";

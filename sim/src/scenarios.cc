@@ -5,7 +5,7 @@
 // How same-instant events are ordered matters for "just after" situations
 // and is part of each analysis: at one instant, busy work ending comes
 // first, then ordinary events (all taken in one hardirq frame per vCPU), then
-// late releases (TaskSpec::late_release); a task runs its zero-time steps
+// late releases (SimTask::late_release); a task runs its zero-time steps
 // before the next event is taken (engine.h).
 #include <algorithm>
 #include <charconv>
@@ -30,10 +30,10 @@ ordered_json us_value(int64_t ns) {
   return ordered_json(static_cast<double>(ns) / static_cast<double>(kNsPerUs));
 }
 
-ordered_json report_titles(const std::vector<Report>& reports) {
+ordered_json report_titles(const std::vector<BugReport>& reports) {
   ordered_json out = ordered_json::array();
   std::vector<std::string> seen;
-  for (const Report& r : reports) {
+  for (const BugReport& r : reports) {
     if (std::find(seen.begin(), seen.end(), r.title) != seen.end()) continue;
     seen.push_back(r.title);
     out.push_back(r.title);
@@ -130,7 +130,7 @@ const TaskResult& task_named(const SimResult& r, const std::string& n) {
   throw std::logic_error("scenario: no task " + n);
 }
 
-Instr mark() { return ops::simple(Op::kMark); }
+Step mark() { return ops::simple(StepOp::kMark); }
 
 // --- pathfinder ---------------------------------------------------------------------------
 
@@ -212,30 +212,30 @@ Def pathfinder() {
     s.stop_when_done = true;
     s.locks.push_back(LockSpec{
         "resource", p.s("lock") == "rt_mutex" ? exec::LockType::kRtMutex : exec::LockType::kMutex});
-    TaskSpec low;
+    SimTask low;
     low.name = "T_L";
-    low.sched = Sched::kFifo;
+    low.policy = exec::Policy::kFifo;
     low.priority = static_cast<int>(p.i("low_prio"));
     low.iterations = 1;
-    low.body = {ops::simple(Op::kKernelEnter), ops::lock(0),
+    low.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),
                 ops::compute(p.ns("hold_us")), ops::unlock(0),
-                ops::simple(Op::kKernelExit),  ops::simple(Op::kIterEnd)};
-    TaskSpec high;
+                ops::simple(StepOp::kKernelExit),  ops::simple(StepOp::kIterEnd)};
+    SimTask high;
     high.name = "T_H";
-    high.sched = Sched::kFifo;
+    high.policy = exec::Policy::kFifo;
     high.priority = static_cast<int>(p.i("high_prio"));
     high.start_ns = p.ns("high_at_us");
     high.iterations = 1;
-    high.body = {ops::simple(Op::kKernelEnter), ops::lock(0),   mark(),
-                 ops::compute(p.ns("high_us")), ops::unlock(0), ops::simple(Op::kKernelExit),
-                 ops::simple(Op::kIterEnd)};
-    TaskSpec mid;
+    high.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),   mark(),
+                 ops::compute(p.ns("high_us")), ops::unlock(0), ops::simple(StepOp::kKernelExit),
+                 ops::simple(StepOp::kIterEnd)};
+    SimTask mid;
     mid.name = "T_M";
-    mid.sched = Sched::kFifo;
+    mid.policy = exec::Policy::kFifo;
     mid.priority = static_cast<int>(p.i("mid_prio"));
     mid.start_ns = p.ns("mid_at_us");
     mid.iterations = 1;
-    mid.body = {ops::compute(p.ns("mid_us")), ops::simple(Op::kIterEnd)};
+    mid.body = {ops::compute(p.ns("mid_us")), ops::simple(StepOp::kIterEnd)};
     s.tasks = {low, high, mid};
     return s;
   };
@@ -354,16 +354,16 @@ Def audio_isr() {
   d.build = [](const Params& p, Model, SimOptions&) {
     System s;
     s.stop_when_done = true;
-    TaskSpec a;
+    SimTask a;
     a.name = "audio";
-    a.sched = Sched::kFifo;
+    a.policy = exec::Policy::kFifo;
     a.priority = static_cast<int>(p.i("audio_prio"));
     a.period_ns = p.ns("period_us");
     a.first_release_ns = 0;
     a.iterations = p.i("periods");
     a.keep_responses = static_cast<int>(p.i("periods"));
-    a.body = {ops::simple(Op::kWaitPeriod), ops::compute(p.ns("compute_us")),
-              ops::simple(Op::kIterEnd)};
+    a.body = {ops::simple(StepOp::kWaitPeriod), ops::compute(p.ns("compute_us")),
+              ops::simple(StepOp::kIterEnd)};
     s.tasks = {a};
     DeviceSpec dev;
     dev.name = "audio-dev";
@@ -465,22 +465,22 @@ Def braking() {
   d.build = [](const Params& p, Model, SimOptions&) {
     System s;
     s.stop_when_done = true;
-    TaskSpec bg;
+    SimTask bg;
     bg.name = "kernel-section";
     bg.period_ns = p.ns("period_us");
     bg.first_release_ns = 0;
     bg.iterations = p.i("periods");
-    bg.body = {ops::simple(Op::kWaitPeriod), ops::simple(Op::kKernelEnter)};
+    bg.body = {ops::simple(StepOp::kWaitPeriod), ops::simple(StepOp::kKernelEnter)};
     for (int64_t done = 0, S = p.ns("section_us"), r = p.ns("npr_us"); done < S; done += r) {
-      bg.body.push_back(ops::simple(Op::kPreemptOff));
+      bg.body.push_back(ops::simple(StepOp::kPreemptOff));
       bg.body.push_back(ops::compute(std::min(r, S - done)));
-      bg.body.push_back(ops::simple(Op::kPreemptOn));
+      bg.body.push_back(ops::simple(StepOp::kPreemptOn));
     }
-    bg.body.push_back(ops::simple(Op::kKernelExit));
-    bg.body.push_back(ops::simple(Op::kIterEnd));
-    TaskSpec brake;
+    bg.body.push_back(ops::simple(StepOp::kKernelExit));
+    bg.body.push_back(ops::simple(StepOp::kIterEnd));
+    SimTask brake;
     brake.name = "brake";
-    brake.sched = Sched::kFifo;
+    brake.policy = exec::Policy::kFifo;
     brake.priority = static_cast<int>(p.i("brake_prio"));
     brake.period_ns = p.ns("period_us");
     brake.deadline_ns = p.ns("deadline_us");
@@ -488,8 +488,8 @@ Def braking() {
     brake.late_release = true;
     brake.iterations = p.i("periods");
     brake.keep_responses = static_cast<int>(p.i("periods"));
-    brake.body = {ops::simple(Op::kWaitPeriod), ops::compute(p.ns("compute_us")),
-                  ops::simple(Op::kIterEnd)};
+    brake.body = {ops::simple(StepOp::kWaitPeriod), ops::compute(p.ns("compute_us")),
+                  ops::simple(StepOp::kIterEnd)};
     s.tasks = {bg, brake};
     return s;
   };
@@ -590,29 +590,29 @@ Def nested_locks() {
     const exec::LockType t = p.s("lock_type") == "raw_spinlock" ? exec::LockType::kRawSpinlock
                                                                 : exec::LockType::kSpinlock;
     s.locks = {LockSpec{"A", t}, LockSpec{"B", t}};
-    TaskSpec low;
+    SimTask low;
     low.name = "T_L";
-    low.sched = Sched::kFifo;
+    low.policy = exec::Policy::kFifo;
     low.priority = 10;
     low.iterations = 1;
-    low.body = {ops::simple(Op::kKernelEnter),         ops::lock(0),
+    low.body = {ops::simple(StepOp::kKernelEnter),         ops::lock(0),
                 ops::compute(p.ns("outer_before_us")), ops::lock(1),
                 ops::compute(p.ns("inner_us")),        ops::unlock(1),
                 ops::compute(p.ns("outer_after_us")),  ops::unlock(0),
-                ops::simple(Op::kKernelExit),          ops::simple(Op::kIterEnd)};
-    TaskSpec high;
+                ops::simple(StepOp::kKernelExit),          ops::simple(StepOp::kIterEnd)};
+    SimTask high;
     high.name = "T_H";
-    high.sched = Sched::kFifo;
+    high.policy = exec::Policy::kFifo;
     high.priority = 90;
     high.start_ns = p.ns("request_at_us");
     high.iterations = 1;
     high.body = {mark(),
-                 ops::simple(Op::kKernelEnter),
+                 ops::simple(StepOp::kKernelEnter),
                  ops::lock(0),
                  ops::compute(p.ns("high_us")),
                  ops::unlock(0),
-                 ops::simple(Op::kKernelExit),
-                 ops::simple(Op::kIterEnd)};
+                 ops::simple(StepOp::kKernelExit),
+                 ops::simple(StepOp::kIterEnd)};
     s.tasks = {low, high};
     return s;
   };
@@ -698,27 +698,27 @@ Def reentrancy() {
     const std::string prot = p.s("protect");
     s.vars = {VarSpec{"accumulator", prot == "percpu"}};
     auto body = [&](int64_t work) {
-      std::vector<Instr> b = {ops::simple(Op::kWaitPeriod), ops::simple(Op::kKernelEnter)};
-      if (prot == "preempt_disable") b.push_back(ops::simple(Op::kPreemptOff));
-      if (prot == "percpu") b.push_back(ops::simple(Op::kGetCpu));
+      std::vector<Step> b = {ops::simple(StepOp::kWaitPeriod), ops::simple(StepOp::kKernelEnter)};
+      if (prot == "preempt_disable") b.push_back(ops::simple(StepOp::kPreemptOff));
+      if (prot == "percpu") b.push_back(ops::simple(StepOp::kGetCpu));
       b.push_back(ops::load(0));
       b.push_back(ops::compute(work));
       b.push_back(ops::store(0));
-      if (prot == "preempt_disable") b.push_back(ops::simple(Op::kPreemptOn));
-      if (prot == "percpu") b.push_back(ops::simple(Op::kPutCpu));
-      b.push_back(ops::simple(Op::kKernelExit));
-      b.push_back(ops::simple(Op::kIterEnd));
+      if (prot == "preempt_disable") b.push_back(ops::simple(StepOp::kPreemptOn));
+      if (prot == "percpu") b.push_back(ops::simple(StepOp::kPutCpu));
+      b.push_back(ops::simple(StepOp::kKernelExit));
+      b.push_back(ops::simple(StepOp::kIterEnd));
       return b;
     };
-    TaskSpec low;
+    SimTask low;
     low.name = "low";
-    low.sched = Sched::kFifo;
+    low.policy = exec::Policy::kFifo;
     low.priority = 10;
     low.period_ns = p.ns("period_us");
     low.first_release_ns = 0;
     low.iterations = p.i("periods");
     low.body = body(p.ns("low_us"));
-    TaskSpec high = low;
+    SimTask high = low;
     high.name = "high";
     high.priority = 90;
     high.first_release_ns = p.ns("high_at_us");
@@ -805,22 +805,22 @@ Def percpu_irq() {
     s.stop_when_done = true;
     s.vars = {VarSpec{"counter", true}};
     const bool irq = p.s("protect") == "irq_save";
-    TaskSpec t;
+    SimTask t;
     t.name = "task";
-    t.sched = Sched::kFifo;
+    t.policy = exec::Policy::kFifo;
     t.priority = static_cast<int>(p.i("task_prio"));
     t.period_ns = p.ns("period_us");
     t.first_release_ns = 0;
     t.iterations = p.i("periods");
-    t.body = {ops::simple(Op::kWaitPeriod),
-              ops::simple(Op::kKernelEnter),
-              ops::simple(irq ? Op::kIrqSave : Op::kGetCpu),
+    t.body = {ops::simple(StepOp::kWaitPeriod),
+              ops::simple(StepOp::kKernelEnter),
+              ops::simple(irq ? StepOp::kIrqSave : StepOp::kGetCpu),
               ops::load(0),
               ops::compute(p.ns("window_us")),
               ops::store(0),
-              ops::simple(irq ? Op::kIrqRestore : Op::kPutCpu),
-              ops::simple(Op::kKernelExit),
-              ops::simple(Op::kIterEnd)};
+              ops::simple(irq ? StepOp::kIrqRestore : StepOp::kPutCpu),
+              ops::simple(StepOp::kKernelExit),
+              ops::simple(StepOp::kIterEnd)};
     s.tasks = {t};
     DeviceSpec dev;
     dev.name = "dev";
@@ -898,12 +898,12 @@ Def sleep_in_atomic() {
     s.locks = {LockSpec{"lock", lt == "mutex"          ? exec::LockType::kMutex
                                 : lt == "raw_spinlock" ? exec::LockType::kRawSpinlock
                                                        : exec::LockType::kSpinlock}};
-    TaskSpec t;
+    SimTask t;
     t.name = "sleeper";
     t.iterations = 1;
-    t.body = {ops::simple(Op::kKernelEnter), ops::lock(0),   ops::compute(p.ns("hold_us")),
-              ops::sleep(p.ns("sleep_us")),  ops::unlock(0), ops::simple(Op::kKernelExit),
-              ops::simple(Op::kIterEnd)};
+    t.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),   ops::compute(p.ns("hold_us")),
+              ops::sleep(p.ns("sleep_us")),  ops::unlock(0), ops::simple(StepOp::kKernelExit),
+              ops::simple(StepOp::kIterEnd)};
     s.tasks = {t};
     return s;
   };

@@ -48,13 +48,6 @@
 
 namespace pb::exec {
 
-// The emulated scheduling policy of a task.
-enum class Policy : uint8_t {
-  kFair,  // SCHED_NORMAL (the fair class)
-  kFifo,  // SCHED_FIFO, priority 1..99
-  kRr,    // SCHED_RR, priority 1..99
-};
-
 struct TaskSpec {
   std::string name;  // up to 31 bytes are kept
   Policy policy = Policy::kFair;

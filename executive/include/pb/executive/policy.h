@@ -301,6 +301,15 @@ constexpr bool promote_lazy_at_tick(Model m, ReschedFlags flags) noexcept {
 // not SCHED_IDLE (a fair policy).
 enum class SchedClass : uint8_t { kIdle, kFair, kRt };
 
+// The emulated scheduling policy of a task, as sched_setscheduler() takes it;
+// its SchedClass follows (kFair -> kFair, kFifo and kRr -> kRt). Shared by
+// the executive, the simulator and the workload descriptions.
+enum class Policy : uint8_t {
+  kFair,  // SCHED_NORMAL (the fair class)
+  kFifo,  // SCHED_FIFO, priority 1..99
+  kRr,    // SCHED_RR, priority 1..99
+};
+
 struct TaskClass {
   SchedClass sched_class = SchedClass::kFair;
   int rt_priority = 0;  // SCHED_FIFO/RR 1..99, higher wins; used only for kRt
