@@ -33,13 +33,12 @@
 #include "pb/report/plots.h"
 #include "pb/report/reporter.h"
 #include "pb/report/run_document.h"
-#include "pb/sim/cell.h"
 #include "pb/subprocess.h"
 #include "pb/sys.h"
 #include "pb/sysinfo.h"
 #include "pb/utc.h"
 #include "pb/version.h"
-#include "pb/workloads/runner.h"
+#include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
 #include "run_options.h"
 #include "stop_signal.h"
@@ -277,7 +276,7 @@ int run_main(const std::vector<std::string>& args) {
     wl::CellResult cell;
     try {
       cell = config.clock == "simulated"
-                 ? sim::simulate_cell(w, models[p.model], p.load, sim::sim_options_from(ro))
+                 ? wl::simulate_cell(w, models[p.model], p.load, wl::sim_options_from(ro))
                  : wl::run_cell(w, models[p.model], p.load, ro);
     } catch (const std::exception& e) {  // run_cell promises not to throw; be safe anyway
       cell = wl::CellResult{};

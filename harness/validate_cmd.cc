@@ -20,10 +20,9 @@
 
 #include "commands.h"
 #include "pb/atomic_file.h"
-#include "pb/sim/cell.h"
 #include "pb/sysinfo.h"
 #include "pb/utc.h"
-#include "pb/workloads/runner.h"
+#include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
 #include "run_options.h"
 #include "stop_signal.h"
@@ -224,7 +223,7 @@ int validate_main(const std::vector<std::string>& args) {
       std::fprintf(stderr, "[%zu/%zu] %s, section %lld us ...\n", r.rows.size() + 1, total, name.c_str(),
                    static_cast<long long>(c.sections_us[i]));
       const wl::CellResult sim_cell =
-          sim::simulate_cell(workloads[i], model, c.load, sim::sim_options_from(ro));
+          wl::simulate_cell(workloads[i], model, c.load, wl::sim_options_from(ro));
       if (const auto d = headline_delay(sim_cell, &row.notes)) row.simulated = *d;
       if (c.clock == "real") {
         const wl::CellResult real_cell = wl::run_cell(workloads[i], model, c.load, ro);

@@ -182,9 +182,6 @@ struct DispatchRecord {
   uint64_t tick = 0;               // the vCPU's tick count at the dispatch
 };
 
-inline constexpr size_t kNumPoints = kAllPoints.size();
-inline constexpr size_t kNumReasons = 8;  // Reason has 8 values
-
 struct VcpuStats {
   int host_cpu = -1;
   uint64_t dispatches = 0;        // a task became current through a switch

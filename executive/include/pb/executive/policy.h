@@ -11,6 +11,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -66,6 +67,7 @@ enum class Point : uint8_t {
 inline constexpr std::array<Point, 6> kAllPoints = {Point::kCondResched,   Point::kMightResched,
                                                     Point::kPreemptEnable, Point::kIrqExitToKernel,
                                                     Point::kReturnToUser,  Point::kSchedule};
+inline constexpr size_t kNumPoints = kAllPoints.size();
 
 constexpr std::string_view to_string(Point p) noexcept {
   switch (p) {
@@ -130,6 +132,7 @@ enum class Reason : uint8_t {
   kCountNonZero,       // preempt_count() != 0 (preempt off, spinlock, BH, in interrupt)
   kIrqsDisabled,       // IRQs off (in the interrupted context, at kIrqExitToKernel)
 };
+inline constexpr size_t kNumReasons = static_cast<size_t>(Reason::kIrqsDisabled) + 1;
 
 constexpr std::string_view to_string(Reason r) noexcept {
   switch (r) {

@@ -249,8 +249,8 @@ struct TaskResult {
   std::shared_ptr<LatencyHistogram> response;
 };
 
-inline constexpr size_t kNumPoints = exec::kAllPoints.size();
-inline constexpr size_t kNumReasons = 8;
+using exec::kNumPoints;
+using exec::kNumReasons;
 
 // Per vCPU, named as exec::VcpuStats.
 struct VcpuResult {

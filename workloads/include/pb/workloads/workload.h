@@ -1,6 +1,6 @@
 // Workload descriptions: what runs on the emulated kernel, as data. One
-// description drives the real-time executive (runner.h) and, later, the
-// simulated clock, so it holds nothing only real threads could execute: task
+// description drives both clocks, the executive in real time and the
+// simulator (cell.h), so it holds nothing only real threads could execute: task
 // classes and priorities, kernel paths made of segments (busy work,
 // preemption points, lock sections, IRQ/preemption/BH-off sections, sleeps,
 // messages, I/O), user-mode work between system calls, device interrupts.

@@ -1,8 +1,9 @@
 // A kernel path compiled for interpretation on a real-time path: the segment
 // tree flattened into one instruction array whose sections are explicit
 // begin/end pairs, with lock and channel names resolved to indices and times
-// in ns. Built before the run (it allocates); interpreted by the task bodies
-// without allocating (runner.cc).
+// in ns. Built by plan_cell() before the run (it allocates); interpreted by
+// the executive's task bodies without allocating (run_cell.cc), and turned
+// step for step into the simulator's task bodies (simulate_cell.cc).
 #pragma once
 
 #include <cstdint>

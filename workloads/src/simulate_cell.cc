@@ -1,0 +1,236 @@
+// simulate_cell(): a cell's plan (plan_cell()) as a simulated System, run in
+// virtual time, and the SimResult assembled as run_cell() assembles the
+// executive's RunResult.
+#include <exception>
+#include <string>
+
+#include "cell_figures.h"
+#include "pb/workloads/cell.h"
+
+namespace pb::wl {
+namespace {
+
+constexpr int64_t kNsPerUs = 1000;
+
+using sim::Step;
+using sim::StepOp;
+namespace ops = sim::ops;
+
+exec::LockType lock_type_of(LockKind k) {
+  switch (k) {
+    case LockKind::kRawSpinlock:
+      return exec::LockType::kRawSpinlock;
+    case LockKind::kSpinlock:
+      return exec::LockType::kSpinlock;
+    case LockKind::kMutex:
+      return exec::LockType::kMutex;
+    case LockKind::kRtMutex:
+      return exec::LockType::kRtMutex;
+  }
+  return exec::LockType::kSpinlock;
+}
+
+// The labels run_cell() gives windows opened by a path (run_cell.cc kSites).
+const char* lock_where(LockKind k, bool irqsave) {
+  switch (k) {
+    case LockKind::kRawSpinlock:
+      return irqsave ? "raw_spin_lock_irqsave (a workload's path)"
+                     : "raw_spin_lock (a workload's path)";
+    case LockKind::kSpinlock:
+      return irqsave ? "spin_lock_irqsave (a workload's path)" : "spin_lock (a workload's path)";
+    case LockKind::kMutex:
+      return "mutex_lock (a workload's path)";
+    case LockKind::kRtMutex:
+      return "rt_mutex_lock (a workload's path)";
+  }
+  return "lock (a workload's path)";
+}
+
+// A compiled kernel path (program.h) as steps, one for each instruction that
+// run_cell()'s interpreter executes. io has no device model: skipped.
+void append_program(const detail::Program& program, std::vector<Step>& out) {
+  using detail::Op;
+  for (const detail::Instr& in : program.code) {
+    switch (in.op) {
+      case Op::kCompute:
+        out.push_back(ops::compute(in.ns, in.cond_resched_ns, in.might_sleep_ns));
+        break;
+      case Op::kCondResched:
+        out.push_back(ops::simple(StepOp::kCondResched));
+        break;
+      case Op::kMightSleep:
+        out.push_back(ops::simple(StepOp::kMightSleep));
+        break;
+      case Op::kMightResched:
+        out.push_back(ops::simple(StepOp::kMightResched));
+        break;
+      case Op::kSleep:
+        out.push_back(ops::sleep(in.ns));
+        break;
+      case Op::kSend:
+        out.push_back(ops::send(in.index, in.count));
+        break;
+      case Op::kRecv:
+        out.push_back(ops::recv(in.index));
+        break;
+      case Op::kIo:
+        break;
+      case Op::kLock: {
+        Step s = ops::lock(in.index, in.irqsave);
+        s.where = lock_where(in.kind, in.irqsave);
+        out.push_back(s);
+        break;
+      }
+      case Op::kUnlock:
+        out.push_back(ops::unlock(in.index, in.irqsave));
+        break;
+      case Op::kPreemptOff: {
+        Step s = ops::simple(StepOp::kPreemptOff);
+        s.where = "preempt_disable (a workload's path)";
+        out.push_back(s);
+        break;
+      }
+      case Op::kPreemptOn:
+        out.push_back(ops::simple(StepOp::kPreemptOn));
+        break;
+      case Op::kIrqSave: {
+        Step s = ops::simple(StepOp::kIrqSave);
+        s.where = "local_irq_save (a workload's path)";
+        out.push_back(s);
+        break;
+      }
+      case Op::kIrqRestore:
+        out.push_back(ops::simple(StepOp::kIrqRestore));
+        break;
+      case Op::kBhOff: {
+        Step s = ops::simple(StepOp::kBhOff);
+        s.where = "local_bh_disable (a workload's path)";
+        out.push_back(s);
+        break;
+      }
+      case Op::kBhOn:
+        out.push_back(ops::simple(StepOp::kBhOn));
+        break;
+    }
+  }
+}
+
+sim::System system_of(const Workload& w, const CellPlan& plan) {
+  sim::System sys;
+  for (const LockDesc& l : w.locks)
+    sys.locks.push_back(sim::LockSpec{l.name, lock_type_of(l.kind)});
+  sys.channels = w.channels;
+  for (const PlannedTask& p : plan.tasks) {
+    const TaskDesc& t = *p.desc;
+    sim::SimTask s;
+    s.name = p.name;
+    s.policy = p.policy;
+    s.priority = t.priority;
+    s.vcpu = p.vcpu;
+    s.period_ns = t.period_us * kNsPerUs;
+    s.phase_ns = t.phase_us * kNsPerUs;
+    s.deadline_ns = t.deadline_us * kNsPerUs;
+    s.measure = t.measure;
+    if (s.period_ns > 0) s.body.push_back(ops::simple(StepOp::kWaitPeriod));
+    if (t.user_us > 0) s.body.push_back(ops::compute(t.user_us * kNsPerUs));
+    if (!t.path.empty()) {
+      s.body.push_back(ops::simple(StepOp::kKernelEnter));
+      append_program(plan.programs[p.entry], s.body);
+      s.body.push_back(ops::simple(StepOp::kKernelExit));
+    }
+    s.body.push_back(ops::simple(StepOp::kIterEnd));
+    if (p.think_mean_ns > 0) s.body.push_back(ops::think(p.think_mean_ns));
+    sys.tasks.push_back(std::move(s));
+  }
+  for (const PlannedIrq& q : plan.irqs) {
+    sim::DeviceSpec d;
+    d.name = q.desc->name;
+    d.vcpu = q.vcpu;
+    d.period_ns = q.period_ns;
+    d.handler_ns = q.desc->handler_us * kNsPerUs;
+    d.softirq_ns = q.desc->softirq_us * kNsPerUs;
+    d.flags = q.flags;
+    d.thread_priority = q.desc->thread_priority;
+    sys.devices.push_back(d);
+  }
+  return sys;
+}
+
+CellResult fail(CellResult r, std::string why) {
+  r.error = std::move(why);
+  return r;
+}
+
+}  // namespace
+
+sim::SimOptions sim_options_from(const RunOptions& ro) {
+  sim::SimOptions o;
+  o.duration_ns = ro.duration_ns;
+  o.vcpus = ro.vcpus;
+  o.hz = ro.hz;
+  o.seed = ro.seed;
+  o.round = ro.round;
+  o.interrupt = ro.interrupt;
+  return o;
+}
+
+CellResult simulate_cell(const Workload& w, exec::Model model, double load,
+                         const sim::SimOptions& opt) {
+  CellResult res;
+  res.model = std::string(exec::to_string(model));
+  res.workload = w.name;
+  res.load = load;
+  res.round = opt.round;
+  res.clock = "simulated";
+  sim::SimResult r;
+  CellPlan plan;
+  try {
+    plan = plan_cell(w, load, opt.vcpus, opt.seed, opt.duration_ns);
+    if (!plan.error.empty()) return fail(res, plan.error);
+    r = sim::simulate(system_of(w, plan), model, opt);
+  } catch (const std::exception& e) {
+    return fail(res, std::string("simulation: ") + e.what());
+  }
+  res.host_fifo = false;
+
+  // The plan's tasks come first in r.tasks, in plan order.
+  CellFigures f;
+  f.duration_ns = r.end_ns;
+  for (size_t i = 0; i < plan.tasks.size(); ++i) {
+    const sim::TaskResult& tr = r.tasks[i];
+    InstanceFigures t;
+    t.iterations = tr.iterations;
+    t.work_ns = tr.work_ns;
+    t.sends = tr.sends;
+    t.recvs = tr.recvs;
+    t.deadline_misses = tr.deadline_misses;
+    t.periods = tr.periods;
+    t.overruns = tr.overruns;
+    t.latency = tr.latency.get();
+    t.model_delay = tr.model_delay.get();
+    f.tasks.push_back(t);
+  }
+  for (const sim::VcpuResult& v : r.vcpus) {
+    detail::add_vcpu_figures(
+        v, [](const std::string& where) { return where; }, f.vcpus);
+  }
+  for (const sim::LockResult& l : r.locks) {
+    f.locks.push_back({l.name, l.acquisitions, l.contentions, l.pi_boosts, l.max_wait_ns});
+  }
+  for (const sim::DeviceResult& d : r.devices)
+    f.irqs.push_back({d.name, d.fired, d.handled, d.coalesced});
+  assemble_cell(plan, opt.vcpus, f, res);
+
+  res.notes.push_back("simulated clock: ctx_switch " + std::to_string(opt.ctx_switch_ns) +
+                      " ns, irq entry " + std::to_string(opt.irq_entry_ns) + " ns, ipi " +
+                      std::to_string(opt.ipi_ns) + " ns, seed " + std::to_string(opt.seed) + "; " +
+                      std::to_string(r.events) + " events");
+  if (plan.has_io) {
+    res.notes.push_back("io segments skipped: the simulated clock has no I/O device model");
+  }
+  if (!plan.folded_note.empty()) res.notes.push_back(plan.folded_note);
+  if (r.interrupted) res.notes.push_back("interrupted: partial cell");
+  return res;
+}
+
+}  // namespace pb::wl
