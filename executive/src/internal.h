@@ -463,6 +463,10 @@ void run_softirqs(Task* t) noexcept;
 void wakeup_softirqd(Task* curr, Vcpu* v) noexcept;
 void device_fire(Hrtimer* h, Task* curr) noexcept;
 void spin_ns(int64_t ns) noexcept;
+// The bodies of the kernel's own tasks: vCPU v's ksoftirqd
+// (run_ksoftirqd()) and device d's IRQ thread (irq_thread()) under model m.
+void ksoftirqd_body(TaskApi& api, Vcpu* v);
+void irq_thread_body(TaskApi& api, Device* d, Model m);
 
 // The task this thread runs, for signal handlers: static TLS (the executive
 // is linked statically), initial-exec, so a first access never allocates.
