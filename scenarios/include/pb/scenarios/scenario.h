@@ -26,7 +26,7 @@
 
 #include "pb/executive/policy.h"
 
-namespace pb::sim {
+namespace pb::scenarios {
 
 // Bad input: an unknown scenario, parameter or value, a parameter set the
 // scenario cannot analyse, a clock the scenario does not support. The CLI
@@ -111,4 +111,4 @@ nlohmann::ordered_json to_json(const ScenarioResult& r);
 // the verdict.
 std::string to_text(const ScenarioResult& r);
 
-}  // namespace pb::sim
+}  // namespace pb::scenarios

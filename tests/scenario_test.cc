@@ -9,20 +9,20 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "pb/sim/rta.h"
-#include "pb/sim/scenario.h"
+#include "pb/scenarios/rta.h"
+#include "pb/scenarios/scenario.h"
 #include "tool_runner.h"
 
 namespace {
 
 using nlohmann::ordered_json;
 using pb::exec::Model;
-using pb::sim::Clock;
-using pb::sim::ScenarioError;
-using pb::sim::ScenarioResult;
+using pb::scenarios::Clock;
+using pb::scenarios::ScenarioError;
+using pb::scenarios::ScenarioResult;
 
 ScenarioResult sim(const char* name, std::optional<Model> m, std::vector<std::string> sets = {}) {
-  return pb::sim::run_scenario(name, m, Clock::kSimulated, sets);
+  return pb::scenarios::run_scenario(name, m, Clock::kSimulated, sets);
 }
 
 // Expected == measured == `want` (the keys given), and pass.
@@ -146,14 +146,14 @@ TEST(SimScenario, SleepInAtomicReports) {
 // Every scenario, every model, at the defaults: simulated equals analytic,
 // and a second run (another seed too) is identical.
 TEST(SimScenario, EveryScenarioEveryModelMatchesAndIsReproducible) {
-  for (const auto& info : pb::sim::scenario_list()) {
+  for (const auto& info : pb::scenarios::scenario_list()) {
     for (Model m : pb::exec::kAllModels) {
       const ScenarioResult a = sim(info.name.c_str(), m);
       EXPECT_TRUE(a.pass) << info.name << " " << a.model << ": " << a.expected.dump() << " vs "
                           << a.measured.dump();
       const ScenarioResult b =
-          pb::sim::run_scenario(info.name, m, Clock::kSimulated, {}, {.seed = 99});
-      EXPECT_EQ(pb::sim::to_json(a).dump(), pb::sim::to_json(b).dump()) << info.name;
+          pb::scenarios::run_scenario(info.name, m, Clock::kSimulated, {}, {.seed = 99});
+      EXPECT_EQ(pb::scenarios::to_json(a).dump(), pb::scenarios::to_json(b).dump()) << info.name;
       std::vector<std::string> ek, mk;
       for (auto it = a.expected.begin(); it != a.expected.end(); ++it) ek.push_back(it.key());
       for (auto it = a.measured.begin(); it != a.measured.end(); ++it) mk.push_back(it.key());
@@ -164,7 +164,7 @@ TEST(SimScenario, EveryScenarioEveryModelMatchesAndIsReproducible) {
 }
 
 TEST(SimScenario, JsonShape) {
-  const ordered_json j = pb::sim::to_json(sim("braking", Model::kFull));
+  const ordered_json j = pb::scenarios::to_json(sim("braking", Model::kFull));
   std::vector<std::string> keys;
   for (auto it = j.begin(); it != j.end(); ++it) keys.push_back(it.key());
   EXPECT_EQ(keys, (std::vector<std::string>{"format", "scenario", "model", "clock", "params",
@@ -195,12 +195,12 @@ TEST(SimScenario, BadInput) {
   }
   // A parameter with no real-time form is bad input, before anything runs.
   EXPECT_THROW(
-      pb::sim::run_scenario("nested-locks", Model::kFull, Clock::kReal, {"wrong_rule=true"}),
+      pb::scenarios::run_scenario("nested-locks", Model::kFull, Clock::kReal, {"wrong_rule=true"}),
       ScenarioError);
 }
 
 TEST(SimScenario, OutcomesMatch) {
-  using pb::sim::outcomes_match;
+  using pb::scenarios::outcomes_match;
   const ordered_json e = {
       {"worst_response_us", 2050}, {"deadline_misses", 0}, {"responses_us", {1, 2}}};
   EXPECT_TRUE(outcomes_match(e, e, Clock::kSimulated));
@@ -220,26 +220,26 @@ TEST(SimScenario, OutcomesMatch) {
 }
 
 TEST(Rta, ResponseTimeFixedPoint) {
-  using pb::sim::rta::Source;
+  using pb::scenarios::rta::Source;
   // 700 us against a 5 us prologue every 250 us: 700 + 3 x 5.
-  EXPECT_EQ(pb::sim::rta::response_time(700'000, 0, {{0, 250'000, 5'000}}, 10'000'000), 715'000);
+  EXPECT_EQ(pb::scenarios::rta::response_time(700'000, 0, {{0, 250'000, 5'000}}, 10'000'000), 715'000);
   // Utilization above 1 at this level: no fixed point below the limit.
   EXPECT_FALSE(
-      pb::sim::rta::response_time(700'000, 0, {{0, 250'000, 105'000}}, 1'000'000).has_value());
+      pb::scenarios::rta::response_time(700'000, 0, {{0, 250'000, 105'000}}, 1'000'000).has_value());
   // Blocking adds once: R = B + C when nothing preempts.
-  EXPECT_EQ(pb::sim::rta::response_time(2'000'000, 3'500'000, {}, 10'000'000), 5'500'000);
-  EXPECT_EQ(pb::sim::rta::arrivals(Source{100, 250, 5}, 0, 1000), 4 * 5);
-  EXPECT_EQ(pb::sim::rta::arrivals(Source{100, 250, 5}, 100, 350), 5);
-  EXPECT_EQ(pb::sim::rta::backlog({{0, 250, 105}}, 50), 55);
-  EXPECT_EQ(pb::sim::rta::backlog({{0, 250, 105}}, 200), 0);
+  EXPECT_EQ(pb::scenarios::rta::response_time(2'000'000, 3'500'000, {}, 10'000'000), 5'500'000);
+  EXPECT_EQ(pb::scenarios::rta::arrivals(Source{100, 250, 5}, 0, 1000), 4 * 5);
+  EXPECT_EQ(pb::scenarios::rta::arrivals(Source{100, 250, 5}, 100, 350), 5);
+  EXPECT_EQ(pb::scenarios::rta::backlog({{0, 250, 105}}, 50), 55);
+  EXPECT_EQ(pb::scenarios::rta::backlog({{0, 250, 105}}, 200), 0);
 }
 
 TEST(Rta, JobResponsesUnderOverload) {
   const std::vector<int64_t> r =
-      pb::sim::rta::job_responses(0, 1'000, 700, 0, {{0, 250, 105}}, 5, 1'000'000);
+      pb::scenarios::rta::job_responses(0, 1'000, 700, 0, {{0, 250, 105}}, 5, 1'000'000);
   EXPECT_EQ(r, (std::vector<int64_t>{1225, 1450, 1675, 1900, 2125}));
   // Met: each job alone in its period.
-  EXPECT_EQ(pb::sim::rta::job_responses(0, 1'000, 700, 0, {{0, 250, 5}}, 3, 1'000'000),
+  EXPECT_EQ(pb::scenarios::rta::job_responses(0, 1'000, 700, 0, {{0, 250, 5}}, 3, 1'000'000),
             (std::vector<int64_t>{715, 715, 715}));
 }
 
@@ -283,7 +283,7 @@ TEST_F(ScenarioCli, PassFailAndBadInputExitCodes) {
   }
   r = pb::testing::run_tool("preemptbench", {"scenario", "--list"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const auto& info : pb::sim::scenario_list())
+  for (const auto& info : pb::scenarios::scenario_list())
     EXPECT_NE(r.out.find(info.name), std::string::npos);
 }
 

@@ -14,11 +14,11 @@
 #include <functional>
 #include <sstream>
 
-#include "pb/sim/rta.h"
-#include "pb/sim/scenario.h"
+#include "pb/scenarios/rta.h"
+#include "pb/scenarios/scenario.h"
 #include "scenario_internal.h"
 
-namespace pb::sim {
+namespace pb::scenarios {
 
 using detail::Params;
 using nlohmann::ordered_json;
@@ -1155,4 +1155,4 @@ std::string to_text(const ScenarioResult& r) {
   return o.str();
 }
 
-}  // namespace pb::sim
+}  // namespace pb::scenarios

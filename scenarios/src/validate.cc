@@ -1,4 +1,4 @@
-#include "validate.h"
+#include "pb/scenarios/validate.h"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-namespace pb::harness {
+namespace pb::scenarios {
 
 bool within(int64_t value, int64_t expected, const Tolerance& t) {
   const double allowed =
@@ -187,4 +187,4 @@ nlohmann::ordered_json to_json(const ValidateResult& r) {
   return j;
 }
 
-}  // namespace pb::harness
+}  // namespace pb::scenarios

@@ -1,8 +1,8 @@
-#include "pb/sim/rta.h"
+#include "pb/scenarios/rta.h"
 
 #include <algorithm>
 
-namespace pb::sim::rta {
+namespace pb::scenarios::rta {
 
 namespace {
 // Arrivals of s at instants in [a, b): k with a <= phase + k T < b, k >= 0.
@@ -103,4 +103,4 @@ std::vector<int64_t> job_responses(int64_t first, int64_t T, int64_t C, int64_t 
   return out;
 }
 
-}  // namespace pb::sim::rta
+}  // namespace pb::scenarios::rta

@@ -11,7 +11,27 @@
 #include "pb/executive/policy.h"
 #include "pb/sim/engine.h"
 
-namespace pb::sim::detail {
+namespace pb::scenarios {
+
+// The simulator's vocabulary, which the scenarios' definitions speak
+// (internal to the scenarios).
+using sim::BugReport;
+using sim::DeviceSpec;
+using sim::kNsPerUs;
+using sim::LockSpec;
+using sim::SimOptions;
+using sim::SimResult;
+using sim::SimTask;
+using sim::Step;
+using sim::StepOp;
+using sim::System;
+using sim::TaskResult;
+using sim::VarSpec;
+namespace ops = sim::ops;
+
+}  // namespace pb::scenarios
+
+namespace pb::scenarios::detail {
 
 // A scenario's parameter values (validated), by name.
 struct Params {
@@ -53,4 +73,4 @@ nlohmann::ordered_json real_reentrancy(const Params& p, exec::Model m,
 nlohmann::ordered_json real_sleep_in_atomic(const Params& p, exec::Model m,
                                             std::vector<std::string>* notes);
 
-}  // namespace pb::sim::detail
+}  // namespace pb::scenarios::detail

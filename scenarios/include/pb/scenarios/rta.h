@@ -13,7 +13,7 @@
 #include <optional>
 #include <vector>
 
-namespace pb::sim::rta {
+namespace pb::scenarios::rta {
 
 // Higher-priority work: arrivals at phase + k x period (k >= 0), cost each.
 struct Source {
@@ -49,4 +49,4 @@ std::optional<int64_t> response_time(int64_t C, int64_t B, const std::vector<Sou
 std::vector<int64_t> job_responses(int64_t first, int64_t T, int64_t C, int64_t B,
                                    const std::vector<Source>& hp, int n, int64_t limit);
 
-}  // namespace pb::sim::rta
+}  // namespace pb::scenarios::rta

@@ -36,7 +36,7 @@
 #include "pb/executive/policy.h"
 #include "pb/workloads/result.h"
 
-namespace pb::harness {
+namespace pb::scenarios {
 
 struct Tolerance {
   double relative = 0.10;
@@ -107,4 +107,4 @@ std::string render_validate_table(const ValidateResult& r);
 // Schema "preemptbench.validate/1".
 nlohmann::ordered_json to_json(const ValidateResult& r);
 
-}  // namespace pb::harness
+}  // namespace pb::scenarios

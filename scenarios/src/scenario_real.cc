@@ -15,11 +15,11 @@
 #include <vector>
 
 #include "pb/executive/executive.h"
-#include "pb/sim/scenario.h"
+#include "pb/scenarios/scenario.h"
 #include "pb/sys.h"
 #include "scenario_internal.h"
 
-namespace pb::sim::detail {
+namespace pb::scenarios::detail {
 namespace {
 
 using exec::TaskApi;
@@ -508,4 +508,4 @@ ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, std::vector<st
   return o;
 }
 
-}  // namespace pb::sim::detail
+}  // namespace pb::scenarios::detail
