@@ -132,11 +132,11 @@ int report_main(const std::vector<std::string>& args) {
     }
   }
 
-  std::vector<report::Measurement> measurements;
+  std::vector<report::Record> records;
   std::vector<std::string> notes;
   std::string error;
-  if (!report::collect(inputs, &measurements, &notes, &error)) return usage_error(error);
-  for (auto& m : measurements) {
+  if (!report::collect(inputs, &records, &notes, &error)) return usage_error(error);
+  for (auto& m : records) {
     for (const auto& [from, to] : relabel) {
       if (m.label == from) {
         m.label = to;
@@ -148,13 +148,13 @@ int report_main(const std::vector<std::string>& args) {
 
   report::Report r;
   std::set<std::string> seen;
-  for (const auto& m : measurements) {
+  for (const auto& m : records) {
     if (seen.insert(m.source).second) {
       r.sources.push_back(
           fmt::format("{} ({}, {})", m.source, report::to_string(m.format), m.tool));
     }
   }
-  if (!report::build_table(std::move(measurements), reference, &r.table, &error))
+  if (!report::build_table(std::move(records), reference, &r.table, &error))
     return usage_error(error);
 
   if (!to_dir) {

@@ -25,7 +25,7 @@ Report make_report(const std::vector<std::string>& files,
                    const std::optional<std::string>& reference) {
   std::vector<std::string> paths;
   for (const auto& f : files) paths.push_back(golden_path(f));
-  std::vector<Measurement> ms;
+  std::vector<Record> ms;
   std::string error;
   EXPECT_TRUE(collect(paths, &ms, nullptr, &error)) << error;
   Report r;
@@ -86,7 +86,7 @@ TEST(ReportTable, OldAndNewCyclictestRunsInOneTable) {
 }
 
 TEST(ReportTable, UnknownReferenceIsAnError) {
-  std::vector<Measurement> ms;
+  std::vector<Record> ms;
   std::string error;
   ASSERT_TRUE(collect({golden_path("report_run-vm1.json")}, &ms, nullptr, &error)) << error;
   Table t;
@@ -97,7 +97,7 @@ TEST(ReportTable, UnknownReferenceIsAnError) {
 }
 
 TEST(ReportTable, EscapesEveryFormat) {
-  Measurement m;
+  Record m;
   m.label = "a|b<c>&\"d\",e";
   m.kernel = "k\nl";
   m.host_model = "full";

@@ -20,7 +20,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pb/report/measurement.h"
+#include "pb/report/record.h"
 #include "pb/report/run_document.h"
 
 namespace pb::testing {

@@ -58,7 +58,7 @@ class ReportJsonReporter final : public Reporter<Report> {
       j["reference"] = row.reference ? ojson(*row.reference) : ojson(nullptr);
       ojson points = ojson::array();
       for (const size_t i : row.rounds) {
-        const Measurement& m = t.measurements[i];
+        const Record& m = t.records[i];
         if (!m.error.empty()) continue;
         points.push_back(ojson{{"source", m.source},
                                {"round", m.round},

@@ -1,5 +1,5 @@
 // "preemptbench.run/1" documents, read by the document's own strict reader
-// (run_document.h); this file only maps cells to Measurements.
+// (run_document.h); this file only maps cells to Records.
 #include <cmath>
 #include <utility>
 
@@ -32,7 +32,7 @@ std::string hostname(const json& machine) {
 
 }  // namespace
 
-bool read_run(std::string_view text, const std::string& name, std::vector<Measurement>* out,
+bool read_run(std::string_view text, const std::string& name, std::vector<Record>* out,
               std::string* error) {
   try {
     const json j = detail::parse_json(text);
@@ -58,11 +58,11 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Measur
     const std::string tool =
         doc.tool_version.empty() ? doc.tool_name : doc.tool_name + " " + doc.tool_version;
 
-    std::vector<Measurement> ms;
+    std::vector<Record> ms;
     for (size_t i = 0; i < doc.cells.size(); ++i) {
       const wl::CellResult& c = doc.cells[i];
       const std::string where = fmt::format("cells[{}]", i);
-      Measurement m;
+      Record m;
       m.label = label;
       m.kernel = kernel;
       m.host_model = host_model;

@@ -14,7 +14,7 @@
 
 namespace pb::report {
 
-RowKey key_of(const Measurement& m) {
+RowKey key_of(const Record& m) {
   return RowKey{m.label, m.kernel, m.host_model, m.model, m.workload, m.load};
 }
 
@@ -79,13 +79,13 @@ std::string field(const RowKey& k, std::string_view f) {
   return "";
 }
 
-void aggregate(const std::vector<Measurement>& ms, Row* r) {
+void aggregate(const std::vector<Record>& ms, Row* r) {
   double mean_sum = 0, ops_sum = 0;
   size_t ran = 0, with_ops = 0;
   bool all_hist = true, all_missed = true;
   uint64_t missed = 0;
   for (const size_t i : r->rounds) {
-    const Measurement& m = ms[i];
+    const Record& m = ms[i];
     if (!m.error.empty()) {
       if (r->failed++ == 0) r->first_error = m.error;
       continue;
@@ -151,19 +151,19 @@ bool parse_reference(const std::string& text, ReferenceSelector* out, std::strin
   return true;
 }
 
-bool build_table(std::vector<Measurement> measurements,
+bool build_table(std::vector<Record> records,
                  const std::optional<ReferenceSelector>& reference, Table* out,
                  std::string* error) {
   Table t;
-  t.measurements = std::move(measurements);
+  t.records = std::move(records);
   t.reference = reference;
   std::map<RowKey, std::vector<size_t>> groups;
-  for (size_t i = 0; i < t.measurements.size(); ++i) groups[key_of(t.measurements[i])].push_back(i);
+  for (size_t i = 0; i < t.records.size(); ++i) groups[key_of(t.records[i])].push_back(i);
   for (auto& [key, idx] : groups) {
     Row r;
     r.key = key;
     r.rounds = std::move(idx);
-    aggregate(t.measurements, &r);
+    aggregate(t.records, &r);
     t.rows.push_back(std::move(r));
   }
   std::stable_sort(t.rows.begin(), t.rows.end(),

@@ -14,12 +14,6 @@ namespace {
 constexpr int64_t kNsPerUs = 1000;
 constexpr double kNsPerSec = 1e9;
 
-exec::Policy policy_of(Sched s) {
-  return s == Sched::kFifo ? exec::Policy::kFifo
-         : s == Sched::kRr ? exec::Policy::kRr
-                           : exec::Policy::kFair;
-}
-
 exec::IrqFlags flags_of(IrqThreading t) {
   return t == IrqThreading::kAlways  ? exec::kIrqfThreadFn
          : t == IrqThreading::kNever ? exec::kIrqfNoThread
@@ -63,7 +57,6 @@ CellPlan plan_cell(const Workload& w, double load, int vcpus, uint64_t seed, int
       p.entry = ti;
       p.name = instance_name(t, i);
       p.vcpu = fold(t.vcpu, p.name);
-      p.policy = policy_of(t.sched);
       p.busy_ns = nominal_busy_us(t) * kNsPerUs;
       p.seed = task_seed(seed, plan.tasks.size());
       plan.tasks.push_back(std::move(p));
@@ -134,7 +127,7 @@ void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellRe
     if (t.model_delay != nullptr) m.model_delay_hist = *t.model_delay;
     m.latency = LatencySummary::of(m.latency_hist, t.overruns);
     m.model_delay = LatencySummary::of(m.model_delay_hist, 0);
-    if (headline < 0 && p.desc->sched != Sched::kFair) {
+    if (headline < 0 && p.desc->sched != Policy::kFair) {
       headline = static_cast<int>(res.measured.size());
     }
     res.measured.push_back(std::move(m));

@@ -38,7 +38,7 @@ constexpr int64_t kScratchMaxBytes = 16 << 20;
 
 // One lock object of the type its description asks for.
 struct LockSlot {
-  LockKind kind = LockKind::kSpinlock;
+  LockType kind = LockType::kSpinlock;
   std::unique_ptr<exec::RawSpinlock> raw;
   std::unique_ptr<exec::Spinlock> spin;
   std::unique_ptr<exec::Mutex> mutex;
@@ -46,13 +46,13 @@ struct LockSlot {
 
   const exec::detail::LockBase& base() const {
     switch (kind) {
-      case LockKind::kRawSpinlock:
+      case LockType::kRawSpinlock:
         return *raw;
-      case LockKind::kSpinlock:
+      case LockType::kSpinlock:
         return *spin;
-      case LockKind::kMutex:
+      case LockType::kMutex:
         return *mutex;
-      case LockKind::kRtMutex:
+      case LockType::kRtMutex:
         return *rt;
     }
     return *spin;
@@ -172,24 +172,24 @@ void run_program(TaskApi& api, const Instance& inst) noexcept {
         LockSlot& l = st.locks[static_cast<size_t>(in.index)];
         unsigned long f = 0;
         switch (in.kind) {
-          case LockKind::kRawSpinlock:
+          case LockType::kRawSpinlock:
             if (in.irqsave) {
               f = api.raw_spin_lock_irqsave(*l.raw, kSites[kSiteRawIrq].loc);
             } else {
               api.raw_spin_lock(*l.raw, kSites[kSiteRaw].loc);
             }
             break;
-          case LockKind::kSpinlock:
+          case LockType::kSpinlock:
             if (in.irqsave) {
               f = api.spin_lock_irqsave(*l.spin, kSites[kSiteSpinIrq].loc);
             } else {
               (void)api.spin_lock(*l.spin, kSites[kSiteSpin].loc);
             }
             break;
-          case LockKind::kMutex:
+          case LockType::kMutex:
             (void)api.mutex_lock(*l.mutex, kSites[kSiteMutex].loc);
             break;
-          case LockKind::kRtMutex:
+          case LockType::kRtMutex:
             (void)api.rt_mutex_lock(*l.rt, kSites[kSiteRtMutex].loc);
             break;
         }
@@ -200,24 +200,24 @@ void run_program(TaskApi& api, const Instance& inst) noexcept {
         LockSlot& l = st.locks[static_cast<size_t>(in.index)];
         const unsigned long f = flags[--depth];
         switch (in.kind) {
-          case LockKind::kRawSpinlock:
+          case LockType::kRawSpinlock:
             if (in.irqsave) {
               api.raw_spin_unlock_irqrestore(*l.raw, f);
             } else {
               api.raw_spin_unlock(*l.raw);
             }
             break;
-          case LockKind::kSpinlock:
+          case LockType::kSpinlock:
             if (in.irqsave) {
               api.spin_unlock_irqrestore(*l.spin, f);
             } else {
               api.spin_unlock(*l.spin);
             }
             break;
-          case LockKind::kMutex:
+          case LockType::kMutex:
             api.mutex_unlock(*l.mutex);
             break;
-          case LockKind::kRtMutex:
+          case LockType::kRtMutex:
             api.rt_mutex_unlock(*l.rt);
             break;
         }
@@ -395,16 +395,16 @@ void allocate(const Workload& w, const CellPlan& plan, const RunOptions& opt, Ru
     l.kind = w.locks[i].kind;
     const char* n = w.locks[i].name.c_str();  // `w` outlives the run
     switch (l.kind) {
-      case LockKind::kRawSpinlock:
+      case LockType::kRawSpinlock:
         l.raw = std::make_unique<exec::RawSpinlock>(n);
         break;
-      case LockKind::kSpinlock:
+      case LockType::kSpinlock:
         l.spin = std::make_unique<exec::Spinlock>(n);
         break;
-      case LockKind::kMutex:
+      case LockType::kMutex:
         l.mutex = std::make_unique<exec::Mutex>(n);
         break;
-      case LockKind::kRtMutex:
+      case LockType::kRtMutex:
         l.rt = std::make_unique<exec::RtMutex>(n);
         break;
     }
@@ -481,7 +481,7 @@ std::string add_tasks_and_devices(exec::Executive& ex, const CellPlan& plan,
     const TaskDesc& t = *p.desc;
     exec::TaskSpec spec;
     spec.name = p.name;
-    spec.policy = p.policy;
+    spec.policy = t.sched;
     spec.priority = t.priority;
     spec.vcpu = p.vcpu;
     spec.period_ns = t.period_us * kNsPerUs;

@@ -16,31 +16,17 @@ using sim::Step;
 using sim::StepOp;
 namespace ops = sim::ops;
 
-exec::LockType lock_type_of(LockKind k) {
-  switch (k) {
-    case LockKind::kRawSpinlock:
-      return exec::LockType::kRawSpinlock;
-    case LockKind::kSpinlock:
-      return exec::LockType::kSpinlock;
-    case LockKind::kMutex:
-      return exec::LockType::kMutex;
-    case LockKind::kRtMutex:
-      return exec::LockType::kRtMutex;
-  }
-  return exec::LockType::kSpinlock;
-}
-
 // The labels run_cell() gives windows opened by a path (run_cell.cc kSites).
-const char* lock_where(LockKind k, bool irqsave) {
+const char* lock_where(LockType k, bool irqsave) {
   switch (k) {
-    case LockKind::kRawSpinlock:
+    case LockType::kRawSpinlock:
       return irqsave ? "raw_spin_lock_irqsave (a workload's path)"
                      : "raw_spin_lock (a workload's path)";
-    case LockKind::kSpinlock:
+    case LockType::kSpinlock:
       return irqsave ? "spin_lock_irqsave (a workload's path)" : "spin_lock (a workload's path)";
-    case LockKind::kMutex:
+    case LockType::kMutex:
       return "mutex_lock (a workload's path)";
-    case LockKind::kRtMutex:
+    case LockType::kRtMutex:
       return "rt_mutex_lock (a workload's path)";
   }
   return "lock (a workload's path)";
@@ -117,14 +103,13 @@ void append_program(const detail::Program& program, std::vector<Step>& out) {
 
 sim::System system_of(const Workload& w, const CellPlan& plan) {
   sim::System sys;
-  for (const LockDesc& l : w.locks)
-    sys.locks.push_back(sim::LockSpec{l.name, lock_type_of(l.kind)});
+  for (const LockDesc& l : w.locks) sys.locks.push_back(sim::LockSpec{l.name, l.kind});
   sys.channels = w.channels;
   for (const PlannedTask& p : plan.tasks) {
     const TaskDesc& t = *p.desc;
     sim::SimTask s;
     s.name = p.name;
-    s.policy = p.policy;
+    s.policy = t.sched;
     s.priority = t.priority;
     s.vcpu = p.vcpu;
     s.period_ns = t.period_us * kNsPerUs;

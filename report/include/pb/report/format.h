@@ -14,7 +14,7 @@ std::string format_us(double ns);
 // `decimals` fixed decimals; "-" for a value that is not finite.
 std::string format_fixed(double v, int decimals);
 // A load level: "0.5", "1", "2.25", the shortest text that reads back as the
-// same double; "" for none (cyclictest measurements have no load).
+// same double; "" for none (cyclictest records have no load).
 std::string format_load(double load);
 std::string format_load(const std::optional<double>& load);
 // ops/s: whole numbers from 100 up ("12346"), two decimals below; "n/a" when

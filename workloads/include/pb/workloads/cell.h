@@ -48,8 +48,7 @@ struct PlannedTask {
   size_t entry = 0;                // that entry's index (its program in CellPlan::programs)
   std::string name;                // instance_name()
   int vcpu = 0;                    // folded onto the run's vCPUs
-  exec::Policy policy = exec::Policy::kFair;
-  int64_t busy_ns = 0;  // nominal busy work of one iteration (nominal_busy_us())
+  int64_t busy_ns = 0;             // nominal busy work of one iteration (nominal_busy_us())
   // Load below 1 paces a continuous background task (README: "Load"): the n
   // such tasks of a vCPU together offer `load` of it, each starting an
   // iteration every busy x n / load on average. The executive keeps that

@@ -34,7 +34,7 @@ enum class Op : uint8_t {
 
 struct Instr {
   Op op = Op::kCompute;
-  LockKind kind = LockKind::kSpinlock;  // kLock, kUnlock
+  LockType kind = LockType::kSpinlock;  // kLock, kUnlock
   bool irqsave = false;                 // kLock, kUnlock
   IoOp io = IoOp::kNop;                 // kIo
   int index = -1;                       // kLock/kUnlock: lock; kSend/kRecv: channel

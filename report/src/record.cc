@@ -1,4 +1,4 @@
-#include "pb/report/measurement.h"
+#include "pb/report/record.h"
 
 namespace pb::report {
 
@@ -70,7 +70,7 @@ std::optional<int64_t> bounded_percentile(const LatencyHistogram& h, int64_t cei
   return v;
 }
 
-std::optional<double> metric_value(const Measurement& m, Metric metric) {
+std::optional<double> metric_value(const Record& m, Metric metric) {
   if (!m.error.empty()) return std::nullopt;
   if (const auto p = metric_percentile(metric)) {
     if (!m.has_histogram) return std::nullopt;

@@ -1,8 +1,10 @@
-// The common value type of `preemptbench report` and `compare`: what one
-// result file says about one cell — one machine, kernel, host model, emulated
-// model, workload and load level, one round. Every reader (preemptbench.run/1,
-// preemptbench.cyclic/1, cyclictest --json, cyclictest's histogram text)
-// produces these; tables, comparisons and plots read only these.
+// The common value type of `preemptbench report` and `compare`, a Record:
+// what one result file says about one cell — one machine, kernel, host
+// model, emulated model, workload and load level, one round. Every reader
+// (preemptbench.run/1, preemptbench.cyclic/1, cyclictest --json, cyclictest's
+// histogram text) produces these; tables, comparisons and plots read only
+// these. (A measurement in progress is pb-cyclictest's own class,
+// cyclictest-like/measure.h; a Record is what a file recorded.)
 #pragma once
 
 #include <cstdint>
@@ -31,7 +33,7 @@ std::string_view to_string(SourceFormat f);
 inline constexpr int64_t kMaxLatencyNs = int64_t{86'400} * 1'000'000'000;  // 1 day
 inline constexpr uint64_t kMaxSamples = uint64_t{1'000'000'000'000'000};   // 1e15
 
-struct Measurement {
+struct Record {
   // --- the row it belongs to ---------------------------------------------------
   std::string label;       // machine label ("" is never left: readers fill it)
   std::string kernel;      // kernel release, or "unknown"
@@ -88,13 +90,13 @@ bool higher_is_better(Metric m);
 // The percentile a metric names (50 for kP50), or nullopt.
 std::optional<double> metric_percentile(Metric m);
 
-// The value of `m` in one measurement: latencies in ns, missed as a count,
-// throughput in ops/s. nullopt when the measurement cannot say: an error
+// The value of `m` in one record: latencies in ns, missed as a count,
+// throughput in ops/s. nullopt when the record cannot say: an error
 // cell, no histogram for a percentile, a percentile beyond cyclictest's
 // histogram range, missed periods from cyclictest, throughput outside a run.
-std::optional<double> metric_value(const Measurement& m, Metric metric);
+std::optional<double> metric_value(const Record& m, Metric metric);
 
-// A percentile of `h` for measurements limited at `ceiling_ns` (0: none) and
+// A percentile of `h` for records limited at `ceiling_ns` (0: none) and
 // taken at `resolution_ns`: nullopt when it falls at or beyond the ceiling.
 std::optional<int64_t> bounded_percentile(const LatencyHistogram& h, int64_t ceiling_ns,
                                           int64_t resolution_ns, double p);
