@@ -22,6 +22,22 @@ exec::IrqFlags flags_of(IrqThreading t) {
 
 }  // namespace
 
+CellResult cell_identity(const Workload& w, exec::Model model, double load, int round,
+                         const char* clock) {
+  CellResult res;
+  res.model = std::string(exec::to_string(model));
+  res.workload = w.name;
+  res.load = load;
+  res.round = round;
+  res.clock = clock;
+  return res;
+}
+
+CellResult failed_cell(CellResult res, std::string why) {
+  res.error = std::move(why);
+  return res;
+}
+
 CellPlan plan_cell(const Workload& w, double load, int vcpus, uint64_t seed, int64_t duration_ns) {
   CellPlan plan;
   if (!(load > 0.0 && load <= 1.0)) {
@@ -59,6 +75,10 @@ CellPlan plan_cell(const Workload& w, double load, int vcpus, uint64_t seed, int
       p.vcpu = fold(t.vcpu, p.name);
       p.busy_ns = nominal_busy_us(t) * kNsPerUs;
       p.seed = task_seed(seed, plan.tasks.size());
+      p.period_ns = t.period_us * kNsPerUs;
+      p.phase_ns = t.phase_us * kNsPerUs;
+      p.deadline_ns = t.deadline_us * kNsPerUs;
+      p.user_ns = t.user_us * kNsPerUs;
       plan.tasks.push_back(std::move(p));
     }
   }
@@ -83,12 +103,15 @@ CellPlan plan_cell(const Workload& w, double load, int vcpus, uint64_t seed, int
   }
   for (const IrqDesc& q : w.irqs) {
     PlannedIrq d;
-    d.desc = &q;
+    d.name = q.name;
     d.vcpu = fold(q.vcpu, "irq " + q.name);
     d.period_ns =
         std::max<int64_t>(1000, std::llround(kNsPerSec / (static_cast<double>(q.rate_hz) * load)));
+    d.handler_ns = q.handler_us * kNsPerUs;
+    d.softirq_ns = q.softirq_us * kNsPerUs;
     d.flags = flags_of(q.threading);
-    plan.irqs.push_back(d);
+    d.thread_priority = q.thread_priority;
+    plan.irqs.push_back(std::move(d));
   }
   if (!folded.empty()) {
     std::string n = "vCPU indices folded onto the run's " + std::to_string(vcpus) + " vCPU(s): ";

@@ -17,7 +17,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "cell_figures.h"
+#include "cell_internal.h"
 #include "io.h"
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
@@ -261,13 +261,13 @@ void run_program(TaskApi& api, const Instance& inst) noexcept {
 
 // The body of every task instance.
 void task_body(TaskApi& api, Instance& inst) noexcept {
-  const TaskDesc& t = *inst.plan->desc;
+  const PlannedTask& p = *inst.plan;
   TaskCounters& c = *inst.counters;
-  Xorshift64Star rng(inst.plan->seed);
-  const bool periodic = t.period_us > 0;
-  const int64_t user_ns = t.user_us * kNsPerUs;
+  Xorshift64Star rng(p.seed);
+  const bool periodic = p.period_ns > 0;
+  const int64_t user_ns = p.user_ns;
   const bool has_path = !inst.program->code.empty();
-  const int64_t deadline_ns = (t.deadline_us > 0 ? t.deadline_us : t.period_us) * kNsPerUs;
+  const int64_t deadline_ns = p.deadline_ns > 0 ? p.deadline_ns : p.period_ns;
   // Paced by load: iterations start on an absolute schedule, one every
   // cycle (jittered uniformly in [0.5, 1.5] x the mean, so the background
   // does not lock into a rhythm with the measuring tasks), from a random
@@ -275,7 +275,7 @@ void task_body(TaskApi& api, Instance& inst) noexcept {
   // is kept) but the backlog is dropped past kMaxBacklogCycles, so a stalled
   // task does not burst.
   constexpr int64_t kMaxBacklogCycles = 4;
-  const int64_t cycle = inst.plan->cycle_mean_ns;
+  const int64_t cycle = p.cycle_mean_ns;
   auto jittered = [&] {
     return std::max<int64_t>(1,
                              static_cast<int64_t>(static_cast<double>(cycle) * (0.5 + rng.unit())));
@@ -365,22 +365,6 @@ RtBandwidth host_rt_bandwidth() {
   };
   return {read("/proc/sys/kernel/sched_rt_runtime_us"),
           read("/proc/sys/kernel/sched_rt_period_us")};
-}
-
-CellResult fail(CellResult r, std::string why) {
-  r.error = std::move(why);
-  return r;
-}
-
-// What the cell is, as asked for: set before anything can fail.
-CellResult identity(const Workload& w, exec::Model model, double load, int round) {
-  CellResult res;
-  res.model = std::string(exec::to_string(model));
-  res.workload = w.name;
-  res.load = load;
-  res.round = round;
-  res.clock = "real";
-  return res;
 }
 
 // Everything a body touches during the run, allocated before start(): lock
@@ -478,30 +462,27 @@ std::string add_tasks_and_devices(exec::Executive& ex, const CellPlan& plan,
                                   std::vector<Instance>& insts) {
   for (Instance& in : insts) {
     const PlannedTask& p = *in.plan;
-    const TaskDesc& t = *p.desc;
-    exec::TaskSpec spec;
-    spec.name = p.name;
-    spec.policy = t.sched;
-    spec.priority = t.priority;
-    spec.vcpu = p.vcpu;
-    spec.period_ns = t.period_us * kNsPerUs;
-    spec.phase_ns = t.phase_us * kNsPerUs;
-    spec.histograms = t.measure;
     Instance* ip = &in;
-    spec.body = [ip](TaskApi& api) { task_body(api, *ip); };
-    in.id = ex.add_task(std::move(spec));
+    in.id = ex.add_task({.name = p.name,
+                         .policy = p.desc->sched,
+                         .priority = p.desc->priority,
+                         .vcpu = p.vcpu,
+                         .period_ns = p.period_ns,
+                         .phase_ns = p.phase_ns,
+                         .histograms = p.desc->measure,
+                         .body = [ip](TaskApi& api) { task_body(api, *ip); }});
     if (in.id < 0) return "task " + p.name + ": " + ex.error();
   }
   for (const PlannedIrq& q : plan.irqs) {
-    exec::IrqSpec spec;
-    spec.name = q.desc->name;
-    spec.vcpu = q.vcpu;
-    spec.period_ns = q.period_ns;
-    spec.handler_ns = q.desc->handler_us * kNsPerUs;
-    spec.softirq_ns = q.desc->softirq_us * kNsPerUs;
-    spec.flags = q.flags;
-    spec.thread_priority = q.desc->thread_priority;
-    if (ex.add_irq(std::move(spec)) < 0) return "irq " + q.desc->name + ": " + ex.error();
+    if (ex.add_irq({.name = q.name,
+                    .vcpu = q.vcpu,
+                    .period_ns = q.period_ns,
+                    .handler_ns = q.handler_ns,
+                    .softirq_ns = q.softirq_ns,
+                    .flags = q.flags,
+                    .thread_priority = q.thread_priority}) < 0) {
+      return "irq " + q.name + ": " + ex.error();
+    }
   }
   return "";
 }
@@ -515,21 +496,16 @@ CellFigures figures_of(const Workload& w, const CellPlan& plan, const RunState& 
   uint64_t io_done = 0, io_errors = 0;
   for (const Instance& in : insts) {
     const TaskCounters& c = *in.counters;
-    InstanceFigures t;
-    t.iterations = c.iterations;
-    t.work_ns = c.work_ns;
-    t.sends = c.sends;
-    t.recvs = c.recvs;
-    t.deadline_misses = c.deadline_misses;
     io_done += c.io.completed;
     io_errors += c.io.errors;
-    for (const exec::TaskStats& ts : r.tasks) {
-      if (ts.id != in.id) continue;
-      t.periods = ts.periods;
-      t.overruns = ts.overruns;
-      t.latency = ts.wakeup_latency.get();
-      t.model_delay = ts.model_delay.get();
-      break;
+    InstanceFigures t{c.iterations, c.work_ns, c.sends, c.recvs, c.deadline_misses};
+    const auto ts = std::find_if(r.tasks.begin(), r.tasks.end(),
+                                 [&](const exec::TaskStats& s) { return s.id == in.id; });
+    if (ts != r.tasks.end()) {
+      t.periods = ts->periods;
+      t.overruns = ts->overruns;
+      t.latency = ts->wakeup_latency.get();
+      t.model_delay = ts->model_delay.get();
     }
     f.tasks.push_back(t);
   }
@@ -577,9 +553,9 @@ std::string throttle_note(const exec::RunResult& r, int64_t duration_ns, const R
 }
 
 CellResult run_cell_impl(const Workload& w, exec::Model model, double load, const RunOptions& opt) {
-  CellResult res = identity(w, model, load, opt.round);
+  CellResult res = cell_identity(w, model, load, opt.round, "real");
   const CellPlan plan = plan_cell(w, load, opt.vcpus, opt.seed, opt.duration_ns);
-  if (!plan.error.empty()) return fail(res, plan.error);
+  if (!plan.error.empty()) return failed_cell(res, plan.error);
 
   RunState st;
   std::vector<Instance> insts;
@@ -587,12 +563,12 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
   allocate(w, plan, opt, st, insts, notes);
   exec::Executive ex(executive_config(model, opt));
   if (const std::string e = add_tasks_and_devices(ex, plan, insts); !e.empty()) {
-    return fail(res, e);
+    return failed_cell(res, e);
   }
   if (!plan.folded_note.empty()) notes.push_back(plan.folded_note);
 
   const RtBandwidth rt_bw = host_rt_bandwidth();
-  if (ex.start() != 0) return fail(res, ex.error());
+  if (ex.start() != 0) return failed_cell(res, ex.error());
   const int64_t t0 = sys::now_ns();
   ex.run_for(opt.duration_ns);
   const int64_t wall = sys::now_ns() - t0;
@@ -619,7 +595,7 @@ CellResult run_cell(const Workload& w, exec::Model model, double load, const Run
   try {
     return run_cell_impl(w, model, load, opt);
   } catch (const std::exception& e) {  // allocation failures before or after the run
-    CellResult res = identity(w, model, load, opt.round);
+    CellResult res = cell_identity(w, model, load, opt.round, "real");
     res.error = std::string("run_cell: ") + e.what();
     return res;
   }

@@ -4,7 +4,7 @@
 #include <exception>
 #include <string>
 
-#include "cell_figures.h"
+#include "cell_internal.h"
 #include "pb/workloads/cell.h"
 
 namespace pb::wl {
@@ -106,19 +106,17 @@ sim::System system_of(const Workload& w, const CellPlan& plan) {
   for (const LockDesc& l : w.locks) sys.locks.push_back(sim::LockSpec{l.name, l.kind});
   sys.channels = w.channels;
   for (const PlannedTask& p : plan.tasks) {
-    const TaskDesc& t = *p.desc;
-    sim::SimTask s;
-    s.name = p.name;
-    s.policy = t.sched;
-    s.priority = t.priority;
-    s.vcpu = p.vcpu;
-    s.period_ns = t.period_us * kNsPerUs;
-    s.phase_ns = t.phase_us * kNsPerUs;
-    s.deadline_ns = t.deadline_us * kNsPerUs;
-    s.measure = t.measure;
-    if (s.period_ns > 0) s.body.push_back(ops::simple(StepOp::kWaitPeriod));
-    if (t.user_us > 0) s.body.push_back(ops::compute(t.user_us * kNsPerUs));
-    if (!t.path.empty()) {
+    sim::SimTask s{.name = p.name,
+                   .policy = p.desc->sched,
+                   .priority = p.desc->priority,
+                   .vcpu = p.vcpu,
+                   .period_ns = p.period_ns,
+                   .phase_ns = p.phase_ns,
+                   .deadline_ns = p.deadline_ns,
+                   .measure = p.desc->measure};
+    if (p.period_ns > 0) s.body.push_back(ops::simple(StepOp::kWaitPeriod));
+    if (p.user_ns > 0) s.body.push_back(ops::compute(p.user_ns));
+    if (!p.desc->path.empty()) {
       s.body.push_back(ops::simple(StepOp::kKernelEnter));
       append_program(plan.programs[p.entry], s.body);
       s.body.push_back(ops::simple(StepOp::kKernelExit));
@@ -128,22 +126,15 @@ sim::System system_of(const Workload& w, const CellPlan& plan) {
     sys.tasks.push_back(std::move(s));
   }
   for (const PlannedIrq& q : plan.irqs) {
-    sim::DeviceSpec d;
-    d.name = q.desc->name;
-    d.vcpu = q.vcpu;
-    d.period_ns = q.period_ns;
-    d.handler_ns = q.desc->handler_us * kNsPerUs;
-    d.softirq_ns = q.desc->softirq_us * kNsPerUs;
-    d.flags = q.flags;
-    d.thread_priority = q.desc->thread_priority;
-    sys.devices.push_back(d);
+    sys.devices.push_back({.name = q.name,
+                           .vcpu = q.vcpu,
+                           .period_ns = q.period_ns,
+                           .handler_ns = q.handler_ns,
+                           .softirq_ns = q.softirq_ns,
+                           .flags = q.flags,
+                           .thread_priority = q.thread_priority});
   }
   return sys;
-}
-
-CellResult fail(CellResult r, std::string why) {
-  r.error = std::move(why);
-  return r;
 }
 
 }  // namespace
@@ -161,20 +152,15 @@ sim::SimOptions sim_options_from(const RunOptions& ro) {
 
 CellResult simulate_cell(const Workload& w, exec::Model model, double load,
                          const sim::SimOptions& opt) {
-  CellResult res;
-  res.model = std::string(exec::to_string(model));
-  res.workload = w.name;
-  res.load = load;
-  res.round = opt.round;
-  res.clock = "simulated";
+  CellResult res = cell_identity(w, model, load, opt.round, "simulated");
   sim::SimResult r;
   CellPlan plan;
   try {
     plan = plan_cell(w, load, opt.vcpus, opt.seed, opt.duration_ns);
-    if (!plan.error.empty()) return fail(res, plan.error);
+    if (!plan.error.empty()) return failed_cell(res, plan.error);
     r = sim::simulate(system_of(w, plan), model, opt);
   } catch (const std::exception& e) {
-    return fail(res, std::string("simulation: ") + e.what());
+    return failed_cell(res, std::string("simulation: ") + e.what());
   }
   res.host_fifo = false;
 
@@ -183,17 +169,8 @@ CellResult simulate_cell(const Workload& w, exec::Model model, double load,
   f.duration_ns = r.end_ns;
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     const sim::TaskResult& tr = r.tasks[i];
-    InstanceFigures t;
-    t.iterations = tr.iterations;
-    t.work_ns = tr.work_ns;
-    t.sends = tr.sends;
-    t.recvs = tr.recvs;
-    t.deadline_misses = tr.deadline_misses;
-    t.periods = tr.periods;
-    t.overruns = tr.overruns;
-    t.latency = tr.latency.get();
-    t.model_delay = tr.model_delay.get();
-    f.tasks.push_back(t);
+    f.tasks.push_back({tr.iterations, tr.work_ns, tr.sends, tr.recvs, tr.deadline_misses,
+                       tr.periods, tr.overruns, tr.latency.get(), tr.model_delay.get()});
   }
   for (const sim::VcpuResult& v : r.vcpus) {
     detail::add_vcpu_figures(

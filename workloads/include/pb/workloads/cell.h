@@ -58,14 +58,22 @@ struct PlannedTask {
   int64_t cycle_mean_ns = 0;
   int64_t think_mean_ns = 0;
   uint64_t seed = 0;  // of its pacing jitter: task_seed(run seed, instance index)
+  // The description's times in ns.
+  int64_t period_ns = 0;
+  int64_t phase_ns = 0;
+  int64_t deadline_ns = 0;
+  int64_t user_ns = 0;
 };
 
 // One device, as both clocks create it.
 struct PlannedIrq {
-  const IrqDesc* desc = nullptr;
-  int vcpu = 0;              // folded
-  int64_t period_ns = 0;     // load scales the rate: 1 s / (rate_hz x load), at least 1 us
+  std::string name;
+  int vcpu = 0;            // folded
+  int64_t period_ns = 0;   // load scales the rate: 1 s / (rate_hz x load), at least 1 us
+  int64_t handler_ns = 0;  // the description's times in ns
+  int64_t softirq_ns = 0;
   exec::IrqFlags flags = 0;  // from IrqDesc::threading
+  int thread_priority = exec::kIrqThreadPriority;
 };
 
 struct CellPlan {
@@ -123,7 +131,7 @@ struct VcpuFigures {
 };
 
 // Per-vCPU figures come from either clock's per-vCPU type through one list
-// of counters (add_vcpu_figures(), workloads/src/cell_figures.h).
+// of counters (add_vcpu_figures(), workloads/src/cell_internal.h).
 
 struct CellFigures {
   int64_t duration_ns = 0;
@@ -133,6 +141,12 @@ struct CellFigures {
   std::vector<IrqFigures> irqs;
   std::map<std::string, uint64_t> extra_counters;  // a clock's own (io_completed, ...)
 };
+
+// What a cell is, as asked for (model, workload, load, round, clock): set
+// before anything can fail. failed_cell(): the same with `error` set.
+CellResult cell_identity(const Workload& w, exec::Model model, double load, int round,
+                         const char* clock);
+CellResult failed_cell(CellResult res, std::string why);
 
 // Fills `res` (measured tasks with the headline first, counters, throughput,
 // windows, duration) from what a clock measured, the same way for both

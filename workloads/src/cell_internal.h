@@ -1,8 +1,10 @@
+// Internal to the cells (run_cell.cc, simulate_cell.cc).
+//
 // add_vcpu_figures(): one list of the per-vCPU counters a cell reports, read
 // from either clock's per-vCPU type. A counter the type lacks is skipped at
 // compile time (the simulator has no lockdep, no host stalls, no signal
 // forwarding), so each clock reports what it measures and nothing it does
-// not. Internal to the cells (run_cell.cc, simulate_cell.cc).
+// not.
 #pragma once
 
 #include <cstdint>
