@@ -294,7 +294,8 @@ Def audio_isr() {
   };
   d.expect = [](const Params& p, Model m) {
     Expectation e;
-    // Forced threading: a plain request_irq() handler runs in its thread on RT only (§4).
+    // Forced threading: a plain request_irq() handler runs in its thread on RT only
+    // (irq_setup_forced_threading(), kernel/irq/manage.c).
     const bool threaded = exec::model_is_rt(m);
     const bool thread_above = threaded && p.i("thread_prio") > p.i("audio_prio");
     const int64_t T = p.ns("period_us"), C = p.ns("compute_us"), Ti = p.ns("irq_period_us");
@@ -540,7 +541,8 @@ Def nested_locks() {
     const int64_t before = p.ns("outer_before_us"), inner = p.ns("inner_us"),
                   after = p.ns("outer_after_us");
     const int64_t req = p.ns("request_at_us"), total = before + inner + after;
-    // spinlock_t adds to the count off RT only (PREEMPT_LOCK_OFFSET, §1); raw_spinlock_t always.
+    // spinlock_t adds to the count off RT only (PREEMPT_LOCK_OFFSET, include/linux/preempt.h);
+    // raw_spinlock_t always.
     const bool counting = p.s("lock_type") == "raw_spinlock" || !exec::model_is_rt(m);
     const bool wrong = p.b("wrong_rule");
     ordered_json reports = ordered_json::array();
@@ -870,8 +872,9 @@ Def sleep_in_atomic() {
       e.analysis.push_back(
           "a mutex holder may sleep: might_sleep() finds preempt_count 0 and IRQs on; no report.");
     } else {
-      // §1/§5: raw_spinlock_t always adds to preempt_count, spinlock_t only off
-      // RT; on RT spinlock_t holds rcu_read_lock() instead (§6 might_sleep()).
+      // raw_spinlock_t always adds to preempt_count, spinlock_t only off RT; on
+      // RT spinlock_t holds rcu_read_lock() instead (rt_spin_lock(),
+      // kernel/locking/spinlock_rt.c), which __might_sleep() also reports.
       const bool counted = lt == "raw_spinlock" || !exec::model_is_rt(m);
       const bool rcu = lt == "spinlock" && exec::model_is_rt(m);
       e.analysis.push_back(

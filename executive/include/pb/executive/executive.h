@@ -1,7 +1,8 @@
 // The executive: a user-space kernel that runs emulated tasks on real,
 // pinned threads under one of Linux's preemption models (NONE, VOLUNTARY,
 // FULL, LAZY, RT) and decides, at each preemption point, what that model
-// would do. DESIGN-executive.md explains the mechanism and its costs.
+// would do. DESIGN.md ("The executive: mechanism") explains the mechanism
+// and its costs.
 //
 // Shape of a run:
 //   Executive ex({.model = Model::kFull});

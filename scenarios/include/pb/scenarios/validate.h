@@ -17,8 +17,8 @@
 //     the host's spikes) lies within the tolerance of the simulated one.
 //
 // Tolerance: |value - expected| <= max(relative x expected, floor). The
-// relative part (10 % by default) is the target for sections
-// >= 1 ms; the floor (50 µs by default) absorbs what a fixed cost per
+// relative part (10 % by default) is the fidelity the emulation aims at
+// for sections >= 1 ms; the floor (50 µs by default) absorbs what a fixed cost per
 // switch and the host's wakeup jitter add to short sections and to the
 // preemptible models, whose expected delay is a few µs.
 //
@@ -56,7 +56,8 @@ int64_t pick(const wl::LatencySummary& s, Statistic st);
 // task beside a task in a non-preemptible kernel section of `section_ns`
 // that calls cond_resched() every `cond_resched_ns` (0: never):
 // NONE and VOLUNTARY wait for the section's end or the next cond_resched
-// (reference §2.2: only explicit points and return to user switch);
+// (only explicit points and the return to user switch there:
+// __cond_resched(), exit_to_user_mode_loop());
 // FULL, LAZY (an RT wakeup sets NEED_RESCHED, not LAZY) and RT switch at
 // the interrupt's exit: 0 plus costs the tolerance's floor covers.
 int64_t analytic_worst_delay_ns(exec::Model m, int64_t section_ns, int64_t cond_resched_ns);
