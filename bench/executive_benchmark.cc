@@ -463,7 +463,7 @@ BENCHMARK(rt_mutex_contended_handoff)
     ->Unit(benchmark::kNanosecond);
 
 // ------------------------------------------------------------------------------------------
-// executive_tax: the issue's "pure compute in emulated kernel mode under
+// executive_tax: the target "pure compute in emulated kernel mode under
 // NONE completes >= 97 % of the work per second of the same loop without
 // the executive". Both loops run the same work unit (a few hundred
 // dependent integer operations) for the same wall time on the measuring CPU

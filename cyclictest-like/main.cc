@@ -6,11 +6,9 @@
 // so that it neither disturbs the run nor is mapped into it.
 #include <fcntl.h>
 #include <sched.h>
-#include <spawn.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,6 +26,7 @@
 #include "options.h"
 #include "output.h"
 #include "pb/atomic_file.h"
+#include "pb/subprocess.h"
 #include "pb/cpu_list.h"
 #include "pb/sys.h"
 
@@ -93,48 +92,22 @@ std::string policy_text(int policy) {
   return std::string(policy_name(policy)) + "/" + policy_name(policy);
 }
 
-extern "C" char** environ;
-
 // The machine fingerprint, from `preemptbench sysinfo --json` (the binary
 // beside this one, else on PATH). Run as a child so that hwloc and zlib are
 // never mapped into this process — under mlockall every mapped page is
 // locked. Never fails: an object with "error" says what went wrong.
 nlohmann::json machine_fingerprint() {
-  std::string self(4096, '\0');
-  const ssize_t n = ::readlink("/proc/self/exe", self.data(), self.size() - 1);
   std::string tool = "preemptbench";
-  if (n > 0) {
-    self.resize(static_cast<size_t>(n));
-    const std::string beside = self.substr(0, self.rfind('/') + 1) + "preemptbench";
-    if (::access(beside.c_str(), X_OK) == 0) tool = beside;
+  const std::string beside = pb::exe_dir() + "/preemptbench";
+  if (::access(beside.c_str(), X_OK) == 0) tool = beside;
+  const pb::ChildResult child =
+      pb::run_child({"preemptbench", "sysinfo", "--json"},
+                    {.out = pb::ChildOutput::kCapture, .silence_stderr = true, .program = tool});
+  if (child.spawn_error != 0) {
+    return {{"error", "cannot run " + tool + ": " + std::strerror(child.spawn_error)}};
   }
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return {{"error", "pipe failed"}};
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  char arg0[] = "preemptbench", arg1[] = "sysinfo", arg2[] = "--json";
-  char* argv[] = {arg0, arg1, arg2, nullptr};
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, tool.c_str(), &fa, nullptr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  ::close(fds[1]);
-  std::string text;
-  if (rc == 0) {
-    char buf[4096];
-    ssize_t got;
-    while ((got = ::read(fds[0], buf, sizeof buf)) > 0 || (got < 0 && errno == EINTR)) {
-      if (got > 0) text.append(buf, static_cast<size_t>(got));
-    }
-  }
-  ::close(fds[0]);
-  int status = 0;
-  if (rc != 0) return {{"error", "cannot run " + tool + ": " + std::strerror(rc)}};
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  auto doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !doc.is_object()) {
+  auto doc = nlohmann::json::parse(child.out, nullptr, /*allow_exceptions=*/false);
+  if (child.exit_code() != 0 || !doc.is_object()) {
     return {{"error", tool + " sysinfo --json failed"}};
   }
   return doc;

@@ -13,7 +13,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  std::vector<pb::report::Measurement> out;
+  std::vector<pb::report::Record> out;
   std::string error;
   if (!pb::report::read_result(text, "fuzz", "fuzz", &out, &error)) {
     if (error.empty()) __builtin_trap();
@@ -25,10 +25,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                &r.table, &error)) {
     return 0;
   }
-  for (auto f : {pb::report::ReportFormat::kMarkdown, pb::report::ReportFormat::kCsv,
-                 pb::report::ReportFormat::kHtml}) {
-    (void)pb::report::render_report(f, r);
+  for (auto f : {pb::report::Format::kMarkdown, pb::report::Format::kCsv,
+                 pb::report::Format::kHtml, pb::report::Format::kJson}) {
+    (void)pb::report::render(f, r);
   }
-  (void)pb::report::render_report_json(r);
   return 0;
 }

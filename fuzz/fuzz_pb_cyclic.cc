@@ -10,7 +10,7 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
-  std::vector<pb::report::Measurement> out;
+  std::vector<pb::report::Record> out;
   std::string error;
   if (!pb::report::read_pb_cyclic(text, "fuzz", &out, &error) && error.empty()) __builtin_trap();
   return 0;

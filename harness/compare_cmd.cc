@@ -90,7 +90,7 @@ int compare_main(const std::vector<std::string>& args) {
     return usage_error("--out: " + error);
   }
 
-  std::vector<report::Measurement> sides[2];
+  std::vector<report::Record> sides[2];
   for (int i = 0; i < 2; ++i) {
     std::vector<std::string> notes;
     if (!report::collect({inputs[static_cast<size_t>(i)]}, &sides[i], &notes, &error))

@@ -24,16 +24,11 @@
 #include "pb/report/readers.h"
 #include "pb/report/reporter.h"
 #include "pb/report/table.h"
+#include "pb/subprocess.h"
 
 namespace pb::cli {
 
 namespace {
-
-std::string self_dir() {
-  std::error_code ec;
-  const auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : p.parent_path().string();
-}
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -78,7 +73,7 @@ int report_main(const std::vector<std::string>& args) {
       ("relabel", po::value<std::vector<std::string>>(),
        "FROM=TO: show machine label FROM as TO (repeatable; e.g. a host name that rt-tests' "
        "cyclictest recorded, as the label given to preemptbench run)")  //
-      ("no-plots", "do not draw plots")                                              //
+      ("no-plots", "do not draw plots")                                 //
       ("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("input", po::value<std::vector<std::string>>());
@@ -97,7 +92,7 @@ int report_main(const std::vector<std::string>& args) {
   const auto inputs = vm["input"].as<std::vector<std::string>>();
   const bool to_dir = vm.count("out") > 0;
 
-  std::vector<report::ReportFormat> formats;
+  std::vector<report::Format> formats;
   const std::string format_text =
       vm.count("format") ? vm["format"].as<std::string>() : (to_dir ? "md,html,csv" : "md");
   for (const std::string& name : split_list(format_text)) {
@@ -137,11 +132,11 @@ int report_main(const std::vector<std::string>& args) {
     }
   }
 
-  std::vector<report::Measurement> measurements;
+  std::vector<report::Record> records;
   std::vector<std::string> notes;
   std::string error;
-  if (!report::collect(inputs, &measurements, &notes, &error)) return usage_error(error);
-  for (auto& m : measurements) {
+  if (!report::collect(inputs, &records, &notes, &error)) return usage_error(error);
+  for (auto& m : records) {
     for (const auto& [from, to] : relabel) {
       if (m.label == from) {
         m.label = to;
@@ -153,17 +148,17 @@ int report_main(const std::vector<std::string>& args) {
 
   report::Report r;
   std::set<std::string> seen;
-  for (const auto& m : measurements) {
+  for (const auto& m : records) {
     if (seen.insert(m.source).second) {
       r.sources.push_back(
           fmt::format("{} ({}, {})", m.source, report::to_string(m.format), m.tool));
     }
   }
-  if (!report::build_table(std::move(measurements), reference, &r.table, &error))
+  if (!report::build_table(std::move(records), reference, &r.table, &error))
     return usage_error(error);
 
   if (!to_dir) {
-    std::cout << report::render_report(formats.front(), r);
+    std::cout << report::render(formats.front(), r);
     std::cout.flush();
     return std::cout ? kExitOk : kExitFailed;
   }
@@ -179,15 +174,16 @@ int report_main(const std::vector<std::string>& args) {
     }
     std::cout << path << '\n';
   };
-  write("report.json", report::render_report_json(r));
+  write(std::string(report::report_file_name(report::Format::kJson)),
+        report::render(report::Format::kJson, r));
   if (!vm.count("no-plots")) {
-    r.plots = report::draw_plots(self_dir() + "/plot_report.py", out_dir + "/report.json", out_dir,
+    r.plots = report::draw_plots(exe_dir() + "/plot_report.py", out_dir + "/report.json", out_dir,
                                  &r.plot_note);
     if (!r.plot_note.empty()) std::fprintf(stderr, "note: %s\n", r.plot_note.c_str());
     for (const auto& p : r.plots) std::cout << out_dir << '/' << p.file << '\n';
   }
   for (const auto f : formats)
-    write(std::string(report::report_file_name(f)), report::render_report(f, r));
+    write(std::string(report::report_file_name(f)), report::render(f, r));
   std::cout.flush();
   return status;
 }

@@ -1,18 +1,18 @@
 // `preemptbench run`: the headline sweep, models x workloads x loads x rounds
-// on the executive. Order matters, as in pb-cyclictest: every input is
-// validated and the output directory proven writable before the first cell
-// (bad input: one message, exit 2, no file); then the signal handlers; then
-// the sweep, rewriting run.json after every cell so that even a killed run
-// leaves the cells it finished; then the reports and the plots.
+// on the executive (or the simulator). This file is the command: it parses,
+// plans (plan_sweep()), runs the sweep (run_sweep(), sweep.h) with an
+// observer that prints progress and checkpoints run.json, and writes the
+// reports. Order matters, as in pb-cyclictest: every input is validated and
+// the output directory proven writable before the first cell (bad input: one
+// message, exit 2, no file); then the signal handlers; then the sweep,
+// rewriting run.json after every cell so that even a killed run leaves the
+// cells it finished; then the reports and the plots.
 //
 // Exit codes: 0 every cell ran; 1 a cell failed (its "error" says why) or an
 // output could not be written; 2 bad input; 128+signal (130 for Ctrl-C) when
 // a signal ended the sweep — the result is then written with "partial": true.
 #include <sched.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,34 +23,34 @@
 #include <ctime>
 #include <filesystem>
 #include <iostream>
-#include <set>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "stop_signal.h"
 #include "pb/atomic_file.h"
 #include "pb/executive/policy.h"
-#include "pb/sim/cell.h"
+#include "pb/report/format.h"
+#include "pb/report/plots.h"
+#include "pb/report/reporter.h"
+#include "pb/report/run_document.h"
+#include "pb/subprocess.h"
 #include "pb/sys.h"
 #include "pb/sysinfo.h"
+#include "pb/utc.h"
 #include "pb/version.h"
-#include "pb/workloads/runner.h"
+#include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
-#include "reporter.h"
-#include "run_document.h"
 #include "run_options.h"
-#include "summary.h"
-
-extern "C" char** environ;
+#include "sweep.h"
+#include "stop_signal.h"
 
 namespace pb::cli {
 namespace {
 
-using harness::Format;
-using harness::RunDocument;
+using report::Format;
+using report::RunDocument;
 
 std::string host_name() {
   char buf[256] = {};
@@ -58,25 +58,10 @@ std::string host_name() {
   return buf;
 }
 
-std::string utc_stamp(time_t t) {
-  tm utc{};
-  gmtime_r(&t, &utc);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y%m%dT%H%M%SZ", &utc);
-  return buf;
-}
-
 int allowed_cpu_count() {
   cpu_set_t set;
   if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
   return CPU_COUNT(&set);
-}
-
-std::string exe_dir() {
-  char buf[4096];
-  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return ".";
-  return std::filesystem::path(std::string(buf, static_cast<size_t>(n))).parent_path().string();
 }
 
 std::string minutes(double s) {
@@ -92,7 +77,7 @@ std::string prepare_out_dir(const std::string& dir) {
   if (ec) return fmt::format("--out: cannot create directory '{}': {}", dir, ec.message());
   for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
     std::string error;
-    const std::string path = dir + "/" + std::string(harness::file_name(f));
+    const std::string path = dir + "/" + std::string(report::run_file_name(f));
     if (check_writable(path, &error) < 0) return "--out: " + error;
   }
   return "";
@@ -105,65 +90,20 @@ std::string write_outputs(const RunDocument& doc, const std::string& dir, bool f
   for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
     if (!final && f != Format::kJson) continue;
     std::string error;
-    const std::string path = dir + "/" + std::string(harness::file_name(f));
-    if (write_file_atomic(path, harness::render(f, doc), &error) < 0) {
+    const std::string path = dir + "/" + std::string(report::run_file_name(f));
+    if (write_file_atomic(path, report::render(f, doc), &error) < 0) {
       failures += (failures.empty() ? "" : "; ") + error;
     }
   }
   return failures;
 }
 
-// The interpreter for plot_run.py: $PB_PYTHON, else Debian's /usr/bin/python3
-// (where scripts/setup installs python3-matplotlib; a pyenv or venv python3
-// on PATH usually lacks it), else python3 on PATH.
-std::string python_interpreter() {
-  if (const char* p = std::getenv("PB_PYTHON"); p != nullptr && *p != '\0') return p;
-  if (access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
-  return "python3";
-}
-
 // Runs `python3 plot_run.py run.json DIR`. Plots are a convenience: any
 // failure is a note on stderr and never changes the exit status.
 void run_plots(const std::string& dir) {
-  const std::string script = exe_dir() + "/plot_run.py";
-  if (access(script.c_str(), R_OK) != 0) {
-    std::fprintf(stderr, "note: plots skipped: %s not found\n", script.c_str());
-    return;
-  }
-  const std::string python = python_interpreter();
-  const std::string json = dir + "/run.json";
-  std::vector<std::string> words{python, script, json, dir};
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  // The plotter's stdout goes to stderr: stdout carries only the reports.
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) {
-    std::fprintf(stderr, "note: plots skipped: cannot run %s (%s); install python3\n",
-                 python.c_str(), std::strerror(rc));
-    return;
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  constexpr int kNoMatplotlib = 3;  // plot_run.py's exit code when matplotlib is missing
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return;
-  if (WIFEXITED(status) && WEXITSTATUS(status) == kNoMatplotlib) {
-    std::fprintf(stderr,
-                 "note: plots skipped: matplotlib is not installed for %s (Debian: apt install "
-                 "python3-matplotlib, or scripts/setup)\n",
-                 python.c_str());
-  } else if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-    std::fprintf(stderr, "note: plots skipped: %s not found; install python3\n", python.c_str());
-  } else {
-    std::fprintf(stderr, "note: plots failed (%s %s exited with status %d)\n", python.c_str(),
-                 script.c_str(), WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  }
+  const std::string why =
+      report::run_plot_script(exe_dir() + "/plot_run.py", {dir + "/run.json", dir});
+  if (!why.empty()) std::fprintf(stderr, "note: plots skipped: %s\n", why.c_str());
 }
 
 // One line per finished cell on stderr.
@@ -173,19 +113,53 @@ void progress_line(const RunDocument& doc, size_t index, int total, double elaps
   std::string figures;
   if (!c.error.empty()) {
     figures = "error: " + c.error;
-  } else if (const wl::MeasuredTask* h = harness::headline(c)) {
+  } else if (const wl::MeasuredTask* h = report::headline(c)) {
     figures = fmt::format("p99 {:>8} us  max {:>8} us  ops/s {:>9}",
-                          harness::format_us(h->latency.p99), harness::format_us(h->latency.max),
-                          harness::format_fixed(c.throughput.ops_per_s, 0));
+                          report::format_us(h->latency.p99), report::format_us(h->latency.max),
+                          report::format_fixed(c.throughput.ops_per_s, 0));
   } else {
     figures = "no measuring task";
   }
   std::fprintf(stderr, "[%*zu/%d] %-9s %-16s load %-5s%s  %s  (%s elapsed, ETA %s)\n",
                static_cast<int>(std::to_string(total).size()), index + 1, total, c.model.c_str(),
-               c.workload.c_str(), harness::format_load(c.load).c_str(),
+               c.workload.c_str(), report::format_load(c.load).c_str(),
                doc.config.rounds > 1 ? fmt::format(" round {}", c.round).c_str() : "",
                figures.c_str(), minutes(elapsed_s).c_str(), minutes(eta_s).c_str());
 }
+
+// The CLI's observer: a "running" line on a terminal, one progress line per
+// finished cell on stderr, and run.json rewritten after every cell.
+class ProgressObserver final : public harness::SweepObserver {
+ public:
+  explicit ProgressObserver(const std::string& out_dir)
+      : out_dir_(out_dir), tty_(isatty(STDERR_FILENO) == 1) {}
+
+  void cell_starting(const harness::SweepPlan& plan, size_t index) override {
+    if (!tty_) return;
+    const harness::SweepCell& p = plan.cells[index];
+    std::fprintf(stderr, "[%zu/%zu] %s %s load %s: running\r", index + 1, plan.cells.size(),
+                 plan.config.models[p.model].c_str(), plan.workloads[p.workload].name.c_str(),
+                 report::format_load(p.load).c_str());
+  }
+
+  void cell_finished(const harness::SweepPlan& plan, const RunDocument& doc) override {
+    const auto total = static_cast<double>(plan.cells.size());
+    const auto done = static_cast<double>(doc.cells.size());
+    if (tty_) std::fputs("\33[K", stderr);  // erase the "running" line
+    progress_line(doc, doc.cells.size() - 1, static_cast<int>(plan.cells.size()), doc.elapsed_s,
+                  doc.elapsed_s / done * (total - done));
+    // Checkpoint: a killed run still leaves a valid, partial run.json.
+    if (const std::string e = write_outputs(doc, out_dir_, false); !e.empty() && !warned_) {
+      std::fprintf(stderr, "warning: checkpoint: %s\n", e.c_str());
+      warned_ = true;
+    }
+  }
+
+ private:
+  std::string out_dir_;
+  bool tty_;
+  bool warned_ = false;
+};
 
 }  // namespace
 
@@ -194,7 +168,7 @@ int run_main(const std::vector<std::string>& args) {
   harness::RunDefaults defaults;
   defaults.workloads = wl::default_suite();
   defaults.label = host_name();
-  defaults.timestamp = utc_stamp(start_wall);
+  defaults.timestamp = compact_utc(start_wall);
   defaults.max_vcpus = allowed_cpu_count() - 1;
   const harness::ParsedRun parsed = harness::parse_run_args(args, defaults);
   if (parsed.help) {
@@ -209,50 +183,10 @@ int run_main(const std::vector<std::string>& args) {
     }
     return kExitOk;
   }
-  const harness::RunConfig& config = parsed.config;
-
+  const report::RunConfig& config = parsed.config;
   // Every description is loaded (and --set applied) before anything runs:
   // WorkloadError reaches main() and becomes exit 2.
-  // With several workloads each gets only the --set keys it declares; a key
-  // that none declares is an error. (With one, load_workload() itself names
-  // an undeclared key and lists the declared ones.)
-  std::vector<wl::Workload> workloads;
-  std::set<std::string> used_keys;
-  for (const auto& w : config.workloads) {
-    std::vector<std::string> sets = config.sets;
-    if (config.workloads.size() > 1) {
-      const wl::Workload base = wl::load_workload(w, {});
-      sets.clear();
-      for (const auto& kv : config.sets) {
-        const std::string key = kv.substr(0, kv.find('='));
-        for (const wl::Param& p : base.params) {
-          if (p.name == key) {
-            sets.push_back(kv);
-            used_keys.insert(key);
-            break;
-          }
-        }
-      }
-    }
-    workloads.push_back(wl::load_workload(w, sets));
-    for (size_t i = 0; i + 1 < workloads.size(); ++i) {
-      if (workloads[i].name == workloads.back().name) {
-        throw harness::UsageError(fmt::format("--workload: '{}' and '{}' are both named '{}'",
-                                              config.workloads[i], w, workloads.back().name));
-      }
-    }
-  }
-  if (config.workloads.size() > 1) {
-    for (const auto& kv : config.sets) {
-      const std::string key = kv.substr(0, kv.find('='));
-      if (!used_keys.count(key)) {
-        throw harness::UsageError(
-            fmt::format("--set {}: no workload of this run declares '{}'", kv, key));
-      }
-    }
-  }
-  std::vector<exec::Model> models;
-  for (const auto& m : config.models) models.push_back(*exec::parse_model(m));
+  const harness::SweepPlan plan = harness::plan_sweep(config);
   if (const std::string e = prepare_out_dir(config.out_dir); !e.empty()) {
     throw harness::UsageError(e);
   }
@@ -264,130 +198,39 @@ int run_main(const std::vector<std::string>& args) {
   doc.tool_git_commit = kGitCommit;
   doc.label = parsed.label;
   doc.clock = config.clock;
-  doc.started = harness::iso8601_utc(start_wall);
+  doc.started = iso8601_utc(start_wall);
   doc.config = config;
   doc.machine = to_json(collect_machine_info());
-  for (const auto& w : workloads) {
+  for (const auto& w : plan.workloads) {
     try {
       doc.workloads[w.name] = nlohmann::json::parse(wl::to_json_text(w));
     } catch (const std::exception& e) {
       doc.workloads[w.name] = std::string("description unavailable: ") + e.what();
     }
   }
-  const int total =
-      static_cast<int>(models.size() * workloads.size() * config.loads.size()) * config.rounds;
+  const int total = static_cast<int>(plan.cells.size());
   doc.cells_planned = total;
 
   std::fprintf(stderr,
                "preemptbench run: %d cells (%zu models x %zu workloads x %zu loads x %d rounds), "
                "%s s each; results in %s\n",
-               total, models.size(), workloads.size(), config.loads.size(), config.rounds,
-               harness::format_fixed(config.duration_s, 2).c_str(), config.out_dir.c_str());
+               total, plan.models.size(), plan.workloads.size(), config.loads.size(),
+               config.rounds, report::format_fixed(config.duration_s, 2).c_str(),
+               config.out_dir.c_str());
 
-  const int64_t t0 = sys::now_ns();
-  const auto elapsed_s = [&] { return static_cast<double>(sys::now_ns() - t0) / 1e9; };
-  // Sweep order: models innermost, so that a stopped sweep still holds
-  // complete model comparisons for the (workload, load) pairs it reached.
-  struct Planned {
-    int round;
-    size_t workload;
-    double load;
-    size_t model;
-  };
-  std::vector<Planned> plan;
-  for (int round = 0; round < config.rounds; ++round) {
-    for (size_t wi = 0; wi < workloads.size(); ++wi) {
-      for (double load : config.loads) {
-        for (size_t mi = 0; mi < models.size(); ++mi) plan.push_back({round, wi, load, mi});
-      }
-    }
-  }
+  ProgressObserver observer(config.out_dir);
+  harness::SweepControl control;
+  control.interrupt = &g_interrupt;
+  control.signal = &g_signal;
+  control.rest_ns = config.clock == "real" ? wl::rt_throttle_rest_ns() : 0;
+  const harness::SweepOutcome outcome = harness::run_sweep(plan, &doc, observer, control);
 
-  bool cell_failed = false;
-  bool cut_short = false;  // a signal ended a cell early or stopped the sweep
-  bool checkpoint_warned = false;
-  const bool tty = isatty(STDERR_FILENO) == 1;
-  // Real cells at host SCHED_FIFO rest between each other so that the host's
-  // RT throttling never stalls a cell shorter than its runtime.
-  const int64_t rest_ns = config.clock == "real" ? wl::rt_throttle_rest_ns() : 0;
-  for (const Planned& p : plan) {
-    if (rest_ns > 0 && !doc.cells.empty() && doc.cells.back().host_fifo) {
-      for (int64_t slept = 0; slept < rest_ns && !g_interrupt.load(std::memory_order_relaxed);
-           slept += 10'000'000) {
-        ::usleep(10'000);
-      }
-    }
-    if (g_interrupt.load(std::memory_order_relaxed)) {
-      cut_short = true;
-      break;
-    }
-    const wl::Workload& w = workloads[p.workload];
-    if (tty) {
-      std::fprintf(stderr, "[%zu/%d] %s %s load %s: running\r", doc.cells.size() + 1, total,
-                   config.models[p.model].c_str(), w.name.c_str(),
-                   harness::format_load(p.load).c_str());
-    }
-    wl::RunOptions ro;
-    ro.duration_ns = static_cast<int64_t>(config.duration_s * 1e9);
-    ro.vcpus = config.vcpus;
-    ro.hz = config.hz;
-    ro.seed = config.seed;
-    ro.round = p.round;
-    ro.use_fifo = config.use_fifo;
-    ro.debug_aids = config.debug_aids == "on" ? 1 : 0;
-    ro.interrupt = &g_interrupt;
-    wl::CellResult cell;
-    try {
-      cell = config.clock == "simulated"
-                 ? sim::simulate_cell(w, models[p.model], p.load, sim::sim_options_from(ro))
-                 : wl::run_cell(w, models[p.model], p.load, ro);
-    } catch (const std::exception& e) {  // run_cell promises not to throw; be safe anyway
-      cell = wl::CellResult{};
-      cell.error = e.what();
-    }
-    // The cell's identity is what was asked for.
-    cell.model = config.models[p.model];
-    cell.workload = w.name;
-    cell.load = p.load;
-    cell.round = p.round;
-    if (g_interrupt.load(std::memory_order_relaxed)) {
-      cut_short = true;
-      // Said in the runner's words too ("interrupted: partial cell"); this
-      // adds the signal and how much was measured.
-      cell.notes.push_back(fmt::format("interrupted by {}: measured {:.2f} s of {:.2f} s",
-                                       signal_name(g_signal.load(std::memory_order_relaxed)),
-                                       static_cast<double>(cell.duration_ns) / 1e9,
-                                       config.duration_s));
-    }
-    cell_failed = cell_failed || !cell.error.empty() || cell.watchdog_tripped;
-    doc.cells.push_back(std::move(cell));
-
-    const double spent = elapsed_s();
-    const auto done = static_cast<double>(doc.cells.size());
-    if (tty) std::fputs("\33[K", stderr);  // erase the "running" line
-    progress_line(doc, doc.cells.size() - 1, total, spent, spent / done * (total - done));
-    // Checkpoint: a killed run still leaves a valid, partial run.json.
-    doc.partial = true;
-    doc.stopped_by = "running";
-    doc.finished = harness::iso8601_utc(std::time(nullptr));
-    doc.elapsed_s = spent;
-    if (const std::string e = write_outputs(doc, config.out_dir, false);
-        !e.empty() && !checkpoint_warned) {
-      std::fprintf(stderr, "warning: checkpoint: %s\n", e.c_str());
-      checkpoint_warned = true;
-    }
-  }
-
-  // A signal that came after the last cell cuts nothing: the result is
-  // complete, but the exit status still says a signal arrived.
   const int sig = g_signal.load(std::memory_order_relaxed);
   const bool interrupted = g_interrupt.load(std::memory_order_relaxed);
-  doc.partial = cut_short || static_cast<int>(doc.cells.size()) < total;
-  doc.stopped_by = cut_short ? signal_name(sig) : "completed";
-  doc.finished = harness::iso8601_utc(std::time(nullptr));
-  doc.elapsed_s = elapsed_s();
+  int rc = interrupted            ? 128 + (sig > 0 ? sig : SIGINT)
+           : outcome.cell_failed ? kExitFailed
+                                 : kExitOk;
 
-  int rc = interrupted ? 128 + (sig > 0 ? sig : SIGINT) : cell_failed ? kExitFailed : kExitOk;
   if (const std::string e = write_outputs(doc, config.out_dir, true); !e.empty()) {
     std::fprintf(stderr, "preemptbench run: %s\n", e.c_str());
     if (rc == kExitOk) rc = kExitFailed;
@@ -396,7 +239,7 @@ int run_main(const std::vector<std::string>& args) {
   for (const auto& f : config.formats) {
     if (!first) std::cout << '\n';
     first = false;
-    std::cout << harness::render(*harness::parse_format(f), doc);
+    std::cout << report::render(*report::parse_run_format(f), doc);
   }
   std::cout.flush();
   if (!std::cout && rc == kExitOk) rc = kExitFailed;
@@ -408,7 +251,9 @@ int run_main(const std::vector<std::string>& args) {
   } else if (config.plots) {
     run_plots(config.out_dir);
   }
-  if (cell_failed) std::fprintf(stderr, "preemptbench run: some cells failed (see their notes)\n");
+  if (outcome.cell_failed) {
+    std::fprintf(stderr, "preemptbench run: some cells failed (see their notes)\n");
+  }
   std::fprintf(stderr, "results: %s\n", config.out_dir.c_str());
   return rc;
 }

@@ -13,7 +13,7 @@
 #include <fmt/format.h>
 
 #include "pb/executive/policy.h"
-#include "reporter.h"
+#include "pb/report/reporter.h"
 
 namespace pb::harness {
 namespace {
@@ -152,7 +152,7 @@ double parse_duration_s(const std::string& text) {
 std::vector<std::string> parse_formats(const std::string& text) {
   std::vector<std::string> formats = split_list("--format", text);
   for (const auto& f : formats) {
-    if (!parse_format(f)) {
+    if (!report::parse_run_format(f)) {
       usage_error(
           fmt::format("--format: unknown format '{}' (expected table, json, csv or md)", f));
     }
@@ -210,7 +210,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
        "debug builds, off in release builds")  //
       ("clock", po::value<std::string>()->default_value("real"),
        "real (the executive on this host) or simulated (virtual time, pb::sim)")  //
-      ("list-workloads", "print the built-in workloads and exit")         //
+      ("list-workloads", "print the built-in workloads and exit")                 //
       ("help,h", "show this help");
 
   // Stray words are collected so that the message can name them.
@@ -238,7 +238,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
   p.list_workloads = vm.count("list-workloads") != 0;
   if (p.help || p.list_workloads) return p;
 
-  RunConfig& c = p.config;
+  report::RunConfig& c = p.config;
   c.models = parse_models(vm["models"].as<std::string>());
   c.workloads =
       vm.count("workload") ? vm["workload"].as<std::vector<std::string>>() : defaults.workloads;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "run_document.h"
+#include "pb/report/run_document.h"
 
 namespace pb::harness {
 
@@ -35,7 +35,7 @@ struct RunDefaults {
 };
 
 struct ParsedRun {
-  RunConfig config;
+  report::RunConfig config;
   std::string label;
   bool help = false;            // print help_text and exit 0
   bool list_workloads = false;  // print the built-in names and exit 0

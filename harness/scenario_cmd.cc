@@ -1,6 +1,6 @@
 // `preemptbench scenario NAME [--model M] [--clock real|simulated]
 // [--set key=value ...] [--json FILE] [--seed N]` and `preemptbench scenario
-// --list`: runs one scenario (sim/include/pb/sim/scenario.h) and prints its
+// --list`: runs one scenario (scenarios/include/pb/scenarios/scenario.h) and prints its
 // measured outcome beside the analytic expectation. Exit code 0 when they
 // match, 1 when they do not (or a real run could not happen), 2 for bad
 // input. Option errors throw (Boost.Program_options) and main() turns them
@@ -15,18 +15,18 @@
 
 #include "commands.h"
 #include "pb/atomic_file.h"
-#include "pb/sim/scenario.h"
+#include "pb/scenarios/scenario.h"
 
 namespace pb::cli {
 namespace {
 
 void print_list(std::ostream& o) {
-  for (const sim::ScenarioInfo& s : sim::scenario_list()) {
+  for (const scenarios::ScenarioInfo& s : scenarios::scenario_list()) {
     o << s.name << "  (default model " << exec::to_string(s.default_model)
       << "; clocks: simulated, real)\n  " << s.summary << "\n  outcome:";
     for (const std::string& k : s.keys) o << " " << k;
     o << "\n  parameters (--set key=value):\n";
-    for (const sim::ScenarioParam& p : s.params) {
+    for (const scenarios::ScenarioParam& p : s.params) {
       std::string v = p.value.is_string() ? p.value.get<std::string>() : p.value.dump();
       o << "    " << p.name << "=" << v;
       if (!p.choices.empty()) {
@@ -82,7 +82,7 @@ int scenario_main(const std::vector<std::string>& args) {
 
   if (vm.count("help")) {
     std::cout << desc << "\nscenarios:";
-    for (const sim::ScenarioInfo& s : sim::scenario_list()) std::cout << " " << s.name;
+    for (const scenarios::ScenarioInfo& s : scenarios::scenario_list()) std::cout << " " << s.name;
     std::cout << "\n";
     return kExitOk;
   }
@@ -98,29 +98,29 @@ int scenario_main(const std::vector<std::string>& args) {
       return fail_usage("--model: expected none, voluntary, full, lazy or rt, got '" + model_s +
                         "'");
   }
-  const std::optional<sim::Clock> clock = sim::parse_clock(clock_s);
+  const std::optional<scenarios::Clock> clock = scenarios::parse_clock(clock_s);
   if (!clock) return fail_usage("--clock: expected simulated or real, got '" + clock_s + "'");
   if (!json_path.empty() && json_path != "-") {
     std::string error;
     if (check_writable(json_path, &error) < 0) return fail_usage("--json: " + error);
   }
 
-  sim::ScenarioResult r;
+  scenarios::ScenarioResult r;
   try {
-    sim::ScenarioOptions opt;
+    scenarios::ScenarioOptions opt;
     opt.seed = seed;
-    r = sim::run_scenario(name, model, *clock, sets, opt);
-  } catch (const sim::ScenarioError& e) {
+    r = scenarios::run_scenario(name, model, *clock, sets, opt);
+  } catch (const scenarios::ScenarioError& e) {
     return fail_usage(e.what());
-  } catch (const sim::ScenarioRunError& e) {
+  } catch (const scenarios::ScenarioRunError& e) {
     std::fprintf(stderr, "preemptbench scenario: cannot run: %s\n", e.what());
     return kExitFailed;
   }
-  const std::string json = sim::to_json(r).dump(2) + "\n";
+  const std::string json = scenarios::to_json(r).dump(2) + "\n";
   if (json_path == "-") {
     std::cout << json;
   } else {
-    std::cout << sim::to_text(r);
+    std::cout << scenarios::to_text(r);
     if (!json_path.empty()) {
       std::string error;
       if (write_file_atomic(json_path, json, &error) < 0) {

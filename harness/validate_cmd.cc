@@ -20,14 +20,13 @@
 
 #include "commands.h"
 #include "pb/atomic_file.h"
-#include "pb/sim/cell.h"
 #include "pb/sysinfo.h"
-#include "pb/workloads/runner.h"
+#include "pb/utc.h"
+#include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
-#include "run_document.h"
 #include "run_options.h"
 #include "stop_signal.h"
-#include "validate.h"
+#include "pb/scenarios/validate.h"
 
 namespace pb::cli {
 namespace {
@@ -121,7 +120,7 @@ std::optional<wl::LatencySummary> headline_delay(const wl::CellResult& c, std::v
 
 int validate_main(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
-  harness::ValidateConfig c;
+  scenarios::ValidateConfig c;
   std::string models_text = harness::kDefaultModels, sections_text = "100,200,500,1000,2000,5000";
   std::string duration_text = "2", statistic_text = "p99", tolerance_text = "10%", json_path;
   double floor_us = 50;
@@ -171,7 +170,7 @@ int validate_main(const std::vector<std::string>& args) {
   if (!(c.load > 0 && c.load <= 0.95))
     return fail_usage(fmt::format(
         "--load {}: must be in (0, 0.95] (at 1 the host's RT throttling would stall the vCPU)", c.load));
-  const auto st = harness::parse_statistic(statistic_text);
+  const auto st = scenarios::parse_statistic(statistic_text);
   if (!st) return fail_usage(fmt::format("--statistic: \"{}\" (p50, p90, p99 or max)", statistic_text));
   c.statistic = *st;
   if (!(floor_us >= 0 && floor_us <= 1e6)) return fail_usage("--floor-us: must be in 0..1000000");
@@ -200,9 +199,9 @@ int validate_main(const std::vector<std::string>& args) {
   }
   c.cond_resched_us = param_int(workloads.front(), "cond_resched_us", 0);
 
-  harness::ValidateResult r;
+  scenarios::ValidateResult r;
   r.config = c;
-  r.started = harness::iso8601_utc(std::time(nullptr));
+  r.started = iso8601_utc(std::time(nullptr));
   r.machine = c.clock == "real" ? nlohmann::json(to_json(collect_machine_info())) : nlohmann::json();
   install_stop_signal_handlers();
 
@@ -216,15 +215,15 @@ int validate_main(const std::vector<std::string>& args) {
     for (const std::string& name : c.models) {
       if (g_interrupt.load()) break;
       const exec::Model model = *exec::parse_model(name);
-      harness::ValidateRow row;
+      scenarios::ValidateRow row;
       row.model = name;
       row.section_us = c.sections_us[i];
       row.analytic_ns =
-          harness::analytic_worst_delay_ns(model, c.sections_us[i] * 1000, c.cond_resched_us * 1000);
+          scenarios::analytic_worst_delay_ns(model, c.sections_us[i] * 1000, c.cond_resched_us * 1000);
       std::fprintf(stderr, "[%zu/%zu] %s, section %lld us ...\n", r.rows.size() + 1, total, name.c_str(),
                    static_cast<long long>(c.sections_us[i]));
       const wl::CellResult sim_cell =
-          sim::simulate_cell(workloads[i], model, c.load, sim::sim_options_from(ro));
+          wl::simulate_cell(workloads[i], model, c.load, wl::sim_options_from(ro));
       if (const auto d = headline_delay(sim_cell, &row.notes)) row.simulated = *d;
       if (c.clock == "real") {
         const wl::CellResult real_cell = wl::run_cell(workloads[i], model, c.load, ro);
@@ -237,14 +236,14 @@ int validate_main(const std::vector<std::string>& args) {
         if (!real_cell.error.empty() || real_cell.watchdog_tripped) cell_failed = true;
         if (!real_cell.host_fifo) row.notes.push_back("real: without host SCHED_FIFO (not root?)");
       }
-      harness::judge(c, &row);
+      scenarios::judge(c, &row);
       r.rows.push_back(std::move(row));
     }
   }
   r.partial = r.rows.size() < total;
-  r.finished = harness::iso8601_utc(std::time(nullptr));
+  r.finished = iso8601_utc(std::time(nullptr));
 
-  std::cout << harness::render_validate_table(r);
+  std::cout << scenarios::render_validate_table(r);
   std::cout.flush();
   int rc = r.pass() ? kExitOk : kExitFailed;
   if (g_interrupt.load()) rc = 128 + (g_signal.load() > 0 ? g_signal.load() : 2);

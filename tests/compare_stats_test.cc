@@ -104,8 +104,8 @@ TEST(CompareStats, WelchWorkedExample) {
   EXPECT_EQ(exact->p_value, 0);
 }
 
-Measurement round(const std::string& model, double p99_ns, double ops, int r) {
-  Measurement m;
+Record round(const std::string& model, double p99_ns, double ops, int r) {
+  Record m;
   m.label = "vm";
   m.kernel = "k";
   m.host_model = "full";
@@ -124,8 +124,8 @@ Measurement round(const std::string& model, double p99_ns, double ops, int r) {
   return m;
 }
 
-std::vector<Measurement> rounds(const std::vector<double>& p99, double ops = 1000) {
-  std::vector<Measurement> out;
+std::vector<Record> rounds(const std::vector<double>& p99, double ops = 1000) {
+  std::vector<Record> out;
   for (size_t i = 0; i < p99.size(); ++i)
     out.push_back(round("full", p99[i], ops, static_cast<int>(i)));
   return out;

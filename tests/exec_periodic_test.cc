@@ -109,7 +109,12 @@ TEST(ExecAccounting, TimeIsSplitIntoUserKernelIrqAndIdle) {
   EXPECT_GT(v.irq_ns, 0);
   EXPECT_GT(v.idle_ns, 0);
   EXPECT_GT(v.ticks, 0u);
-  EXPECT_EQ(v.ctx_voluntary, 2u);  // the sleep, and the exit
+  // The sleep is one voluntary switch. The exit is a second one only when the
+  // task reaches do_exit's schedule() before run_for()'s teardown, which the
+  // body's request_stop() starts on the other CPU: either order is legal.
+  EXPECT_EQ(ex.result().tasks[0].blocked, 1u);
+  EXPECT_GE(v.ctx_voluntary, 1u);
+  EXPECT_LE(v.ctx_voluntary, 2u);
   EXPECT_EQ(v.idle_exits, 1u);     // the hrtimer woke it from idle
   EXPECT_GE(v.decisions[static_cast<size_t>(Point::kIrqExitToKernel)][static_cast<size_t>(
                 pb::exec::Reason::kNoReschedPending)] +

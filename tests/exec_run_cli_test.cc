@@ -15,12 +15,12 @@
 
 #include "emulator_guard.h"
 #include "pb/sys.h"
-#include "run_document.h"
+#include "pb/report/run_document.h"
 #include "tool_runner.h"
 
 namespace {
 
-using pb::harness::RunDocument;
+using pb::report::RunDocument;
 using pb::testing::run_tool;
 using pb::testing::slurp;
 using pb::testing::temp_path;
@@ -65,7 +65,7 @@ TEST_F(ExecRunCli, ShortSweepWritesACompleteDocumentThatReadsBack) {
 
   RunDocument doc;
   std::string error;
-  ASSERT_TRUE(pb::harness::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
+  ASSERT_TRUE(pb::report::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
   EXPECT_FALSE(doc.partial);
   EXPECT_EQ(doc.stopped_by, "completed");
   EXPECT_EQ(doc.label, "exec-test");
@@ -125,7 +125,7 @@ TEST_F(ExecRunCli, CtrlCLeavesAValidPartialDocument) {
 
   RunDocument doc;
   std::string error;
-  ASSERT_TRUE(pb::harness::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
+  ASSERT_TRUE(pb::report::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
   EXPECT_TRUE(doc.partial);
   EXPECT_EQ(doc.stopped_by, "SIGINT");
   EXPECT_EQ(doc.cells_planned, 6);
@@ -169,9 +169,9 @@ class ExecRunDebugAids : public ExecRunCli {
                      dir_});
   }
   uint64_t bugs() {
-    pb::harness::RunDocument doc;
+    pb::report::RunDocument doc;
     std::string error;
-    EXPECT_TRUE(pb::harness::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
+    EXPECT_TRUE(pb::report::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
     if (doc.cells.empty()) return 0;
     const auto it = doc.cells[0].counters.find("might_sleep_bugs");
     return it == doc.cells[0].counters.end() ? 0 : it->second;

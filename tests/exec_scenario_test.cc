@@ -11,14 +11,14 @@
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
-#include "pb/sim/scenario.h"
+#include "pb/scenarios/scenario.h"
 #include "pb/sys.h"
 
 namespace {
 
 using nlohmann::ordered_json;
 using pb::exec::Model;
-using pb::sim::Clock;
+using pb::scenarios::Clock;
 
 bool pi_futexes_work(std::string* why) {
   std::atomic<uint32_t> w{0};
@@ -36,8 +36,8 @@ bool pi_futexes_work(std::string* why) {
     if (!pi_futexes_work(&why_)) GTEST_SKIP() << why_;                                             \
   } while (0)
 
-pb::sim::ScenarioResult real(const char* name, Model m, std::vector<std::string> sets = {}) {
-  return pb::sim::run_scenario(name, m, Clock::kReal, sets);
+pb::scenarios::ScenarioResult real(const char* name, Model m, std::vector<std::string> sets = {}) {
+  return pb::scenarios::run_scenario(name, m, Clock::kReal, sets);
 }
 
 TEST(ExecScenario, SleepInAtomicReportsPerModel) {
@@ -71,7 +71,7 @@ TEST(ExecScenario, NestedLocksCorrectRuleReportsNothing) {
   // Deferred until spin_unlock(A): never before the section's end (noise only
   // lengthens it).
   EXPECT_GE(r.measured["resched_delay_us"].get<int64_t>(), 450 - 5);
-  EXPECT_THROW(real("nested-locks", Model::kFull, {"wrong_rule=true"}), pb::sim::ScenarioError);
+  EXPECT_THROW(real("nested-locks", Model::kFull, {"wrong_rule=true"}), pb::scenarios::ScenarioError);
 }
 
 // Without PI, T_H's wait contains T_M's whole 50 ms; with PI it ends with

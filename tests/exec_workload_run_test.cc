@@ -12,7 +12,7 @@
 
 #include "pb/executive/policy.h"
 #include "pb/sys.h"
-#include "pb/workloads/runner.h"
+#include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
 
 namespace {

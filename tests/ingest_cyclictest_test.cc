@@ -17,19 +17,19 @@ namespace {
 using pb::testing::golden_path;
 using pb::testing::read_all;
 
-Measurement read_one(const std::string& file, Detected want) {
+Record read_one(const std::string& file, Detected want) {
   const std::string path = golden_path(file);
   const std::string text = read_all(path);
   EXPECT_EQ(detect(text), want) << file;
-  std::vector<Measurement> out;
+  std::vector<Record> out;
   std::string error;
   EXPECT_TRUE(read_result(text, path, "lbl", &out, &error)) << error;
   EXPECT_EQ(out.size(), 1u);
-  return out.empty() ? Measurement{} : out.front();
+  return out.empty() ? Record{} : out.front();
 }
 
 TEST(IngestCyclictestJson, WithoutHistogramKeepsMinAvgMax) {
-  const Measurement m = read_one("cyclictest-2.4-t1.json", Detected::kCyclictestJson);
+  const Record m = read_one("cyclictest-2.4-t1.json", Detected::kCyclictestJson);
   EXPECT_EQ(m.format, SourceFormat::kCyclictestJson);
   EXPECT_EQ(m.tool, "cyclictest 2.40");  // from the "rt_test_version:" key, stray colon and all
   EXPECT_EQ(m.label, "vm");
@@ -50,7 +50,7 @@ TEST(IngestCyclictestJson, WithoutHistogramKeepsMinAvgMax) {
 }
 
 TEST(IngestCyclictestJson, NanosecondResolution) {
-  const Measurement m = read_one("cyclictest-2.4-t1-ns.json", Detected::kCyclictestJson);
+  const Record m = read_one("cyclictest-2.4-t1-ns.json", Detected::kCyclictestJson);
   EXPECT_EQ(m.count, 500u);
   EXPECT_EQ(m.min_ns, 9'878);
   EXPECT_EQ(m.max_ns, 40'429);
@@ -58,7 +58,7 @@ TEST(IngestCyclictestJson, NanosecondResolution) {
 }
 
 TEST(IngestCyclictestJson, HistogramTwoThreadsWithOverflows) {
-  const Measurement m = read_one("cyclictest-2.4-t2-h200.json", Detected::kCyclictestJson);
+  const Record m = read_one("cyclictest-2.4-t2-h200.json", Detected::kCyclictestJson);
   ASSERT_TRUE(m.has_histogram);
   EXPECT_EQ(m.count, 4000u);              // 2 x 2000 cycles
   EXPECT_EQ(m.histogram.count(), 4000u);  // 2 x (1992 in buckets + 8 beyond -h 200)
@@ -75,8 +75,8 @@ TEST(IngestCyclictestJson, HistogramTwoThreadsWithOverflows) {
 }
 
 TEST(IngestHistogramText, SameRunAsItsJson) {
-  const Measurement j = read_one("cyclictest-2.4-t2-h200.json", Detected::kCyclictestJson);
-  const Measurement t = read_one("cyclictest-2.4-t2-h200.txt", Detected::kHistogramText);
+  const Record j = read_one("cyclictest-2.4-t2-h200.json", Detected::kCyclictestJson);
+  const Record t = read_one("cyclictest-2.4-t2-h200.txt", Detected::kHistogramText);
   EXPECT_EQ(t.format, SourceFormat::kHistogramText);
   EXPECT_EQ(t.label, "lbl");  // the text carries no machine: the caller's label
   EXPECT_EQ(t.kernel, "unknown");
@@ -92,7 +92,7 @@ TEST(IngestHistogramText, SameRunAsItsJson) {
 }
 
 TEST(IngestHistogramText, OlderSmallHistogram) {
-  const Measurement m = read_one("cyclictest-2.4-h20.txt", Detected::kHistogramText);
+  const Record m = read_one("cyclictest-2.4-h20.txt", Detected::kHistogramText);
   EXPECT_EQ(m.count, 200u);  // # Total: 133 + # Histogram Overflows: 67
   EXPECT_EQ(m.ceiling_ns, 20'000);
   EXPECT_EQ(m.min_ns, 11'000);
@@ -116,7 +116,7 @@ TEST(IngestHistogramText, Cyclictest27StyleWithoutTotalAndEmptyBuckets) {
     sparse += line + "\n";
   }
   ASSERT_LT(sparse.size(), full.size() / 2);
-  std::vector<Measurement> a, b;
+  std::vector<Record> a, b;
   std::string error;
   ASSERT_TRUE(read_histogram_text(full, "full", "x", &a, &error)) << error;
   ASSERT_TRUE(read_histogram_text(sparse, "sparse", "x", &b, &error)) << error;
@@ -135,14 +135,14 @@ TEST(IngestHistogramText, HistofallColumnIsNotAThread) {
       "# Total: 000000003 000000005 000000008\n# Min Latencies: 00010 00010\n"
       "# Avg Latencies: 00010 00010\n# Max Latencies: 00011 00011 00011\n"
       "# Histogram Overflows: 00000 00000 00000\n";
-  std::vector<Measurement> out;
+  std::vector<Record> out;
   std::string error;
   ASSERT_TRUE(read_histogram_text(text, "t", "x", &out, &error)) << error;
   EXPECT_EQ(out[0].count, 8u);
 }
 
 TEST(IngestPbCyclic, JsonAndItsText) {
-  const Measurement j = read_one("report_pbcyclic-vm.json", Detected::kPbCyclic);
+  const Record j = read_one("report_pbcyclic-vm.json", Detected::kPbCyclic);
   EXPECT_EQ(j.format, SourceFormat::kPbCyclic);
   EXPECT_EQ(j.workload, "pb-cyclictest/nanosleep");
   EXPECT_EQ(j.label, "vm");
@@ -152,7 +152,7 @@ TEST(IngestPbCyclic, JsonAndItsText) {
   EXPECT_EQ(*j.missed, 0u);
   EXPECT_EQ(j.ceiling_ns, 0);  // the full log-linear histogram: no range limit
   EXPECT_TRUE(metric_value(j, Metric::kP9999).has_value());
-  const Measurement t = read_one("report_pbcyclic-vm-h100.txt", Detected::kHistogramText);
+  const Record t = read_one("report_pbcyclic-vm-h100.txt", Detected::kHistogramText);
   EXPECT_EQ(t.count, 300u);
   ASSERT_TRUE(t.missed.has_value());  // from the "# T: ... Missed:" line of earlier versions
   EXPECT_EQ(*t.missed, 0u);
@@ -170,7 +170,7 @@ TEST(IngestPbCyclic, MissedPeriodsLine) {
 
 TEST(IngestRun, CellsBecomeMeasurements) {
   const std::string path = golden_path("report_run-vm1.json");
-  std::vector<Measurement> out;
+  std::vector<Record> out;
   std::string error;
   ASSERT_TRUE(read_result(read_all(path), path, "", &out, &error)) << error;
   ASSERT_EQ(out.size(), 8u);
@@ -193,7 +193,7 @@ TEST(IngestCollect, DirectoryWalkLabelsAndSkips) {
   pb::testing::write_text(dir + "/host1/sysinfo.json", R"({"schema_version": 1, "hostname": "h"})");
   pb::testing::write_text(dir + "/host1/log.txt", "starting run\nall good\n");
   pb::testing::write_text(dir + "/host2/plot.png", "\x89PNG");
-  std::vector<Measurement> out;
+  std::vector<Record> out;
   std::vector<std::string> notes;
   std::string error;
   ASSERT_TRUE(collect({dir}, &out, &notes, &error)) << error;

@@ -31,7 +31,7 @@ struct Case {
 };
 
 void expect_refused(const Case& c) {
-  std::vector<Measurement> out;
+  std::vector<Record> out;
   std::string error;
   EXPECT_FALSE(read_result(c.text, "in.file", "x", &out, &error)) << c.name;
   EXPECT_TRUE(out.empty()) << c.name;
@@ -206,7 +206,7 @@ TEST(IngestMalformed, NotFilesAndTooLarge) {
   ::close(fd);
   EXPECT_FALSE(read_text_file(big, &text, &error));
   EXPECT_NE(error.find("larger than"), std::string::npos) << error;
-  std::vector<Measurement> out;
+  std::vector<Record> out;
   EXPECT_FALSE(collect({dir + "/missing.json"}, &out, nullptr, &error));
   EXPECT_NE(error.find("no such file"), std::string::npos) << error;
 }

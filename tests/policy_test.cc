@@ -1,5 +1,7 @@
-// The executive's preemption policy against linux-preemption-semantics.md
-// §2-§6. The §2.2 switch-point table is transcribed below as data, and every
+// The executive's preemption policy against the kernel's rules (Linux 6.18:
+// kernel/sched/core.c, kernel/entry/common.c, include/linux/preempt.h,
+// kernel/irq/manage.c, kernel/softirq.c, kernel/locking/). The switch-point
+// table (which point switches in which model) is written below as data, and every
 // model × point × context is checked against it; hand-written rows, scenarios
 // and per-model tables cover the rest. Nothing here calls back into the
 // implementation to compute an expected value.
@@ -81,9 +83,9 @@ TEST(PolicyNames, PointsReasonsAndFlagsAreNamed) {
   EXPECT_EQ(pb::exec::to_string(Resched::kLazy), "lazy");
 }
 
-// --- the §2.2 table -----------------------------------------------------------------------
+// --- the switch-point table ---------------------------------------------------------------
 
-// What a cell of §2.2 means.
+// What a cell of the table means.
 enum class Cell {
   kNo,      // "no", "no-op", "debug only": never switches
   kFull,    // __cond_resched / preempt_schedule / preempt_schedule_irq / "yes (full flag only)":
@@ -92,7 +94,7 @@ enum class Cell {
   kBlock,   // schedule(): always
 };
 
-// Rows in kPoints order, columns NONE VOLUNTARY FULL LAZY RT, from §2.2.
+// Rows in kPoints order, columns NONE VOLUNTARY FULL LAZY RT.
 // clang-format off
 // No: never; Fu: full flag, count 0, IRQs on; E: either flag; B: always.
 constexpr Cell No = Cell::kNo, Fu = Cell::kFull, E = Cell::kEither, B = Cell::kBlock;
@@ -108,7 +110,8 @@ constexpr Cell kTable[6][5] = {
 // clang-format on
 
 // The kernel's preempt_count() for a word: on RT the SOFTIRQ field (bits 8-15)
-// is the task's softirq_disable_cnt, not part of preempt_count() (§1).
+// is the task's softirq_disable_cnt, not part of preempt_count()
+// (include/linux/preempt.h).
 uint32_t KernelCount(uint32_t word, Model m) {
   return m == Model::kRt ? (word & ~0x0000ff00u) : word;
 }
@@ -182,7 +185,7 @@ TEST(PolicyDecide, EveryModelPointAndContextMatchesTable) {
   RecordProperty("combinations", static_cast<int>(checked));
 }
 
-// Hand-written rows, each read off §2.2/§2.3 directly.
+// Hand-written rows, each read off the kernel's points and flags directly.
 struct Row {
   Model model;
   Point point;
@@ -260,7 +263,7 @@ TEST(PolicyDecide, IrqExitPointFollowsInterruptedMode) {
   EXPECT_EQ(pb::exec::irq_exit_point(true), Point::kReturnToUser);
   EXPECT_EQ(pb::exec::irq_exit_point(false), Point::kIrqExitToKernel);
   // An interrupt that hits user code reschedules on the way back in every model
-  // (§3: "In all models, an interrupted user context reschedules").
+  // (irqentry_exit_to_user_mode() -> exit_to_user_mode_loop(), every model).
   for (Model m : kModels) {
     const Context c{.flags = kFlagsFull};
     EXPECT_TRUE(pb::exec::decide(m, pb::exec::irq_exit_point(true), c).switch_now)
@@ -434,7 +437,8 @@ TEST(PolicyWakeup, RtWakeupUnderLazySetsFull) {
 }
 
 // Per model, per (curr, wakee) pair, remote: the flag requested and whether an
-// IPI goes out. Read off §2.3/§3: higher class or higher RT priority -> full +
+// IPI goes out. Read off wakeup_preempt() and resched_curr(): higher class or
+// higher RT priority -> full +
 // IPI; fair beating fair -> lazy and no IPI under LAZY, full + IPI elsewhere;
 // otherwise nothing.
 TEST(PolicyWakeup, TablePerModelRemote) {
@@ -496,8 +500,8 @@ TEST(PolicyWakeup, PendingFlagsCoalesce) {
   EXPECT_EQ(a, (WakeupAction{Resched::kFull, {Resched::kFull, true}}));
 }
 
-// What the target CPU does with the request, end to end (§3 "On the target
-// CPU"): the IPI's irq exit preempts kernel code at count 0 under
+// What the target CPU does with the request, end to end (the reschedule IPI's
+// handler, then irqentry_exit()): the IPI's irq exit preempts kernel code at count 0 under
 // FULL/LAZY/RT; a lazy request waits; NONE/VOLUNTARY wait for a voluntary point.
 TEST(PolicyWakeup, RemoteWakeupThenIpiExitOnTarget) {
   for (Model m : kModels) {

@@ -1,5 +1,5 @@
-// preempt_count layout and context predicates against linux-preemption-semantics.md
-// §1, with the expected values written out here as literals, not derived from
+// preempt_count layout and context predicates against include/linux/preempt.h,
+// with the expected values written out here as literals, not derived from
 // the header's constants.
 #include "pb/executive/preempt_count.h"
 
@@ -117,8 +117,8 @@ TEST(PolicyPreemptCount, PredicatesOverInterestingCounts) {
   }
 }
 
-// Every single bit of the four fields, classified by the bit ranges of the §1
-// table (0-7 PREEMPT, 8 serving softirq, 9-15 BH-disable multiples, 16-19
+// Every single bit of the four fields, classified by the bit ranges of
+// include/linux/preempt.h (0-7 PREEMPT, 8 serving softirq, 9-15 BH-disable multiples, 16-19
 // HARDIRQ, 20-23 NMI).
 TEST(PolicyPreemptCount, EverySingleBit) {
   for (int bit = 0; bit < 24; ++bit) {

@@ -25,7 +25,7 @@ Report make_report(const std::vector<std::string>& files,
                    const std::optional<std::string>& reference) {
   std::vector<std::string> paths;
   for (const auto& f : files) paths.push_back(golden_path(f));
-  std::vector<Measurement> ms;
+  std::vector<Record> ms;
   std::string error;
   EXPECT_TRUE(collect(paths, &ms, nullptr, &error)) << error;
   Report r;
@@ -58,8 +58,8 @@ TEST(ReportTable, TwoMachinesAgainstAReferenceMachine) {
     EXPECT_EQ(ref.load, row.key.load);
     EXPECT_EQ(row.rounds.size(), 2u);  // two rounds pooled into one row
   }
-  expect_golden(render_report(ReportFormat::kMarkdown, r), "report_two_machines.md");
-  expect_golden(render_report(ReportFormat::kCsv, r), "report_two_machines.csv");
+  expect_golden(render(Format::kMarkdown, r), "report_two_machines.md");
+  expect_golden(render(Format::kCsv, r), "report_two_machines.csv");
 }
 
 TEST(ReportTable, ReferenceByModel) {
@@ -74,7 +74,7 @@ TEST(ReportTable, ReferenceByModel) {
   const auto change = change_pct(r.table, r.table.rows[1], Metric::kP99);
   ASSERT_TRUE(change.has_value());
   EXPECT_LT(*change, 0);
-  expect_golden(render_report(ReportFormat::kCsv, r), "report_reference_model.csv");
+  expect_golden(render(Format::kCsv, r), "report_reference_model.csv");
 }
 
 TEST(ReportTable, OldAndNewCyclictestRunsInOneTable) {
@@ -82,11 +82,11 @@ TEST(ReportTable, OldAndNewCyclictestRunsInOneTable) {
       {"cyclictest-2.4-t1.json", "cyclictest-2.4-t1-ns.json", "cyclictest-2.4-t2-h200.json",
        "cyclictest-2.4-t2-h200.txt", "cyclictest-2.4-h20.txt", "report_pbcyclic-vm.json"},
       std::nullopt);
-  expect_golden(render_report(ReportFormat::kMarkdown, r), "report_cyclictest.md");
+  expect_golden(render(Format::kMarkdown, r), "report_cyclictest.md");
 }
 
 TEST(ReportTable, UnknownReferenceIsAnError) {
-  std::vector<Measurement> ms;
+  std::vector<Record> ms;
   std::string error;
   ASSERT_TRUE(collect({golden_path("report_run-vm1.json")}, &ms, nullptr, &error)) << error;
   Table t;
@@ -97,7 +97,7 @@ TEST(ReportTable, UnknownReferenceIsAnError) {
 }
 
 TEST(ReportTable, EscapesEveryFormat) {
-  Measurement m;
+  Record m;
   m.label = "a|b<c>&\"d\",e";
   m.kernel = "k\nl";
   m.host_model = "full";
@@ -110,13 +110,13 @@ TEST(ReportTable, EscapesEveryFormat) {
   r.sources.push_back("s <x>");
   std::string error;
   ASSERT_TRUE(build_table({m}, std::nullopt, &r.table, &error));
-  const std::string md = render_report(ReportFormat::kMarkdown, r);
+  const std::string md = render(Format::kMarkdown, r);
   EXPECT_NE(md.find("a\\|b\\<c>&\"d\",e"), std::string::npos) << md;
   EXPECT_EQ(md.find("k\nl"), std::string::npos);
-  const std::string html = render_report(ReportFormat::kHtml, r);
+  const std::string html = render(Format::kHtml, r);
   EXPECT_NE(html.find("a|b&lt;c&gt;&amp;&quot;d&quot;,e"), std::string::npos);
   EXPECT_NE(html.find("s &lt;x&gt;"), std::string::npos);
-  const std::string csv = render_report(ReportFormat::kCsv, r);
+  const std::string csv = render(Format::kCsv, r);
   EXPECT_NE(csv.find("\"a|b<c>&\"\"d\"\",e\",\"k\nl\""), std::string::npos) << csv;
 }
 

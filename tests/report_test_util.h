@@ -20,8 +20,8 @@
 
 #include <gtest/gtest.h>
 
-#include "pb/report/measurement.h"
-#include "run_document.h"
+#include "pb/report/record.h"
+#include "pb/report/run_document.h"
 
 namespace pb::testing {
 
@@ -123,9 +123,9 @@ inline wl::CellResult run_cell(const std::string& model, double load, int round,
   return c;
 }
 
-inline harness::RunDocument run_doc(const std::string& label, const std::string& kernel,
+inline report::RunDocument run_doc(const std::string& label, const std::string& kernel,
                                     std::vector<wl::CellResult> cells) {
-  harness::RunDocument d;
+  report::RunDocument d;
   d.tool_version = "0.1.0";
   d.label = label;
   d.machine = {
@@ -135,8 +135,8 @@ inline harness::RunDocument run_doc(const std::string& label, const std::string&
   return d;
 }
 
-inline void write_run(const std::string& path, const harness::RunDocument& d) {
-  write_text(path, harness::dump_json(harness::to_json(d)));
+inline void write_run(const std::string& path, const report::RunDocument& d) {
+  write_text(path, report::dump_json(report::to_json(d)));
 }
 
 }  // namespace pb::testing

@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "reporter.h"
+#include "pb/report/reporter.h"
 #include "run_options.h"
 #include "run_sample.h"
 #include "tool_runner.h"
@@ -47,7 +47,7 @@ std::string usage_message(const std::vector<std::string>& args) {
 
 TEST(RunOptions, DefaultsCoverEveryModelTheDefaultSuiteAndThreeLoads) {
   const ParsedRun p = parse({});
-  const RunConfig& c = p.config;
+  const report::RunConfig& c = p.config;
   EXPECT_EQ(c.models, (std::vector<std::string>{"none", "voluntary", "full", "lazy", "rt"}));
   EXPECT_EQ(c.workloads, (std::vector<std::string>{"alpha", "beta"}));
   EXPECT_EQ(c.loads, (std::vector<double>{0.25, 0.5, 1}));
@@ -76,7 +76,7 @@ TEST(RunOptions, EveryOptionIsTakenAndRecorded) {
        "--hz",     "1000",     "--seed",     "42",      "--rounds",   "3",          "--out",
        "o",        "--format", "md,json",    "--label", "lab",        "--no-plots", "--no-fifo",
        "--debug-aids", "on"});
-  const RunConfig& c = p.config;
+  const report::RunConfig& c = p.config;
   EXPECT_EQ(c.models, (std::vector<std::string>{"rt", "full"}));
   EXPECT_EQ(c.workloads, (std::vector<std::string>{"x", "dir/y.json"}));
   EXPECT_EQ(c.sets, (std::vector<std::string>{"a=1", "b=two"}));
@@ -227,9 +227,9 @@ TEST_F(RunCli, SetKeysGoToTheWorkloadsThatDeclareThem) {
                            "messaging", "--set", "section_us=300", "--no-plots", "--format", "csv",
                            "--out", dir_});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  pb::harness::RunDocument doc;
+  pb::report::RunDocument doc;
   std::string error;
-  ASSERT_TRUE(pb::harness::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
+  ASSERT_TRUE(pb::report::read_run_document(dir_ + "/run.json", &doc, &error)) << error;
   ASSERT_EQ(doc.cells.size(), 2u);
   EXPECT_EQ(doc.cells[0].workload, "kernel-path");
   EXPECT_EQ(doc.cells[1].workload, "messaging");
@@ -289,7 +289,7 @@ TEST(RunPlots, OneLatencyThroughputPlotAndOneHistogramPlotPerWorkload) {
   const std::string dir = temp_path("run_plots");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/run.json") << render(Format::kJson, testing::sample_document());
+  std::ofstream(dir + "/run.json") << report::render(report::Format::kJson, testing::sample_document());
   const std::string cmd = python() + " " + PB_BUILD_DIR + "/plot_run.py " + dir + "/run.json " +
                           dir + " >" + dir + "/log 2>&1";
   const int status = std::system(cmd.c_str());

@@ -1,7 +1,7 @@
 // The "preemptbench.run/1" document: a round trip through JSON text keeps
 // every field, and reading rejects malformed documents naming the offending
 // key.
-#include "run_document.h"
+#include "pb/report/run_document.h"
 
 #include <cmath>
 #include <fstream>
@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 
 #include "run_sample.h"
-#include "summary.h"
+#include "pb/report/run_summary.h"
 #include "tool_runner.h"
 
-namespace pb::harness {
+namespace pb::report {
 namespace {
 
 using nlohmann::json;
@@ -303,4 +303,4 @@ TEST(RunSummary, ThroughputIsRelativeToNoneAtTheSameWorkloadLoadAndRound) {
 }
 
 }  // namespace
-}  // namespace pb::harness
+}  // namespace pb::report

@@ -14,11 +14,11 @@
 
 #include <gtest/gtest.h>
 
-#include "reporter.h"
+#include "pb/report/reporter.h"
+#include "pb/report/run_summary.h"
 #include "run_sample.h"
-#include "summary.h"
 
-namespace pb::harness {
+namespace pb::report {
 namespace {
 
 constexpr char kNumber[] = "{n}";
@@ -234,15 +234,15 @@ TEST(RunReporter, RoundColumnOnlyWithRounds) {
 
 TEST(RunReporter, FormatsHaveNamesAndFiles) {
   for (const char* name : {"table", "json", "csv", "md"}) {
-    const auto f = parse_format(name);
+    const auto f = parse_run_format(name);
     ASSERT_TRUE(f) << name;
     EXPECT_EQ(to_string(*f), name);
   }
-  EXPECT_FALSE(parse_format("markdown"));
-  EXPECT_EQ(file_name(Format::kJson), "run.json");
-  EXPECT_EQ(file_name(Format::kMarkdown), "run.md");
-  EXPECT_EQ(file_name(Format::kCsv), "run.csv");
+  EXPECT_FALSE(parse_run_format("markdown"));
+  EXPECT_EQ(run_file_name(Format::kJson), "run.json");
+  EXPECT_EQ(run_file_name(Format::kMarkdown), "run.md");
+  EXPECT_EQ(run_file_name(Format::kCsv), "run.csv");
 }
 
 }  // namespace
-}  // namespace pb::harness
+}  // namespace pb::report

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "pb/workloads/result.h"
-#include "run_document.h"
+#include "pb/report/run_document.h"
 
 namespace pb::testing {
 
@@ -63,8 +63,8 @@ inline wl::CellResult sample_cell(const std::string& workload, const std::string
   return c;
 }
 
-inline harness::RunDocument sample_document() {
-  harness::RunDocument d;
+inline report::RunDocument sample_document() {
+  report::RunDocument d;
   d.tool_version = "0.1.0";
   d.tool_git_commit = "0123456789ab";
   d.label = "test-vm";

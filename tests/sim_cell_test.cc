@@ -1,18 +1,18 @@
-// simulate_cell() (sim/include/pb/sim/cell.h): workload descriptions in
+// simulate_cell() (workloads/include/pb/workloads/cell.h): workload descriptions in
 // simulated time give the real runner's CellResult, marked "simulated",
 // deterministic for a seed, with each model's behaviour on the built-ins.
 #include <string>
 
 #include <gtest/gtest.h>
 
-#include "pb/sim/cell.h"
+#include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
 
 namespace {
 
 using pb::exec::Model;
 using pb::sim::SimOptions;
-using pb::sim::simulate_cell;
+using pb::wl::simulate_cell;
 using pb::wl::CellResult;
 
 constexpr int64_t kUs = 1000;
@@ -165,7 +165,7 @@ TEST(SimCell, OptionsFromRunOptions) {
   ro.hz = 1000;
   ro.seed = 9;
   ro.round = 3;
-  const SimOptions o = pb::sim::sim_options_from(ro);
+  const SimOptions o = pb::wl::sim_options_from(ro);
   EXPECT_EQ(o.duration_ns, 5);
   EXPECT_EQ(o.vcpus, 2);
   EXPECT_EQ(o.hz, 1000);
@@ -192,7 +192,7 @@ TEST(SimCellDeadlines, BackgroundJobsLongerThanTheirDeadlineAllMiss) {
                                                     "test:deadlines", {});
   pb::wl::RunOptions ro;
   ro.duration_ns = 300'000'000;
-  const auto r = pb::sim::simulate_cell(w, pb::exec::Model::kFull, 1.0, pb::sim::sim_options_from(ro));
+  const auto r = pb::wl::simulate_cell(w, pb::exec::Model::kFull, 1.0, pb::wl::sim_options_from(ro));
   ASSERT_EQ(r.error, "");
   ASSERT_GT(r.counters.at("ops"), 10u);
   EXPECT_EQ(r.counters.at("deadline_misses"), r.counters.at("ops"));

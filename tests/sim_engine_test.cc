@@ -13,15 +13,15 @@
 namespace {
 
 using pb::exec::Model;
+using pb::exec::Policy;
 using pb::sim::DeviceSpec;
-using pb::sim::Instr;
+using pb::sim::Step;
 using pb::sim::LockSpec;
-using pb::sim::Op;
-using pb::sim::Sched;
+using pb::sim::StepOp;
 using pb::sim::SimOptions;
 using pb::sim::SimResult;
 using pb::sim::System;
-using pb::sim::TaskSpec;
+using pb::sim::SimTask;
 namespace ops = pb::sim::ops;
 
 constexpr int64_t kUs = 1000;
@@ -35,21 +35,21 @@ SimOptions free_options() {
   return o;
 }
 
-TaskSpec task(const char* name, Sched s, int prio, std::vector<Instr> body, int64_t start_ns = -1) {
-  TaskSpec t;
+SimTask task(const char* name, Policy s, int prio, std::vector<Step> body, int64_t start_ns = -1) {
+  SimTask t;
   t.name = name;
-  t.sched = s;
+  t.policy = s;
   t.priority = prio;
   t.body = std::move(body);
-  t.body.push_back(ops::simple(Op::kIterEnd));
+  t.body.push_back(ops::simple(StepOp::kIterEnd));
   t.iterations = 1;
   t.start_ns = start_ns;
   return t;
 }
 
-Instr mark() { return ops::simple(Op::kMark); }
-Instr kenter() { return ops::simple(Op::kKernelEnter); }
-Instr kexit() { return ops::simple(Op::kKernelExit); }
+Step mark() { return ops::simple(StepOp::kMark); }
+Step kenter() { return ops::simple(StepOp::kKernelEnter); }
+Step kexit() { return ops::simple(StepOp::kKernelExit); }
 
 const pb::sim::TaskResult& named(const SimResult& r, const std::string& n) {
   for (const auto& t : r.tasks) {
@@ -72,10 +72,10 @@ SimResult run(System s, Model m, SimOptions o = free_options()) {
 
 TEST(SimEngine, DispatchOrderByPriorityFifoWithinPriority) {
   System s;
-  s.tasks = {task("a50", Sched::kFifo, 50, {ops::compute(100 * kUs)}),
-             task("b50", Sched::kFifo, 50, {ops::compute(100 * kUs)}),
-             task("c60", Sched::kFifo, 60, {ops::compute(100 * kUs)}),
-             task("fair", Sched::kFair, 0, {ops::compute(100 * kUs)})};
+  s.tasks = {task("a50", Policy::kFifo, 50, {ops::compute(100 * kUs)}),
+             task("b50", Policy::kFifo, 50, {ops::compute(100 * kUs)}),
+             task("c60", Policy::kFifo, 60, {ops::compute(100 * kUs)}),
+             task("fair", Policy::kFair, 0, {ops::compute(100 * kUs)})};
   const SimResult r = run(s, Model::kFull);
   std::vector<int> order;
   for (const auto& t : r.trace) order.push_back(t.task);
@@ -91,12 +91,12 @@ TEST(SimEngine, WakeupPointPerModel) {
   auto sys = [](bool might_sleep) {
     System s;
     s.channels = {"ch"};
-    std::vector<Instr> low = {kenter(), ops::compute(100 * kUs), ops::send(0)};
-    if (might_sleep) low.push_back(ops::simple(Op::kMightSleep));
+    std::vector<Step> low = {kenter(), ops::compute(100 * kUs), ops::send(0)};
+    if (might_sleep) low.push_back(ops::simple(StepOp::kMightSleep));
     low.push_back(ops::compute(500 * kUs));
     low.push_back(kexit());
-    s.tasks = {task("low", Sched::kFair, 0, low),
-               task("high", Sched::kFifo, 90, {ops::recv(0), mark()})};
+    s.tasks = {task("low", Policy::kFair, 0, low),
+               task("high", Policy::kFifo, 90, {ops::recv(0), mark()})};
     return s;
   };
   EXPECT_EQ(first_mark(run(sys(false), Model::kFull), "high"), 100 * kUs);
@@ -112,8 +112,8 @@ TEST(SimEngine, WakeupPointPerModel) {
 // cond_resched() of the running kernel path.
 TEST(SimEngine, CondReschedUnderNoneIrqExitUnderFull) {
   System s;
-  s.tasks = {task("bg", Sched::kFair, 0, {kenter(), ops::compute(1000 * kUs, 100 * kUs), kexit()}),
-             task("high", Sched::kFifo, 90, {mark()}, 150 * kUs)};
+  s.tasks = {task("bg", Policy::kFair, 0, {kenter(), ops::compute(1000 * kUs, 100 * kUs), kexit()}),
+             task("high", Policy::kFifo, 90, {mark()}, 150 * kUs)};
   EXPECT_EQ(first_mark(run(s, Model::kFull), "high"), 150 * kUs);
   EXPECT_EQ(first_mark(run(s, Model::kNone), "high"), 200 * kUs);
   EXPECT_EQ(first_mark(run(s, Model::kVoluntary), "high"), 200 * kUs);
@@ -126,8 +126,8 @@ TEST(SimEngine, CondReschedUnderNoneIrqExitUnderFull) {
 // return to user.
 TEST(SimEngine, LazyWaitsForTheTick) {
   System s;
-  s.tasks = {task("a", Sched::kFair, 0, {kenter(), ops::compute(20'000 * kUs), kexit()}),
-             task("b", Sched::kFair, 0, {mark()}, 1'000 * kUs)};
+  s.tasks = {task("a", Policy::kFair, 0, {kenter(), ops::compute(20'000 * kUs), kexit()}),
+             task("b", Policy::kFair, 0, {mark()}, 1'000 * kUs)};
   EXPECT_EQ(first_mark(run(s, Model::kFull), "b"), 1'000 * kUs);
   const SimResult lazy = run(s, Model::kLazy);
   EXPECT_EQ(first_mark(lazy, "b"), 4'000 * kUs);
@@ -139,8 +139,8 @@ TEST(SimEngine, RoundRobinSliceAtTheTick) {
   SimOptions o = free_options();
   o.rr_timeslice_ns = 100'000'000;
   System s;
-  s.tasks = {task("r1", Sched::kRr, 50, {ops::compute(300'000 * kUs)}),
-             task("r2", Sched::kRr, 50, {ops::compute(300'000 * kUs)})};
+  s.tasks = {task("r1", Policy::kRr, 50, {ops::compute(300'000 * kUs)}),
+             task("r2", Policy::kRr, 50, {ops::compute(300'000 * kUs)})};
   const SimResult r = run(s, Model::kFull, o);
   ASSERT_GE(r.trace.size(), 4u);
   EXPECT_EQ(r.trace[0].task, 0);
@@ -160,7 +160,7 @@ System device_system(pb::exec::IrqFlags flags, int64_t softirq_us) {
   d.softirq_ns = softirq_us * kUs;
   d.flags = flags;
   s.devices = {d};
-  s.tasks = {task("bg", Sched::kFair, 0, {kenter(), ops::compute(10'500 * kUs), kexit()})};
+  s.tasks = {task("bg", Policy::kFair, 0, {kenter(), ops::compute(10'500 * kUs), kexit()})};
   return s;
 }
 
@@ -211,9 +211,9 @@ TEST(SimEngine, MaskedInterruptReplayedOnceAtRestore) {
   d.first_ns = 100 * kUs;
   d.handler_ns = 30 * kUs;
   s.devices = {d};
-  s.tasks = {task("t", Sched::kFifo, 10,
-                  {kenter(), ops::simple(Op::kIrqSave), ops::compute(500 * kUs),
-                   ops::simple(Op::kIrqRestore), mark(), kexit()})};
+  s.tasks = {task("t", Policy::kFifo, 10,
+                  {kenter(), ops::simple(StepOp::kIrqSave), ops::compute(500 * kUs),
+                   ops::simple(StepOp::kIrqRestore), mark(), kexit()})};
   const SimResult r = run(s, Model::kFull);
   EXPECT_EQ(r.vcpus[0].irq_masked, 1u);
   EXPECT_EQ(r.vcpus[0].irq_replayed, 1u);
@@ -229,11 +229,11 @@ TEST(SimEngine, PriorityInheritance) {
   auto sys = [](pb::exec::LockType t) {
     System s;
     s.locks = {LockSpec{"l", t}};
-    s.tasks = {task("low", Sched::kFifo, 10,
+    s.tasks = {task("low", Policy::kFifo, 10,
                     {kenter(), ops::lock(0), ops::compute(1'000 * kUs), ops::unlock(0), kexit()}),
-               task("high", Sched::kFifo, 90,
+               task("high", Policy::kFifo, 90,
                     {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()}, 100 * kUs),
-               task("mid", Sched::kFifo, 50, {ops::compute(5'000 * kUs)}, 200 * kUs)};
+               task("mid", Policy::kFifo, 50, {ops::compute(5'000 * kUs)}, 200 * kUs)};
     return s;
   };
   const SimResult pi = run(sys(pb::exec::LockType::kRtMutex), Model::kFull);
@@ -251,14 +251,14 @@ TEST(SimEngine, PriorityInheritance) {
 TEST(SimEngine, PriorityInheritanceChain) {
   System s;
   s.locks = {LockSpec{"A", pb::exec::LockType::kRtMutex}, LockSpec{"B", pb::exec::LockType::kRtMutex}};
-  s.tasks = {task("low", Sched::kFifo, 10,
+  s.tasks = {task("low", Policy::kFifo, 10,
                   {kenter(), ops::lock(1), ops::compute(1'000 * kUs), ops::unlock(1), kexit()}),
-             task("mid", Sched::kFifo, 15,
+             task("mid", Policy::kFifo, 15,
                   {kenter(), ops::lock(0), ops::lock(1), ops::unlock(1), ops::unlock(0), kexit()},
                   100 * kUs),
-             task("high", Sched::kFifo, 90, {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()},
+             task("high", Policy::kFifo, 90, {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()},
                   200 * kUs),
-             task("x", Sched::kFifo, 50, {ops::compute(5'000 * kUs)}, 300 * kUs)};
+             task("x", Policy::kFifo, 50, {ops::compute(5'000 * kUs)}, 300 * kUs)};
   const SimResult r = run(s, Model::kFull);
   EXPECT_EQ(first_mark(r, "high"), 1'000 * kUs);
   EXPECT_EQ(r.locks[0].pi_boosts, 1u);  // mid by high
@@ -272,9 +272,9 @@ TEST(SimEngine, SpinningAcrossVcpus) {
   o.vcpus = 2;
   System s;
   s.locks = {LockSpec{"l", pb::exec::LockType::kRawSpinlock}};
-  TaskSpec a = task("a", Sched::kFifo, 10,
+  SimTask a = task("a", Policy::kFifo, 10,
                     {kenter(), ops::lock(0), ops::compute(500 * kUs), ops::unlock(0), kexit()});
-  TaskSpec b = task("b", Sched::kFifo, 10,
+  SimTask b = task("b", Policy::kFifo, 10,
                     {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()}, 100 * kUs);
   b.vcpu = 1;
   s.tasks = {a, b};
@@ -297,9 +297,9 @@ TEST(SimEngine, RemoteWakeupCostsAnIpi) {
   o.ctx_switch_ns = 2 * kUs;
   System s;
   s.channels = {"ch"};
-  TaskSpec waker =
-      task("waker", Sched::kFair, 0, {kenter(), ops::compute(100 * kUs), ops::send(0), kexit()});
-  TaskSpec wakee = task("wakee", Sched::kFifo, 50, {ops::recv(0), mark()});
+  SimTask waker =
+      task("waker", Policy::kFair, 0, {kenter(), ops::compute(100 * kUs), ops::send(0), kexit()});
+  SimTask wakee = task("wakee", Policy::kFifo, 50, {ops::recv(0), mark()});
   wakee.vcpu = 1;
   s.tasks = {waker, wakee};
   const SimResult r = run(s, Model::kFull, o);
@@ -320,14 +320,14 @@ TEST(SimEngine, CostsShowInTheWakeupLatency) {
   o.ctx_switch_ns = 2'500;
   o.duration_ns = 100'000 * kUs;
   System s;
-  TaskSpec t;
+  SimTask t;
   t.name = "cyclic";
-  t.sched = Sched::kFifo;
+  t.policy = Policy::kFifo;
   t.priority = 90;
   t.period_ns = 1'000 * kUs;
   t.first_release_ns = 1'007 * kUs;  // never on a tick (4 ms at HZ 250)
   t.measure = true;
-  t.body = {ops::simple(Op::kWaitPeriod), ops::compute(10 * kUs), ops::simple(Op::kIterEnd)};
+  t.body = {ops::simple(StepOp::kWaitPeriod), ops::compute(10 * kUs), ops::simple(StepOp::kIterEnd)};
   s.tasks = {t};
   const SimResult r = pb::sim::simulate(s, Model::kFull, o);
   const auto& c = named(r, "cyclic");
@@ -339,7 +339,7 @@ TEST(SimEngine, CostsShowInTheWakeupLatency) {
 
 TEST(SimEngine, DebugReports) {
   System leak;
-  leak.tasks = {task("leaky", Sched::kFair, 0, {kenter(), ops::simple(Op::kPreemptOff), kexit()})};
+  leak.tasks = {task("leaky", Policy::kFair, 0, {kenter(), ops::simple(StepOp::kPreemptOff), kexit()})};
   const SimResult r = run(leak, Model::kFull);
   EXPECT_EQ(r.vcpus[0].preempt_leaks, 1u);
   ASSERT_EQ(r.reports.size(), 1u);
@@ -347,7 +347,7 @@ TEST(SimEngine, DebugReports) {
 
   System sleepy;
   sleepy.locks = {LockSpec{"l", pb::exec::LockType::kSpinlock}};
-  sleepy.tasks = {task("s", Sched::kFair, 0,
+  sleepy.tasks = {task("s", Policy::kFair, 0,
                        {kenter(), ops::lock(0), ops::sleep(100 * kUs), ops::unlock(0), kexit()})};
   const SimResult full = run(sleepy, Model::kFull);
   EXPECT_EQ(full.vcpus[0].might_sleep_bugs, 1u);
@@ -361,8 +361,8 @@ TEST(SimEngine, DebugReports) {
 // reason, as the executive counts them.
 TEST(SimEngine, DecisionsAreCountedByPointAndReason) {
   System s;
-  s.tasks = {task("bg", Sched::kFair, 0, {kenter(), ops::compute(1000 * kUs, 100 * kUs), kexit()}),
-             task("high", Sched::kFifo, 90, {mark()}, 150 * kUs)};
+  s.tasks = {task("bg", Policy::kFair, 0, {kenter(), ops::compute(1000 * kUs, 100 * kUs), kexit()}),
+             task("high", Policy::kFifo, 90, {mark()}, 150 * kUs)};
   const SimResult r = run(s, Model::kFull);
   const auto& d = r.vcpus[0].decisions;
   using pb::exec::Point;
@@ -379,9 +379,9 @@ TEST(SimEngine, DecisionsAreCountedByPointAndReason) {
 
 System think_system() {
   System s;
-  TaskSpec bg;
+  SimTask bg;
   bg.name = "bg";
-  bg.body = {ops::compute(100 * kUs), ops::simple(Op::kIterEnd), ops::think(300 * kUs)};
+  bg.body = {ops::compute(100 * kUs), ops::simple(StepOp::kIterEnd), ops::think(300 * kUs)};
   s.tasks = {bg};
   return s;
 }
@@ -404,10 +404,10 @@ TEST(SimEngine, DeterministicForASeed) {
 
 TEST(SimEngine, RejectsBadSystems) {
   System s;
-  s.tasks = {task("t", Sched::kFair, 0, {ops::lock(3)})};
+  s.tasks = {task("t", Policy::kFair, 0, {ops::lock(3)})};
   EXPECT_THROW(pb::sim::simulate(s, Model::kFull, free_options()), std::invalid_argument);
   System v;
-  v.tasks = {task("t", Sched::kFair, 0, {ops::compute(1)})};
+  v.tasks = {task("t", Policy::kFair, 0, {ops::compute(1)})};
   v.tasks[0].vcpu = 2;
   EXPECT_THROW(pb::sim::simulate(v, Model::kFull, free_options()), std::invalid_argument);
 }

@@ -11,18 +11,18 @@
 #include <nlohmann/json.hpp>
 
 #include "tool_runner.h"
-#include "validate.h"
+#include "pb/scenarios/validate.h"
 
 namespace {
 
 using pb::exec::Model;
-using pb::harness::analytic_worst_delay_ns;
-using pb::harness::judge;
-using pb::harness::Statistic;
-using pb::harness::Tolerance;
-using pb::harness::ValidateConfig;
-using pb::harness::ValidateRow;
-using pb::harness::within;
+using pb::scenarios::analytic_worst_delay_ns;
+using pb::scenarios::judge;
+using pb::scenarios::Statistic;
+using pb::scenarios::Tolerance;
+using pb::scenarios::ValidateConfig;
+using pb::scenarios::ValidateRow;
+using pb::scenarios::within;
 using pb::testing::run_tool;
 using pb::testing::temp_path;
 

@@ -77,7 +77,7 @@ TEST(WorkloadBuiltin, EveryParameterCanBeSet) {
   EXPECT_EQ(w.tasks[1].path[0].us, 250);
   EXPECT_EQ(w.tasks[1].path[0].cond_resched_us, 50);
   const Workload inv = pb::wl::load_workload("lock-inversion", {"lock_type=rt_mutex"});
-  EXPECT_EQ(inv.locks[0].kind, pb::wl::LockKind::kRtMutex);
+  EXPECT_EQ(inv.locks[0].kind, pb::exec::LockType::kRtMutex);
 }
 
 TEST(WorkloadBuiltin, DefaultSuiteIsBuiltins) {

@@ -14,9 +14,9 @@
 
 namespace {
 
-using pb::wl::LockKind;
+using pb::exec::LockType;
+using pb::exec::Policy;
 using pb::wl::parse_workload;
-using pb::wl::Sched;
 using pb::wl::SegmentKind;
 using pb::wl::Workload;
 using pb::wl::WorkloadError;
@@ -51,7 +51,7 @@ TEST(WorkloadParse, MinimalDescription) {
   const Workload w = parse_workload(doc(std::string("[") + kMeasure + "]"), "x", {});
   EXPECT_EQ(w.name, "t");
   ASSERT_EQ(w.tasks.size(), 1u);
-  EXPECT_EQ(w.tasks[0].sched, Sched::kFifo);
+  EXPECT_EQ(w.tasks[0].sched, Policy::kFifo);
   EXPECT_EQ(w.tasks[0].priority, 90);
   EXPECT_EQ(w.tasks[0].period_us, 1000);
   EXPECT_TRUE(w.tasks[0].measure);
@@ -100,7 +100,7 @@ TEST(WorkloadParse, EverySegmentKind) {
     ]})";
   const Workload w = parse_workload(good, "x", {});
   ASSERT_EQ(w.locks.size(), 4u);
-  EXPECT_EQ(w.locks[3].kind, LockKind::kRtMutex);
+  EXPECT_EQ(w.locks[3].kind, LockType::kRtMutex);
   ASSERT_EQ(w.irqs.size(), 1u);
   EXPECT_EQ(w.irqs[0].thread_priority, 60);
   const auto& p = w.tasks[0].path;
@@ -135,7 +135,7 @@ TEST(WorkloadParse, ParamsReferencesAndSet) {
     ]})";
   const Workload w = parse_workload(text, "x", {});
   EXPECT_EQ(w.tasks[1].path[0].path[0].us, 500);
-  EXPECT_EQ(w.locks[0].kind, LockKind::kMutex);
+  EXPECT_EQ(w.locks[0].kind, LockType::kMutex);
   EXPECT_EQ(w.tasks[1].count, 2);
   ASSERT_EQ(w.params.size(), 4u);
   EXPECT_EQ(w.params[0].name, "section_us");
@@ -144,7 +144,7 @@ TEST(WorkloadParse, ParamsReferencesAndSet) {
   const Workload s = parse_workload(text, "x", {"section_us=250", "kind=rt_mutex", "n=3",
                                                 "section_us=300"});
   EXPECT_EQ(s.tasks[1].path[0].path[0].us, 300);  // the last --set of a key wins
-  EXPECT_EQ(s.locks[0].kind, LockKind::kRtMutex);
+  EXPECT_EQ(s.locks[0].kind, LockType::kRtMutex);
   EXPECT_EQ(s.tasks[1].count, 3);
   EXPECT_EQ(s.params[1].json, "\"rt_mutex\"");
 

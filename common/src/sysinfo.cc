@@ -22,6 +22,7 @@
 
 #include "pb/cycleclock.h"
 #include "pb/sys.h"
+#include "pb/utc.h"
 #include "pb/version.h"
 #include "text_util.h"
 
@@ -386,15 +387,6 @@ std::optional<bool> cpuinfo_hypervisor_flag(std::string_view cpuinfo) {
     found = std::find(words.begin(), words.end(), "hypervisor") != words.end();
   });
   return found;
-}
-
-std::string iso8601_utc(int64_t unix_seconds) {
-  const time_t t = static_cast<time_t>(unix_seconds);
-  tm utc{};
-  if (!gmtime_r(&t, &utc)) return "unknown (gmtime failed)";
-  char buf[32];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return n ? std::string(buf, n) : std::string("unknown (strftime failed)");
 }
 
 // --- collection ---------------------------------------------------------------

@@ -98,6 +98,22 @@ struct Executive::Impl {
 
   Task* add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy, int priority,
                         std::function<void(TaskApi&)> body);
+  // A task's place on its vCPU and its class from its policy.
+  void init_task(Task* t, Vcpu* v);
+  void set_policy(Task* t, Policy policy, int priority);
+
+  // The steps of start(), in their order.
+  int claim();
+  int plan_host();
+  void build_vcpus();
+  void build_tasks();
+  void build_devices();
+  void queue_tasks();
+  int create_threads(const std::vector<Task*>& all);
+  void index_tasks(const std::vector<Task*>& all);
+  int start_watchdog();
+  void pin_caller();
+  void boot(const std::vector<Task*>& all);
 
   static void* task_thread(void* arg);
   static void* watchdog_thread(void* arg);
@@ -109,16 +125,15 @@ struct Executive::Impl {
 
 // --- kernel tasks ------------------------------------------------------------------------------
 
-Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy,
-                                       int priority, std::function<void(TaskApi&)> body) {
-  auto t = std::make_unique<Task>();
+void Executive::Impl::init_task(Task* t, Vcpu* v) {
   t->v = v;
   t->ex = &st;
   t->irq_pending = &v->irq_pending;
   t->softirq_pending = &v->softirq_pending;
   t->rr_ticks_left = v->rr_ticks;
-  t->id = id;
-  std::snprintf(t->name, sizeof(t->name), "%s", name);
+}
+
+void Executive::Impl::set_policy(Task* t, Policy policy, int priority) {
   t->policy = policy;
   t->priority = policy == Policy::kFair ? 0 : priority;
   t->cls = policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
@@ -126,6 +141,15 @@ Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Pol
   t->base_cls = t->cls;
   t->track_windows = st.cfg.track_windows ? 1 : 0;
   t->lockdep = st.cfg.lockdep ? 1 : 0;
+}
+
+Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy,
+                                       int priority, std::function<void(TaskApi&)> body) {
+  auto t = std::make_unique<Task>();
+  init_task(t.get(), v);
+  t->id = id;
+  std::snprintf(t->name, sizeof(t->name), "%s", name);
+  set_policy(t.get(), policy, priority);
   t->body = std::move(body);
   // Created blocked, waiting on its own token (like TaskSpec::start_blocked).
   t->state = detail::TaskState::kBlocked;
@@ -329,56 +353,63 @@ int Executive::add_irq(IrqSpec spec) {
   return static_cast<int>(im.irq_specs.size() - 1);
 }
 
-int Executive::start() {
-  Impl& im = *impl_;
-  ExecState& st = im.st;
+// --- start(): a sequence of named steps -----------------------------------------------
+
+int Executive::Impl::claim() {
   const Config& cfg = st.cfg;
-  if (im.started) {
-    im.error = "start() called twice";
+  if (started) {
+    error = "start() called twice";
     return -EBUSY;
   }
   if (cfg.hz < 1 || cfg.hz > 10000) {
-    im.error = "hz must be 1..10000";
+    error = "hz must be 1..10000";
     return -EINVAL;
   }
   if (cfg.watchdog_budget_ns <= 0) {
-    im.error = "watchdog_budget_ns must be positive";
+    error = "watchdog_budget_ns must be positive";
     return -EINVAL;
   }
   if (g_active.exchange(true)) {
-    im.error = "another executive is running in this process";
+    error = "another executive is running in this process";
     return -EBUSY;
   }
-  im.owns_active = true;
-  im.started = true;  // from here on stop() cleans up
+  owns_active = true;
+  started = true;  // from here on stop() cleans up
+  return 0;
+}
 
+int Executive::Impl::plan_host() {
+  const Config& cfg = st.cfg;
   const detail::MachineCpus cpus = detail::query_machine_cpus();
-  im.plan = plan_cpus(cpus.allowed, cpus.core_of, cpus.isolated, cfg.vcpus, cfg.allow_system_cpu);
-  if (!im.plan.error.empty()) {
-    im.error = im.plan.error;
-    im.stopped = true;
+  plan = plan_cpus(cpus.allowed, cpus.core_of, cpus.isolated, cfg.vcpus, cfg.allow_system_cpu);
+  if (!plan.error.empty()) {
+    error = plan.error;
+    stopped = true;
     g_active = false;
-    im.owns_active = false;
+    owns_active = false;
     return -EINVAL;
   }
   if (cfg.use_fifo) {
     const int ok = sys::can_use_fifo(98);
     st.host_fifo = ok == 1;
     if (!st.host_fifo) {
-      im.result.notes.push_back(
+      result.notes.push_back(
           "SCHED_FIFO unavailable (" + std::string(ok == 0 ? "not permitted" : std::strerror(-ok)) +
           "): task threads run at SCHED_OTHER; the emulated order is unchanged, the host may "
           "interleave other work");
     }
   }
-  im.wd_fifo = sys::can_use_fifo(kWatchdogPriority) == 1;
+  wd_fifo = sys::can_use_fifo(kWatchdogPriority) == 1;
+  return 0;
+}
 
-  // vCPUs.
+void Executive::Impl::build_vcpus() {
+  const Config& cfg = st.cfg;
   const int64_t period = sys::kNsPerSec / cfg.hz;
   for (int i = 0; i < cfg.vcpus; ++i) {
     auto v = std::make_unique<Vcpu>();
     v->index = i;
-    v->host_cpu = im.plan.vcpu_cpus[static_cast<size_t>(i)];
+    v->host_cpu = plan.vcpu_cpus[static_cast<size_t>(i)];
     v->ex = &st;
     v->tick_period_ns = period;
     v->rr_ticks = static_cast<int>(std::max<int64_t>(1, cfg.rr_timeslice_ns / period));
@@ -389,13 +420,6 @@ int Executive::start() {
     v->ipi_lateness = std::make_shared<LatencyHistogram>();
     st.vcpus.push_back(std::move(v));
   }
-  auto init_task = [&](Task* t, Vcpu* v) {
-    t->v = v;
-    t->ex = &st;
-    t->irq_pending = &v->irq_pending;
-    t->softirq_pending = &v->softirq_pending;
-    t->rr_ticks_left = v->rr_ticks;
-  };
   // Idle tasks: lowest class, kernel mode, preemption disabled as in do_idle().
   for (auto& v : st.vcpus) {
     auto t = std::make_unique<Task>();
@@ -408,21 +432,16 @@ int Executive::start() {
     v->idle = t.get();
     st.idles.push_back(std::move(t));
   }
-  std::vector<size_t> per_vcpu(st.vcpus.size(), 0);
-  for (size_t i = 0; i < im.specs.size(); ++i) {
-    TaskSpec& s = im.specs[i];
+}
+
+void Executive::Impl::build_tasks() {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    TaskSpec& s = specs[i];
     auto t = std::make_unique<Task>();
-    Vcpu* v = st.vcpus[static_cast<size_t>(s.vcpu)].get();
-    init_task(t.get(), v);
+    init_task(t.get(), st.vcpus[static_cast<size_t>(s.vcpu)].get());
     t->id = static_cast<TaskId>(i);
     std::snprintf(t->name, sizeof(t->name), "%s", s.name.c_str());
-    t->policy = s.policy;
-    t->priority = s.policy == Policy::kFair ? 0 : s.priority;
-    t->cls = s.policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
-                                       : TaskClass{SchedClass::kRt, s.priority};
-    t->base_cls = t->cls;
-    t->track_windows = st.cfg.track_windows ? 1 : 0;
-    t->lockdep = st.cfg.lockdep ? 1 : 0;
+    set_policy(t.get(), s.policy, s.priority);
     t->body = std::move(s.body);
     t->period_ns = s.period_ns;
     t->phase_ns = s.phase_ns;
@@ -430,80 +449,55 @@ int Executive::start() {
       t->wakeup_hist = std::make_shared<LatencyHistogram>();
       t->delay_hist = std::make_shared<LatencyHistogram>();
     }
-    ++per_vcpu[static_cast<size_t>(s.vcpu)];
     st.tasks.push_back(std::move(t));
   }
-  // Device interrupts, their threads and each such vCPU's ksoftirqd.
-  for (size_t i = 0; i < im.irq_specs.size(); ++i) {
+}
+
+void Executive::Impl::build_devices() {
+  const Config& cfg = st.cfg;
+  for (size_t i = 0; i < irq_specs.size(); ++i) {
     auto d = std::make_unique<detail::Device>();
-    d->spec = im.irq_specs[i];
+    d->spec = irq_specs[i];
     d->index = static_cast<int>(i);
     d->v = st.vcpus[static_cast<size_t>(d->spec.vcpu)].get();
     d->timer.fn = &detail::device_fire;
     d->timer.owner = d.get();
     d->threaded = irq_threaded(cfg.model, d->spec.flags, cfg.threadirqs);
-    ++per_vcpu[static_cast<size_t>(d->spec.vcpu)];
     st.devices.push_back(std::move(d));
   }
+  // Each such vCPU's ksoftirqd (a fair task: run_ksoftirqd() has no .setup
+  // hook changing its policy) and each threaded device's IRQ thread; their
+  // bodies are in irq.cc.
   for (auto& dp : st.devices) {
     detail::Device* d = dp.get();
     Vcpu* v = d->v;
     if (v->ksoftirqd == nullptr) {
       char name[32];
       std::snprintf(name, sizeof(name), "ksoftirqd/%d", v->index);
-      // run_ksoftirqd(): handle_softirqs() with BH off, then cond_resched().
-      // A fair task: ksoftirqd has no .setup hook changing its policy.
-      v->ksoftirqd =
-          im.add_kernel_task(v, kKsoftirqdTaskId, name, Policy::kFair, 0, [v](TaskApi& api) {
-            api.kernel_enter();
-            Task* self = v->ksoftirqd;
-            while (api.block()) {
-              v->ksoftirqd_woken.store(0, std::memory_order_relaxed);
-              if (v->softirq_pending.load() != 0) {
-                ++v->stats.softirq_in_ksoftirqd;
-                detail::run_softirqs(self);
-              }
-              api.cond_resched();
-            }
-          });
+      v->ksoftirqd = add_kernel_task(v, kKsoftirqdTaskId, name, Policy::kFair, 0,
+                                     [v](TaskApi& api) { detail::ksoftirqd_body(api, v); });
     }
     if (d->threaded) {
       char name[32];
       std::snprintf(name, sizeof(name), "irq/%d-%s", d->index, d->spec.name.c_str());
       const Model m = cfg.model;
-      // irq_thread(): a requested thread_fn runs as is; a force-threaded
-      // handler runs inside local_bh_disable() and, off RT, local_irq_disable()
-      // (irq_forced_thread_fn(), manage.c:1146-1158). Softirqs it raises run
-      // at its local_bh_enable().
-      d->thread = im.add_kernel_task(v, kIrqThreadIdBase - d->index, name, Policy::kFifo,
-                                     d->spec.thread_priority, [d, m](TaskApi& api) {
-                                       api.kernel_enter();
-                                       const bool forced = (d->spec.flags & kIrqfThreadFn) == 0;
-                                       const bool mask = forced && forced_irq_thread_masks_irqs(m);
-                                       while (api.block()) {
-                                         for (uint32_t n = d->thread_pending.exchange(0);
-                                              n > 0 && api.running(); --n) {
-                                           if (forced) api.local_bh_disable();
-                                           if (mask) api.local_irq_disable();
-                                           // The thread's own work: time it is preempted or
-                                           // interrupted does not count.
-                                           api.compute(d->spec.handler_ns);
-                                           if (d->spec.handler_fn != nullptr)
-                                             d->spec.handler_fn(d->spec.handler_arg);
-                                           ++d->handled;
-                                           detail::raise_softirq(d->v, d->spec.softirq_ns);
-                                           if (mask) api.local_irq_enable();
-                                           if (forced) api.local_bh_enable();
-                                         }
-                                       }
-                                     });
+      d->thread = add_kernel_task(v, kIrqThreadIdBase - d->index, name, Policy::kFifo,
+                                  d->spec.thread_priority,
+                                  [d, m](TaskApi& api) { detail::irq_thread_body(api, d, m); });
     }
   }
+}
+
+void Executive::Impl::queue_tasks() {
+  // Each vCPU's timer heap holds at most its tasks' and devices' timers.
+  std::vector<size_t> per_vcpu(st.vcpus.size(), 0);
+  for (const auto& t : st.tasks) ++per_vcpu[static_cast<size_t>(t->v->index)];
+  for (const auto& d : st.devices) ++per_vcpu[static_cast<size_t>(d->v->index)];
   for (size_t i = 0; i < st.vcpus.size(); ++i) st.vcpus[i]->timers.reserve(per_vcpu[i] + 8);
   // Runnable tasks queue in creation order; blocked ones wait on their token.
   for (size_t i = 0; i < st.tasks.size(); ++i) {
     Task* t = st.tasks[i].get();
-    if (im.specs[i].start_blocked) {
+    if (specs[i].start_blocked) {
       t->state = detail::TaskState::kBlocked;
       t->wq_queued = true;
       detail::CompletionAccess::head(t->wake_token) = t;
@@ -512,16 +506,16 @@ int Executive::start() {
       t->v->rq.enqueue(t, false);
     }
   }
+}
 
+int Executive::Impl::create_threads(const std::vector<Task*>& all) {
   detail::install_signal_handlers();
-  im.handlers_installed = true;
-
-  std::vector<Task*> all = im.all_tasks();
+  handlers_installed = true;
   int created = 0;
   for (Task* t : all) {
-    const int rc = im.create_thread(t);
+    const int rc = create_thread(t);
     if (rc != 0) {
-      im.error = std::string("pthread_create: ") + std::strerror(-rc);
+      error = std::string("pthread_create: ") + std::strerror(-rc);
       break;
     }
     ++created;
@@ -532,24 +526,24 @@ int Executive::start() {
     const uint32_t r = st.ready.load(std::memory_order_seq_cst);
     if (r >= static_cast<uint32_t>(created)) break;
     if (sys::now_ns() > ready_deadline) {
-      im.error = "task threads did not start within 10 s";
+      error = "task threads did not start within 10 s";
       break;
     }
     sys::futex_wait(&st.ready, r, sys::now_ns() + 100'000'000);
   }
-  if (im.error.empty()) {
+  if (error.empty()) {
     for (Task* t : all) {
       if (t->setup_error != 0) {
-        im.error = std::string("task ") + t->name +
-                   ": thread setup failed: " + std::strerror(-t->setup_error);
+        error = std::string("task ") + t->name +
+                ": thread setup failed: " + std::strerror(-t->setup_error);
         break;
       }
     }
   }
-  if (!im.error.empty()) {
-    stop();
-    return -EAGAIN;
-  }
+  return error.empty() ? 0 : -EAGAIN;
+}
+
+void Executive::Impl::index_tasks(const std::vector<Task*>& all) {
   // lockdep-lite: a fresh graph; lock objects' cached classes go stale.
   static std::atomic<uint64_t> g_runs{0};
   st.lockdep.run = g_runs.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -557,38 +551,41 @@ int Executive::start() {
   st.by_tid.clear();
   for (Task* t : all) st.by_tid.emplace_back(t->tid, t);
   std::sort(st.by_tid.begin(), st.by_tid.end());
+}
 
-  // The watchdog, on the system CPU.
-  {
-    pthread_attr_t attr;
-    ::pthread_attr_init(&attr);
-    ::pthread_attr_setstacksize(&attr, 256 * 1024);
-    sigset_t allsig, old;
-    sigfillset(&allsig);
-    ::pthread_sigmask(SIG_SETMASK, &allsig, &old);
-    const int rc = ::pthread_create(&im.wd_thread, &attr, &Impl::watchdog_thread, &im);
-    ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
-    ::pthread_attr_destroy(&attr);
-    if (rc != 0) {
-      im.error = std::string("watchdog pthread_create: ") + std::strerror(rc);
-      stop();
-      return -rc;
-    }
-    im.wd_started = true;
+int Executive::Impl::start_watchdog() {
+  pthread_attr_t attr;
+  ::pthread_attr_init(&attr);
+  ::pthread_attr_setstacksize(&attr, 256 * 1024);
+  sigset_t allsig, old;
+  sigfillset(&allsig);
+  ::pthread_sigmask(SIG_SETMASK, &allsig, &old);
+  const int rc = ::pthread_create(&wd_thread, &attr, &Impl::watchdog_thread, this);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::pthread_attr_destroy(&attr);
+  if (rc != 0) {
+    error = std::string("watchdog pthread_create: ") + std::strerror(rc);
+    return -rc;
   }
+  wd_started = true;
+  return 0;
+}
 
+void Executive::Impl::pin_caller() {
   // The caller stays on the system CPU until stop(): on a vCPU's host CPU it
   // would queue behind the SCHED_FIFO tasks it just released, and reach
   // run_for() (or wake from it) late — the run, which lasts until stop(),
   // then overstays (20-200 ms were seen at load 1).
-  im.caller_tid = sys::gettid();
-  im.caller_moved = sys::get_affinity(im.caller_tid, &im.caller_affinity) == 0 &&
-                    sys::pin_to_cpu(im.caller_tid, im.plan.system_cpu) == 0;
+  caller_tid = sys::gettid();
+  caller_moved = sys::get_affinity(caller_tid, &caller_affinity) == 0 &&
+                 sys::pin_to_cpu(caller_tid, plan.system_cpu) == 0;
+}
 
-  // Boot: the first task of every vCPU, then open the gates.
+void Executive::Impl::boot(const std::vector<Task*>& all) {
+  // The first task of every vCPU, then open the gates.
   st.start_ns = sys::now_ns();
   for (auto& v : st.vcpus) {
-    v->next_tick_ns = st.start_ns + period;
+    v->next_tick_ns = st.start_ns + v->tick_period_ns;
     for (auto& d : st.devices) {
       if (d->v != v.get()) continue;
       d->timer.expires = d->spec.first_ns > 0 ? d->spec.first_ns
@@ -606,6 +603,28 @@ int Executive::start() {
     first->gate.store(1, std::memory_order_release);
     sys::futex_wake(&first->gate, 1);
   }
+}
+
+int Executive::start() {
+  Impl& im = *impl_;
+  if (const int rc = im.claim(); rc != 0) return rc;
+  if (const int rc = im.plan_host(); rc != 0) return rc;
+  im.build_vcpus();
+  im.build_tasks();
+  im.build_devices();
+  im.queue_tasks();
+  const std::vector<Task*> all = im.all_tasks();
+  if (im.create_threads(all) != 0) {
+    stop();
+    return -EAGAIN;
+  }
+  im.index_tasks(all);
+  if (const int rc = im.start_watchdog(); rc != 0) {
+    stop();
+    return rc;
+  }
+  im.pin_caller();
+  im.boot(all);
   return 0;
 }
 

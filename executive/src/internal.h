@@ -26,6 +26,7 @@
 #include "pb/executive/executive.h"
 #include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
+#include "pb/cycleclock.h"
 #include "pb/executive/task.h"
 #include "pb/histogram.h"
 
@@ -44,19 +45,11 @@ class RawSpinLock {
   void lock() noexcept {
     for (;;) {
       if (word_.exchange(1, std::memory_order_acquire) == 0) return;
-      while (word_.load(std::memory_order_relaxed) != 0) cpu_relax();
+      while (word_.load(std::memory_order_relaxed) != 0) pb::cpu_relax();
     }
   }
   bool try_lock() noexcept { return word_.exchange(1, std::memory_order_acquire) == 0; }
   void unlock() noexcept { word_.store(0, std::memory_order_release); }
-
-  static void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
-  }
 
  private:
   std::atomic<uint32_t> word_{0};
@@ -344,7 +337,7 @@ struct CompletionAccess {
   static Task*& tail(Completion& c) { return c.tail_; }
   static void lock(Completion& c) {
     while (c.lock_.exchange(1, std::memory_order_acquire) != 0) {
-      while (c.lock_.load(std::memory_order_relaxed) != 0) RawSpinLock::cpu_relax();
+      while (c.lock_.load(std::memory_order_relaxed) != 0) pb::cpu_relax();
     }
   }
   static void unlock(Completion& c) { c.lock_.store(0, std::memory_order_release); }
@@ -359,7 +352,7 @@ struct LockAccess {
   static Task*& waiters(LockBase& l) { return l.waiters_; }
   static void lock(LockBase& l) {
     while (l.wait_lock_.exchange(1, std::memory_order_acquire) != 0) {
-      while (l.wait_lock_.load(std::memory_order_relaxed) != 0) RawSpinLock::cpu_relax();
+      while (l.wait_lock_.load(std::memory_order_relaxed) != 0) pb::cpu_relax();
     }
   }
   static void unlock(LockBase& l) { l.wait_lock_.store(0, std::memory_order_release); }
@@ -470,6 +463,10 @@ void run_softirqs(Task* t) noexcept;
 void wakeup_softirqd(Task* curr, Vcpu* v) noexcept;
 void device_fire(Hrtimer* h, Task* curr) noexcept;
 void spin_ns(int64_t ns) noexcept;
+// The bodies of the kernel's own tasks: vCPU v's ksoftirqd
+// (run_ksoftirqd()) and device d's IRQ thread (irq_thread()) under model m.
+void ksoftirqd_body(TaskApi& api, Vcpu* v);
+void irq_thread_body(TaskApi& api, Device* d, Model m);
 
 // The task this thread runs, for signal handlers: static TLS (the executive
 // is linked statically), initial-exec, so a first access never allocates.

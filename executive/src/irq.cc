@@ -170,7 +170,7 @@ bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept {
 void spin_ns(int64_t ns) noexcept {
   if (ns <= 0) return;
   const int64_t end = sys::now_ns() + ns;
-  while (sys::now_ns() < end) RawSpinLock::cpu_relax();
+  while (sys::now_ns() < end) pb::cpu_relax();
 }
 
 void raise_softirq(Vcpu* v, int64_t ns) noexcept {
@@ -241,6 +241,45 @@ void device_fire(Hrtimer* h, Task* curr) noexcept {
   if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
   ++d->handled;
   raise_softirq(v, d->spec.softirq_ns);
+}
+
+// --- the kernel's own tasks ---------------------------------------------------------------
+
+void ksoftirqd_body(TaskApi& api, Vcpu* v) {
+  // run_ksoftirqd(): handle_softirqs() with BH off, then cond_resched().
+  api.kernel_enter();
+  Task* self = v->ksoftirqd;
+  while (api.block()) {
+    v->ksoftirqd_woken.store(0, std::memory_order_relaxed);
+    if (v->softirq_pending.load() != 0) {
+      ++v->stats.softirq_in_ksoftirqd;
+      run_softirqs(self);
+    }
+    api.cond_resched();
+  }
+}
+
+void irq_thread_body(TaskApi& api, Device* d, Model m) {
+  // irq_thread(): a requested thread_fn runs as is; a force-threaded handler
+  // runs inside local_bh_disable() and, off RT, local_irq_disable()
+  // (irq_forced_thread_fn(), kernel/irq/manage.c). Softirqs it raises run
+  // at its local_bh_enable().
+  api.kernel_enter();
+  const bool forced = (d->spec.flags & kIrqfThreadFn) == 0;
+  const bool mask = forced && forced_irq_thread_masks_irqs(m);
+  while (api.block()) {
+    for (uint32_t n = d->thread_pending.exchange(0); n > 0 && api.running(); --n) {
+      if (forced) api.local_bh_disable();
+      if (mask) api.local_irq_disable();
+      // The thread's own work: time it is preempted or interrupted does not count.
+      api.compute(d->spec.handler_ns);
+      if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
+      ++d->handled;
+      raise_softirq(d->v, d->spec.softirq_ns);
+      if (mask) api.local_irq_enable();
+      if (forced) api.local_bh_enable();
+    }
+  }
 }
 
 int tick_signal() noexcept { return SIGRTMIN + 4; }

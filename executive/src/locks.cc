@@ -191,7 +191,7 @@ bool spin_acquire(Task* t, LockBase& l) noexcept {
   for (;;) {
     while (w.load(std::memory_order_relaxed) != 0) {
       if (stopping(t)) return false;
-      RawSpinLock::cpu_relax();
+      pb::cpu_relax();
     }
     expected = 0;
     if (w.compare_exchange_weak(expected, tid_of(t), std::memory_order_acquire)) break;

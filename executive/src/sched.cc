@@ -922,7 +922,7 @@ void TaskApi::compute(int64_t ns) noexcept {
     prev_off = off;
     prev_handler = handler;
     if (ran >= ns || detail::stopping(t)) return;
-    detail::RawSpinLock::cpu_relax();
+    pb::cpu_relax();
   }
 }
 

@@ -52,19 +52,19 @@ struct CellKey {
   bool operator==(const CellKey&) const = default;
 };
 
-using Groups = std::map<CellKey, std::vector<const Measurement*>>;
+using Groups = std::map<CellKey, std::vector<const Record*>>;
 
-Groups group(const std::vector<Measurement>& ms, bool by_label) {
+Groups group(const std::vector<Record>& ms, bool by_label) {
   Groups g;
-  for (const Measurement& m : ms) {
+  for (const Record& m : ms) {
     g[CellKey{by_label ? m.label : "", m.model, m.workload, m.load}].push_back(&m);
   }
   return g;
 }
 
-std::string context_of(const std::vector<const Measurement*>& ms, std::string* mixed) {
+std::string context_of(const std::vector<const Record*>& ms, std::string* mixed) {
   std::set<std::string> seen;
-  for (const Measurement* m : ms) seen.insert(m->kernel + ", " + m->host_model);
+  for (const Record* m : ms) seen.insert(m->kernel + ", " + m->host_model);
   if (seen.size() > 1 && mixed != nullptr) {
     std::string all;
     for (const auto& s : seen) all += (all.empty() ? "" : "; ") + s;
@@ -73,16 +73,16 @@ std::string context_of(const std::vector<const Measurement*>& ms, std::string* m
   return seen.size() == 1 ? *seen.begin() : "mixed";
 }
 
-MetricComparison compare_metric(Metric metric, const std::vector<const Measurement*>& base,
-                                const std::vector<const Measurement*>& cand, double threshold,
+MetricComparison compare_metric(Metric metric, const std::vector<const Record*>& base,
+                                const std::vector<const Record*>& cand, double threshold,
                                 double alpha) {
   MetricComparison mc;
   mc.metric = metric;
   mc.threshold_pct = threshold;
-  for (const Measurement* m : base) {
+  for (const Record* m : base) {
     if (const auto v = metric_value(*m, metric)) mc.baseline.push_back(*v);
   }
-  for (const Measurement* m : cand) {
+  for (const Record* m : cand) {
     if (const auto v = metric_value(*m, metric)) mc.candidate.push_back(*v);
   }
   if (mc.baseline.empty() || mc.candidate.empty()) {
@@ -232,7 +232,7 @@ std::string cell_name(const CellComparison& c) {
   return s;
 }
 
-bool compare(const std::vector<Measurement>& baseline, const std::vector<Measurement>& candidate,
+bool compare(const std::vector<Record>& baseline, const std::vector<Record>& candidate,
              const CompareOptions& options, Comparison* out, std::string* error) {
   Comparison cmp;
   cmp.options = options;
@@ -263,13 +263,13 @@ bool compare(const std::vector<Measurement>& baseline, const std::vector<Measure
     cc.candidate_context = context_of(cms, &mixed);
     if (!mixed.empty())
       cmp.notes.push_back(fmt::format("candidate {} mixes {}", cell_name(cc), mixed));
-    const auto ran = [](const std::vector<const Measurement*>& v) {
+    const auto ran = [](const std::vector<const Record*>& v) {
       return static_cast<size_t>(
-          std::count_if(v.begin(), v.end(), [](const Measurement* m) { return m->error.empty(); }));
+          std::count_if(v.begin(), v.end(), [](const Record* m) { return m->error.empty(); }));
     };
     cc.baseline_rounds = ran(bms);
     cc.candidate_rounds = ran(cms);
-    for (const Measurement* m : cms) {
+    for (const Record* m : cms) {
       if (!m->error.empty() && cc.baseline_rounds > 0) {
         cc.candidate_error = m->error;
         break;

@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 
 #include "pb/report/compare.h"
-#include "pb/report/reporter.h"
+#include "pb/report/escape.h"
+#include "pb/report/format.h"
 
 namespace pb::report {
 
@@ -24,24 +25,10 @@ std::string unit_of(Metric m) {
   return "µs";
 }
 
-// Markdown cells must not contain a bare '|' or a newline.
-std::string md(std::string s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|') {
-      out += "\\|";
-    } else if (c == '\n' || c == '\r') {
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string format_comparison(const Comparison& c) {
+  const auto md = markdown_escape;
   std::ostringstream o;
   const int ci = static_cast<int>(std::lround((1 - c.options.alpha) * 100));
   o << "| cell | metric | baseline | candidate | change | " << ci

@@ -1,35 +1,69 @@
-// report.csv: one line per row, numbers raw (ns, counts, ops/s) for
-// spreadsheets and scripts. An empty field is "not known" (no histogram, a
-// percentile beyond cyclictest's -h range, missed periods from cyclictest);
-// histogram_limit_ns says where such a range ends. RFC 4180 quoting.
+// The CSV reporters, for spreadsheets and scripts; RFC 4180 quoting
+// (escape.h). run.csv: one row per cell (its headline measuring task), every
+// figure in its base unit (ns, per second, fraction) at full precision; the
+// JSON holds everything else. report.csv: one line per row, numbers raw (ns,
+// counts, ops/s); an empty field is "not known" (no histogram, a percentile
+// beyond cyclictest's -h range, missed periods from cyclictest), and
+// histogram_limit_ns says where such a range ends.
+#include <cmath>
 #include <ostream>
+#include <string_view>
 
 #include <fmt/format.h>
 
-#include "pb/report/reporter.h"
+#include "pb/report/escape.h"
+#include "pb/report/format.h"
+#include "pb/report/run_summary.h"
+#include "reporters.h"
 
-namespace pb::report {
-
+namespace pb::report::detail {
 namespace {
 
-std::string csv(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (const char c : s) {
-    if (c == '"') out += '"';
-    out += c;
+constexpr std::string_view kRunHeader =
+    "label,workload,model,load,round,clock,duration_ns,host_fifo,task,count,missed,min_ns,p50_ns,"
+    "p90_ns,p99_ns,p999_ns,max_ns,model_delay_p50_ns,model_delay_p99_ns,model_delay_max_ns,ops,"
+    "ops_per_s,ops_vs_none,work_fraction,ctx_switches_per_s,preemptions_per_s,preemptoff_max_ns,"
+    "preemptoff_where,irqsoff_max_ns,irqsoff_where,watchdog_tripped,error";
+
+// Shortest text that reads back as the same double; empty when not finite.
+std::string real(double v) { return std::isfinite(v) ? fmt::format("{}", v) : ""; }
+
+class RunCsvReporter final : public Reporter<RunDocument> {
+ public:
+  void report(const RunDocument& doc, std::ostream& out) const override {
+    const auto field = csv_field;
+    out << kRunHeader << '\n';
+    const auto rel = throughput_vs_none(doc.cells);
+    static const wl::MeasuredTask kNothing{};
+    for (size_t i = 0; i < doc.cells.size(); ++i) {
+      const wl::CellResult& c = doc.cells[i];
+      const wl::MeasuredTask* h = headline(c);
+      const wl::MeasuredTask& m = h ? *h : kNothing;
+      const wl::LatencySummary& l = m.latency;
+      const wl::Throughput& t = c.throughput;
+      out << fmt::format(
+          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},"
+          "{},{},{}\n",
+          field(doc.label), field(c.workload), field(c.model), real(c.load), c.round,
+          field(c.clock), c.duration_ns, c.host_fifo ? 1 : 0, field(m.name), l.count, l.missed,
+          l.min, l.p50, l.p90, l.p99, l.p999, l.max, m.model_delay.p50, m.model_delay.p99,
+          m.model_delay.max, t.ops, real(t.ops_per_s), rel[i] ? real(*rel[i]) : "",
+          real(t.work_fraction), real(t.ctx_switches_per_s), real(t.preemptions_per_s),
+          c.windows.preemptoff_max_ns, field(c.windows.preemptoff_where), c.windows.irqsoff_max_ns,
+          field(c.windows.irqsoff_where), c.watchdog_tripped ? 1 : 0, field(c.error));
+    }
   }
-  return out + '"';
-}
+};
 
 std::string num(std::optional<double> v, bool integer) {
   if (!v) return "";
   return integer ? fmt::format("{:.0f}", *v) : fmt::format("{:.6g}", *v);
 }
 
-class CsvReporter : public ReportReporter {
+class ReportCsvReporter final : public Reporter<Report> {
  public:
   void report(const Report& r, std::ostream& out) const override {
+    const auto csv = csv_field;
     const Table& t = r.table;
     out << "label,kernel,host_model,model,workload,load,rounds,failed_rounds,wakeups,min_ns,p50_ns,"
            "p90_ns,p99_ns,p999_ns,p9999_ns,max_ns,mean_ns,missed,ops_per_s,histogram_limit_ns,"
@@ -60,8 +94,12 @@ class CsvReporter : public ReportReporter {
 
 }  // namespace
 
-std::unique_ptr<ReportReporter> make_csv_report_reporter() {
-  return std::make_unique<CsvReporter>();
+std::unique_ptr<Reporter<RunDocument>> make_run_csv_reporter() {
+  return std::make_unique<RunCsvReporter>();
 }
 
-}  // namespace pb::report
+std::unique_ptr<Reporter<Report>> make_report_csv_reporter() {
+  return std::make_unique<ReportCsvReporter>();
+}
+
+}  // namespace pb::report::detail

@@ -63,7 +63,7 @@ std::string optional_string(const Obj& o, std::initializer_list<const char*> key
 }  // namespace
 
 bool read_cyclictest_json(std::string_view text, const std::string& name,
-                          std::vector<Measurement>* out, std::string* error) {
+                          std::vector<Record>* out, std::string* error) {
   try {
     const json j = detail::parse_json(text);
     const Obj top(j, "");
@@ -83,7 +83,7 @@ bool read_cyclictest_json(std::string_view text, const std::string& name,
     if (const json* rc = top.find("return_code"))
       detail::as_int(*rc, "return_code", INT32_MIN, INT32_MAX);
 
-    Measurement m;
+    Record m;
     m.label = "unknown";
     m.kernel = "unknown";
     m.host_model = "unknown";

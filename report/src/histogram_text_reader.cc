@@ -78,7 +78,7 @@ std::optional<std::vector<uint64_t>> numbers(std::string_view s, const std::stri
 }  // namespace
 
 bool read_histogram_text(std::string_view text, const std::string& name, const std::string& label,
-                         std::vector<Measurement>* out, std::string* error) {
+                         std::vector<Record>* out, std::string* error) {
   try {
     if (detail::looks_binary(text)) fail("", "binary data, not a cyclictest histogram");
     struct Summary {
@@ -171,7 +171,7 @@ bool read_histogram_text(std::string_view text, const std::string& name, const s
     check(sum.max, "# Max Latencies");
     check(sum.overflows, "# Histogram Overflows");
 
-    Measurement m;
+    Record m;
     m.label = label.empty() ? "unknown" : label;
     m.kernel = "unknown";
     m.host_model = "unknown";

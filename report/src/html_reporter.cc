@@ -3,38 +3,11 @@
 // offline and can be mailed or attached to a CI run as it is.
 #include <ostream>
 
-#include "pb/report/reporter.h"
+#include "pb/report/escape.h"
+#include "reporters.h"
 
-namespace pb::report {
-
+namespace pb::report::detail {
 namespace {
-
-std::string html(const std::string& s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string base64(const std::string& bytes) {
   static constexpr char kAlphabet[] =
@@ -71,9 +44,10 @@ constexpr const char kStyle[] =
     "tr:nth-child(even){background:#fafafa}figure{margin:1.5em 0}"
     "img{max-width:100%;border:1px solid #ddd}figcaption{font-weight:600;margin-bottom:0.3em}";
 
-class HtmlReporter : public ReportReporter {
+class ReportHtmlReporter final : public Reporter<Report> {
  public:
   void report(const Report& r, std::ostream& out) const override {
+    const auto html = html_escape;
     out << "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         << "<title>preemptbench report</title>\n<style>" << kStyle << "</style>\n</head>\n<body>\n"
         << "<h1>preemptbench report</h1>\n<p>" << html(table_summary(r)) << "</p>\n<table>\n<tr>";
@@ -111,8 +85,8 @@ class HtmlReporter : public ReportReporter {
 
 }  // namespace
 
-std::unique_ptr<ReportReporter> make_html_report_reporter() {
-  return std::make_unique<HtmlReporter>();
+std::unique_ptr<Reporter<Report>> make_report_html_reporter() {
+  return std::make_unique<ReportHtmlReporter>();
 }
 
-}  // namespace pb::report
+}  // namespace pb::report::detail

@@ -30,7 +30,7 @@ std::string str_in(const json& j, const char* object, const char* key) {
 
 }  // namespace
 
-bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<Measurement>* out,
+bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<Record>* out,
                     std::string* error) {
   try {
     const json j = detail::parse_json(text);
@@ -62,7 +62,7 @@ bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<
     json sysinfo = json::object();
     if (top.find("sysinfo")) sysinfo = top.obj("sysinfo").value();
 
-    Measurement m;
+    Record m;
     if (const auto h = machine.find("hostname"); h != machine.end() && h->is_string()) {
       m.label = h->get<std::string>();
     }

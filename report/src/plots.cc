@@ -1,12 +1,10 @@
-// Runs plot_report.py and collects the PNGs it lists. Mechanism only: the
-// drawing decisions are the script's, the page layout the reporters'.
+// Runs the plot scripts (plot_run.py, plot_report.py) and collects the PNGs
+// plot_report.py lists. Mechanism only: the drawing decisions are the
+// scripts', the page layout the reporters'.
 #include "pb/report/plots.h"
 
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
@@ -14,15 +12,17 @@
 #include <nlohmann/json.hpp>
 
 #include "pb/report/readers.h"
-
-extern "C" char** environ;
+#include "pb/subprocess.h"
 
 namespace pb::report {
 
 namespace {
 
-constexpr int kNoMatplotlib = 3;  // plot_report.py's exit code when matplotlib is missing
+constexpr int kNoMatplotlib = 3;  // the plot scripts' exit code when matplotlib is missing
 
+// $PB_PYTHON, else Debian's /usr/bin/python3 (where scripts/setup installs
+// python3-matplotlib; a pyenv or venv python3 on PATH usually lacks it),
+// else python3 on PATH.
 std::string python_interpreter() {
   if (const char* p = std::getenv("PB_PYTHON"); p != nullptr && *p != '\0') return p;
   if (access("/usr/bin/python3", X_OK) == 0) return "/usr/bin/python3";
@@ -31,41 +31,40 @@ std::string python_interpreter() {
 
 }  // namespace
 
+std::string run_plot_script(const std::string& script, const std::vector<std::string>& args) {
+  if (access(script.c_str(), R_OK) != 0) return script + " not found";
+  const std::string python = python_interpreter();
+  std::vector<std::string> argv{python, script};
+  argv.insert(argv.end(), args.begin(), args.end());
+  // The plotter's stdout goes to stderr: stdout carries only the results.
+  const ChildResult child = run_child(argv, {.out = ChildOutput::kToStderr});
+  if (child.spawn_error != 0) {
+    return fmt::format("cannot run {} ({}); install python3", python,
+                       std::strerror(child.spawn_error));
+  }
+  switch (child.exit_code()) {
+    case 0:
+      return "";
+    case kNoMatplotlib:
+      return fmt::format(
+          "matplotlib is not installed for {} (Debian: apt install python3-matplotlib, or "
+          "scripts/setup)",
+          python);
+    case 127:
+      return python + " not found; install python3";
+    default:
+      return fmt::format("{} {} failed (status {})", python, script, child.exit_code());
+  }
+}
+
 std::vector<Plot> draw_plots(const std::string& script, const std::string& data_json,
                              const std::string& out_dir, std::string* note) {
   const auto skip = [&](const std::string& why) {
     if (note != nullptr) *note = "plots skipped: " + why;
     return std::vector<Plot>{};
   };
-  if (access(script.c_str(), R_OK) != 0) return skip(script + " not found");
-  const std::string python = python_interpreter();
-  std::vector<std::string> words{python, script, data_json, out_dir};
-  std::vector<char*> argv;
-  for (auto& w : words) argv.push_back(w.data());
-  argv.push_back(nullptr);
-  // The plotter's stdout goes to stderr: stdout carries only the report.
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
-  pid_t pid = -1;
-  const int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    return skip(fmt::format("cannot run {} ({}); install python3", python, std::strerror(rc)));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    if (WIFEXITED(status) && WEXITSTATUS(status) == kNoMatplotlib) {
-      return skip(
-          fmt::format("matplotlib is not installed for {} (Debian: apt install "
-                      "python3-matplotlib, or scripts/setup)",
-                      python));
-    }
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
-      return skip(python + " not found; install python3");
-    return skip(fmt::format("{} {} failed (status {})", python, script,
-                            WIFEXITED(status) ? WEXITSTATUS(status) : -1));
+  if (const std::string why = run_plot_script(script, {data_json, out_dir}); !why.empty()) {
+    return skip(why);
   }
   // plots.json: [{"file": "cdf.png", "title": "..."}], files inside out_dir.
   std::string text, why;

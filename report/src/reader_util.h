@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pb/report/measurement.h"
+#include "pb/report/record.h"
 
 namespace pb::report::detail {
 

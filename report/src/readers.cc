@@ -38,8 +38,8 @@ std::string_view to_string(SourceFormat f) {
 namespace {
 
 constexpr size_t kMaxFilesPerDirectory = 100'000;
-// Each measurement holds a ~30 KiB histogram: 50,000 is ~1.5 GiB.
-constexpr size_t kMaxMeasurements = 50'000;
+// Each record holds a ~30 KiB histogram: 50,000 is ~1.5 GiB.
+constexpr size_t kMaxRecords = 50'000;
 
 bool is_histogram_line(std::string_view line) {
   // "000017 000172\t000152": digits, then whitespace-separated digits.
@@ -99,7 +99,7 @@ Detected detect(std::string_view text) {
 }
 
 bool read_result(std::string_view text, const std::string& name, const std::string& label,
-                 std::vector<Measurement>* out, std::string* error) {
+                 std::vector<Record>* out, std::string* error) {
   const auto bad = [&](const std::string& what) {
     if (error != nullptr) *error = name + ": " + what;
     return false;
@@ -238,13 +238,13 @@ bool wanted_in_directory(const fs::path& p) {
 
 }  // namespace
 
-bool collect(const std::vector<std::string>& paths, std::vector<Measurement>* out,
+bool collect(const std::vector<std::string>& paths, std::vector<Record>* out,
              std::vector<std::string>* notes, std::string* error) {
   const auto bad = [&](const std::string& what) {
     if (error != nullptr) *error = what;
     return false;
   };
-  std::vector<Measurement> all;
+  std::vector<Record> all;
   for (const std::string& arg : paths) {
     std::error_code ec;
     const fs::file_status st = fs::status(arg, ec);
@@ -253,8 +253,8 @@ bool collect(const std::vector<std::string>& paths, std::vector<Measurement>* ou
       std::string text, why;
       if (!read_text_file(arg, &text, &why)) return bad(why);
       if (!read_result(text, arg, label_for(arg, {}), &all, &why)) return bad(why);
-      if (all.size() > kMaxMeasurements)
-        return bad(fmt::format("more than {} cells in all", kMaxMeasurements));
+      if (all.size() > kMaxRecords)
+        return bad(fmt::format("more than {} cells in all", kMaxRecords));
       continue;
     }
     std::vector<fs::path> files;
@@ -281,8 +281,8 @@ bool collect(const std::vector<std::string>& paths, std::vector<Measurement>* ou
       // A broken or binary .json is most likely a truncated result: an error.
       if (result || (json_name && (d == Detected::kBrokenJson || d == Detected::kBinary))) {
         if (!read_result(text, name, label_for(f, arg), &all, &why)) return bad(why);
-        if (all.size() > kMaxMeasurements)
-          return bad(fmt::format("more than {} cells in all", kMaxMeasurements));
+        if (all.size() > kMaxRecords)
+          return bad(fmt::format("more than {} cells in all", kMaxRecords));
         ++taken;
         continue;
       }

@@ -1,13 +1,13 @@
-// "preemptbench.run/1" documents, read by the harness's own strict reader
-// (run_document.h); this file only maps cells to Measurements.
+// "preemptbench.run/1" documents, read by the document's own strict reader
+// (run_document.h); this file only maps cells to Records.
 #include <cmath>
 #include <utility>
 
 #include <fmt/format.h>
 
 #include "pb/report/readers.h"
+#include "pb/report/run_document.h"
 #include "reader_util.h"
-#include "run_document.h"
 
 namespace pb::report {
 
@@ -32,7 +32,7 @@ std::string hostname(const json& machine) {
 
 }  // namespace
 
-bool read_run(std::string_view text, const std::string& name, std::vector<Measurement>* out,
+bool read_run(std::string_view text, const std::string& name, std::vector<Record>* out,
               std::string* error) {
   try {
     const json j = detail::parse_json(text);
@@ -45,9 +45,9 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Measur
                                           cells->size(), kMaxCellsPerFile));
       }
     }
-    harness::RunDocument doc;
+    RunDocument doc;
     std::string why;
-    if (!harness::from_json(j, &doc, &why)) throw ReadError(why);
+    if (!from_json(j, &doc, &why)) throw ReadError(why);
 
     std::string label = doc.label;
     if (label.empty()) label = hostname(doc.machine);
@@ -58,11 +58,11 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Measur
     const std::string tool =
         doc.tool_version.empty() ? doc.tool_name : doc.tool_name + " " + doc.tool_version;
 
-    std::vector<Measurement> ms;
+    std::vector<Record> ms;
     for (size_t i = 0; i < doc.cells.size(); ++i) {
       const wl::CellResult& c = doc.cells[i];
       const std::string where = fmt::format("cells[{}]", i);
-      Measurement m;
+      Record m;
       m.label = label;
       m.kernel = kernel;
       m.host_model = host_model;
@@ -78,7 +78,7 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Measur
         ms.push_back(std::move(m));
         continue;
       }
-      const wl::MeasuredTask* head = harness::headline(c);
+      const wl::MeasuredTask* head = headline(c);
       if (head != nullptr) {
         const LatencyHistogram& h = head->latency_hist;
         if (h.count() > kMaxSamples) detail::fail(where, "implausible sample count");

@@ -10,9 +10,11 @@
 
 #include <fmt/format.h>
 
+#include "pb/report/format.h"
+
 namespace pb::report {
 
-RowKey key_of(const Measurement& m) {
+RowKey key_of(const Record& m) {
   return RowKey{m.label, m.kernel, m.host_model, m.model, m.workload, m.load};
 }
 
@@ -77,13 +79,13 @@ std::string field(const RowKey& k, std::string_view f) {
   return "";
 }
 
-void aggregate(const std::vector<Measurement>& ms, Row* r) {
+void aggregate(const std::vector<Record>& ms, Row* r) {
   double mean_sum = 0, ops_sum = 0;
   size_t ran = 0, with_ops = 0;
   bool all_hist = true, all_missed = true;
   uint64_t missed = 0;
   for (const size_t i : r->rounds) {
-    const Measurement& m = ms[i];
+    const Record& m = ms[i];
     if (!m.error.empty()) {
       if (r->failed++ == 0) r->first_error = m.error;
       continue;
@@ -149,19 +151,19 @@ bool parse_reference(const std::string& text, ReferenceSelector* out, std::strin
   return true;
 }
 
-bool build_table(std::vector<Measurement> measurements,
+bool build_table(std::vector<Record> records,
                  const std::optional<ReferenceSelector>& reference, Table* out,
                  std::string* error) {
   Table t;
-  t.measurements = std::move(measurements);
+  t.records = std::move(records);
   t.reference = reference;
   std::map<RowKey, std::vector<size_t>> groups;
-  for (size_t i = 0; i < t.measurements.size(); ++i) groups[key_of(t.measurements[i])].push_back(i);
+  for (size_t i = 0; i < t.records.size(); ++i) groups[key_of(t.records[i])].push_back(i);
   for (auto& [key, idx] : groups) {
     Row r;
     r.key = key;
     r.rounds = std::move(idx);
-    aggregate(t.measurements, &r);
+    aggregate(t.records, &r);
     t.rows.push_back(std::move(r));
   }
   std::stable_sort(t.rows.begin(), t.rows.end(),
@@ -253,6 +255,57 @@ std::optional<double> change_pct(const Table& t, const Row& row, Metric metric) 
   if (!v || !rv) return std::nullopt;
   if (*rv == 0) return *v == 0 ? std::optional<double>(0.0) : std::nullopt;
   return (*v - *rv) / *rv * 100.0;
+}
+
+namespace {
+constexpr Metric kChangeMetrics[] = {Metric::kP99, Metric::kMax, Metric::kThroughput};
+}
+
+std::vector<std::string> table_header(const Table& t) {
+  std::vector<std::string> h{"machine",  "kernel", "host model", "model",           "workload",
+                             "load",     "rounds", "wakeups",    "p50 µs",          "p99 µs",
+                             "p99.9 µs", "max µs", "missed",     "throughput ops/s"};
+  if (t.reference) {
+    for (const Metric m : kChangeMetrics) h.push_back(fmt::format("Δ{}", metric_name(m)));
+  }
+  return h;
+}
+
+std::vector<std::string> table_cells(const Table& t, const Row& r) {
+  const RowKey& k = r.key;
+  std::vector<std::string> c{k.label, k.kernel,   k.host_model,
+                             k.model, k.workload, format_load(k.load)};
+  c.push_back(r.failed > 0 ? fmt::format("{} ({} failed)", r.rounds.size(), r.failed)
+                           : fmt::format("{}", r.rounds.size()));
+  if (r.count == 0) {
+    c.push_back(r.failed == r.rounds.size() ? "failed" : "0");
+    for (int i = 0; i < 6; ++i) c.emplace_back("");
+  } else {
+    c.push_back(fmt::format("{}", r.count));
+    c.push_back(format_percentile(r, 50));
+    c.push_back(format_percentile(r, 99));
+    c.push_back(format_percentile(r, 99.9));
+    c.push_back(format_us(static_cast<double>(r.max_ns)));
+    c.push_back(r.missed ? fmt::format("{}", *r.missed) : "n/a");
+    c.push_back(r.ops_per_s ? format_rate(*r.ops_per_s) : "");
+  }
+  if (t.reference) {
+    const bool is_ref = r.reference && &t.rows[*r.reference] == &r;
+    for (const Metric m : kChangeMetrics)
+      c.push_back(is_ref ? "ref" : format_change(change_pct(t, r, m)));
+  }
+  return c;
+}
+
+std::string table_summary(const Report& r) {
+  std::string s =
+      fmt::format("{} result file{}, {} row{}", r.sources.size(), r.sources.size() == 1 ? "" : "s",
+                  r.table.rows.size(), r.table.rows.size() == 1 ? "" : "s");
+  if (r.table.reference) {
+    s += fmt::format("; change against {} = {} (same model, workload and load)",
+                     r.table.reference->field, r.table.reference->value);
+  }
+  return s + ".";
 }
 
 }  // namespace pb::report

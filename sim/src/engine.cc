@@ -8,7 +8,7 @@
 // kernel: task <- softirq <- hardirq. The next instant is the earliest of the
 // vCPUs' "busy work ends" and the event heap (ticks, hrtimers, devices,
 // IPIs); at one instant, busy work ending comes first, then events in arming
-// order, then late releases (TaskSpec::late_release). A task runs its
+// order, then late releases (SimTask::late_release). A task runs its
 // zero-time steps (locks, points, preempt_disable, ...) back to back until it
 // starts busy work, blocks or is switched out, so "the interrupt arrives just
 // after the task entered its section" is exact.
@@ -32,70 +32,72 @@
 #include <string>
 #include <vector>
 
+#include "pb/xorshift.h"
+
 namespace pb::sim {
 
 namespace ops {
-Instr compute(int64_t ns, int64_t cond_resched_ns, int64_t might_sleep_ns) {
-  Instr i;
-  i.op = Op::kCompute;
+Step compute(int64_t ns, int64_t cond_resched_ns, int64_t might_sleep_ns) {
+  Step i;
+  i.op = StepOp::kCompute;
   i.ns = ns;
   i.cond_resched_ns = cond_resched_ns;
   i.might_sleep_ns = might_sleep_ns;
   return i;
 }
-Instr simple(Op op) {
-  Instr i;
+Step simple(StepOp op) {
+  Step i;
   i.op = op;
   return i;
 }
-Instr lock(int index, bool irqsave) {
-  Instr i;
-  i.op = Op::kLock;
+Step lock(int index, bool irqsave) {
+  Step i;
+  i.op = StepOp::kLock;
   i.index = index;
   i.flag = irqsave;
   return i;
 }
-Instr unlock(int index, bool irqsave) {
-  Instr i;
-  i.op = Op::kUnlock;
+Step unlock(int index, bool irqsave) {
+  Step i;
+  i.op = StepOp::kUnlock;
   i.index = index;
   i.flag = irqsave;
   return i;
 }
-Instr sleep(int64_t ns) {
-  Instr i;
-  i.op = Op::kSleep;
+Step sleep(int64_t ns) {
+  Step i;
+  i.op = StepOp::kSleep;
   i.ns = ns;
   return i;
 }
-Instr think(int64_t mean_ns) {
-  Instr i;
-  i.op = Op::kThink;
+Step think(int64_t mean_ns) {
+  Step i;
+  i.op = StepOp::kThink;
   i.ns = mean_ns;
   return i;
 }
-Instr send(int channel, int count) {
-  Instr i;
-  i.op = Op::kSend;
+Step send(int channel, int count) {
+  Step i;
+  i.op = StepOp::kSend;
   i.index = channel;
   i.count = count;
   return i;
 }
-Instr recv(int channel) {
-  Instr i;
-  i.op = Op::kRecv;
+Step recv(int channel) {
+  Step i;
+  i.op = StepOp::kRecv;
   i.index = channel;
   return i;
 }
-Instr load(int var) {
-  Instr i;
-  i.op = Op::kLoad;
+Step load(int var) {
+  Step i;
+  i.op = StepOp::kLoad;
   i.index = var;
   return i;
 }
-Instr store(int var) {
-  Instr i;
-  i.op = Op::kStore;
+Step store(int var) {
+  Step i;
+  i.op = StepOp::kStore;
   i.index = var;
   return i;
 }
@@ -108,6 +110,7 @@ using exec::Decision;
 using exec::LockImpl;
 using exec::LockType;
 using exec::Point;
+using exec::Policy;
 using exec::PreemptCount;
 using exec::Reason;
 using exec::Resched;
@@ -118,19 +121,6 @@ using exec::TaskClass;
 
 constexpr int64_t kNever = INT64_MAX / 4;
 constexpr PreemptCount kWindowMask = exec::kPreemptMask | exec::kSoftirqMask;
-
-// xorshift64*, as the real runner's think-time jitter.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed = 1) : s(seed == 0 ? 0x9e3779b97f4a7c15ull : seed) {}
-  uint64_t next() noexcept {
-    s ^= s >> 12;
-    s ^= s << 25;
-    s ^= s >> 27;
-    return s * 0x2545f4914f6cdd1dull;
-  }
-  double unit() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-};
 
 enum class Kind : uint8_t { kUser, kIdle, kIrqThread, kKsoftirqd };
 enum class Mode : uint8_t { kUser, kKernel };
@@ -178,7 +168,7 @@ struct Task {
   std::string name;
   Kind kind = Kind::kUser;
   int vcpu = 0;
-  Sched sched = Sched::kFair;
+  Policy policy = Policy::kFair;
   int priority = 0;
   TaskClass base{};
   TaskClass cls{};
@@ -193,7 +183,7 @@ struct Task {
   bool requeue_tail = false;
   int rr_ticks_left = 0;
   // The program.
-  const std::vector<Instr>* body = nullptr;
+  const std::vector<Step>* body = nullptr;
   size_t pc = 0;
   int phase = 0;  // a composite step's progress (locks, sleeps, waits)
   int sub = 0;
@@ -234,7 +224,7 @@ struct Task {
   const char* poff_where = nullptr;
   const char* ioff_where = nullptr;
   int64_t picked_at = 0;
-  Rng rng;
+  Xorshift64Star rng;  // think-time jitter
   TaskResult out;
 };
 
@@ -361,9 +351,9 @@ struct Var {
   uint64_t stores = 0;
 };
 
-const char* default_where(Op op, LockType type, bool irqsave) {
+const char* default_where(StepOp op, LockType type, bool irqsave) {
   switch (op) {
-    case Op::kLock:
+    case StepOp::kLock:
       switch (type) {
         case LockType::kRawSpinlock:
           return irqsave ? "raw_spin_lock_irqsave" : "raw_spin_lock";
@@ -375,13 +365,13 @@ const char* default_where(Op op, LockType type, bool irqsave) {
           return "rt_mutex_lock";
       }
       return "lock";
-    case Op::kPreemptOff:
+    case StepOp::kPreemptOff:
       return "preempt_disable";
-    case Op::kGetCpu:
+    case StepOp::kGetCpu:
       return "get_cpu";
-    case Op::kIrqSave:
+    case StepOp::kIrqSave:
       return "local_irq_save";
-    case Op::kBhOff:
+    case StepOp::kBhOff:
       return "local_bh_disable";
     default:
       return "?";
@@ -486,7 +476,7 @@ class Engine {
       v.val.assign(s.per_cpu ? vcpus_.size() : 1, 0);
       vars_.push_back(std::move(v));
     }
-    // User tasks, in TaskSpec order (their index is their id).
+    // User tasks, in SimTask order (their index is their id).
     size_t n_kernel = 0;
     for (const DeviceSpec& d : sys_.devices) {
       (void)d;
@@ -494,7 +484,7 @@ class Engine {
     }
     tasks_.reserve(sys_.tasks.size() + n_kernel + vcpus_.size());
     for (size_t i = 0; i < sys_.tasks.size(); ++i) {
-      const TaskSpec& s = sys_.tasks[i];
+      const SimTask& s = sys_.tasks[i];
       check_vcpu(s.vcpu, "task " + s.name);
       check_program(s.body, s.name);
       tasks_.push_back(std::make_unique<Task>());
@@ -503,12 +493,12 @@ class Engine {
       t.name = s.name;
       t.kind = Kind::kUser;
       t.vcpu = s.vcpu;
-      set_class(t, s.sched, s.priority);
+      set_class(t, s.policy, s.priority);
       t.body = &s.body;
       t.rr_ticks_left = static_cast<int>(rr_ticks);
       t.iterations_limit = s.iterations;
       t.keep = s.keep_responses;
-      t.rng = Rng(o_.seed * 0x9e3779b97f4a7c15ull + (i + 1) * 0xbf58476d1ce4e5b9ull);
+      t.rng = Xorshift64Star(task_seed(o_.seed, i));
       t.out.name = s.name;
       t.out.vcpu = s.vcpu;
       if (s.measure) {
@@ -518,7 +508,7 @@ class Engine {
       }
       if (s.iterations > 0) ++limited_;
       if (s.period_ns > 0) {
-        if (s.body.empty() || s.body.front().op != Op::kWaitPeriod) {
+        if (s.body.empty() || s.body.front().op != StepOp::kWaitPeriod) {
           throw std::invalid_argument("task " + s.name +
                                       ": a periodic body starts with kWaitPeriod");
         }
@@ -562,7 +552,7 @@ class Engine {
       if (v.ksoftirqd == nullptr) {
         // run_ksoftirqd(): handle_softirqs() then cond_resched(); a fair task.
         Task& k = kernel_task("ksoftirqd/" + std::to_string(v.index), Kind::kKsoftirqd, v.index,
-                              Sched::kFair, 0, &ksoftirqd_body_);
+                              Policy::kFair, 0, &ksoftirqd_body_);
         v.ksoftirqd = &k;
       }
       if (d.threaded) {
@@ -570,21 +560,21 @@ class Engine {
         // off RT, local_irq_disable() (irq_forced_thread_fn()).
         const bool forced = (d.spec.flags & exec::kIrqfThreadFn) == 0;
         const bool mask = forced && exec::forced_irq_thread_masks_irqs(m_);
-        auto body = std::make_unique<std::vector<Instr>>();
-        Instr w = ops::simple(Op::kIrqThreadWait);
+        auto body = std::make_unique<std::vector<Step>>();
+        Step w = ops::simple(StepOp::kIrqThreadWait);
         w.index = static_cast<int>(i);
         body->push_back(w);
-        if (forced) body->push_back(ops::simple(Op::kBhOff));
-        if (mask) body->push_back(ops::simple(Op::kIrqSave));
-        Instr h = ops::simple(Op::kIrqHandler);
+        if (forced) body->push_back(ops::simple(StepOp::kBhOff));
+        if (mask) body->push_back(ops::simple(StepOp::kIrqSave));
+        Step h = ops::simple(StepOp::kIrqHandler);
         h.index = static_cast<int>(i);
         body->push_back(h);
-        if (mask) body->push_back(ops::simple(Op::kIrqRestore));
-        if (forced) body->push_back(ops::simple(Op::kBhOn));
+        if (mask) body->push_back(ops::simple(StepOp::kIrqRestore));
+        if (forced) body->push_back(ops::simple(StepOp::kBhOn));
         thread_bodies_.push_back(std::move(body));
         Task& th =
             kernel_task("irq/" + std::to_string(i) + "-" + d.spec.name, Kind::kIrqThread, v.index,
-                        Sched::kFifo, d.spec.thread_priority, thread_bodies_.back().get());
+                        Policy::kFifo, d.spec.thread_priority, thread_bodies_.back().get());
         th.device = static_cast<int>(i);
         d.thread = &th;
       }
@@ -620,28 +610,28 @@ class Engine {
     }
   }
 
-  void check_program(const std::vector<Instr>& code, const std::string& who) const {
-    for (const Instr& in : code) {
+  void check_program(const std::vector<Step>& code, const std::string& who) const {
+    for (const Step& in : code) {
       auto bad = [&](const char* what) {
         throw std::invalid_argument("task " + who + ": " + what + " index out of range");
       };
       switch (in.op) {
-        case Op::kLock:
-        case Op::kUnlock:
+        case StepOp::kLock:
+        case StepOp::kUnlock:
           if (in.index < 0 || in.index >= static_cast<int>(locks_.size())) bad("lock");
           break;
-        case Op::kSend:
-        case Op::kRecv:
+        case StepOp::kSend:
+        case StepOp::kRecv:
           if (in.index < 0 || in.index >= static_cast<int>(channels_.size())) bad("channel");
           break;
-        case Op::kLoad:
-        case Op::kStore:
+        case StepOp::kLoad:
+        case StepOp::kStore:
           if (in.index < 0 || in.index >= static_cast<int>(vars_.size())) bad("variable");
           break;
-        case Op::kIrqThreadWait:
-        case Op::kIrqHandler:
-        case Op::kKsoftirqdWait:
-        case Op::kRunSoftirqs:
+        case StepOp::kIrqThreadWait:
+        case StepOp::kIrqHandler:
+        case StepOp::kKsoftirqdWait:
+        case StepOp::kRunSoftirqs:
           throw std::invalid_argument("task " + who + ": a kernel-task step in a task body");
         default:
           break;
@@ -649,9 +639,9 @@ class Engine {
     }
   }
 
-  void set_class(Task& t, Sched s, int prio) {
-    t.sched = s;
-    if (s == Sched::kFair) {
+  void set_class(Task& t, Policy s, int prio) {
+    t.policy = s;
+    if (s == Policy::kFair) {
       t.priority = 0;
       t.cls = t.base = TaskClass{SchedClass::kFair, 0};
     } else {
@@ -662,8 +652,8 @@ class Engine {
     }
   }
 
-  Task& kernel_task(std::string name, Kind kind, int vcpu, Sched s, int prio,
-                    const std::vector<Instr>* body) {
+  Task& kernel_task(std::string name, Kind kind, int vcpu, Policy s, int prio,
+                    const std::vector<Step>* body) {
     tasks_.push_back(std::make_unique<Task>());
     Task& t = *tasks_.back();
     t.id = static_cast<int>(tasks_.size() - 1);
@@ -1004,7 +994,7 @@ class Engine {
     }
     if (t->kind == Kind::kIdle) {
       if (v.rq.nr() != 0) req = Resched::kFull;
-    } else if (t->sched == Sched::kRr && t->cls.rt_priority == t->priority) {
+    } else if (t->policy == Policy::kRr && t->cls.rt_priority == t->priority) {
       if (--t->rr_ticks_left <= 0) {
         t->rr_ticks_left = v.rr_ticks;
         if (v.rq.has_rt_prio(t->priority)) {
@@ -1233,7 +1223,7 @@ class Engine {
     t.busy_kind = Busy::kNone;
     switch (kind) {
       case Busy::kCompute: {
-        const Instr& in = code(t)[t.pc];
+        const Step& in = code(t)[t.pc];
         t.cdone += t.chunk;
         if (t.kind == Kind::kUser) t.out.work_ns += t.chunk;
         if (t.cdone >= in.ns) {
@@ -1271,7 +1261,7 @@ class Engine {
     }
   }
 
-  const std::vector<Instr>& code(const Task& t) const { return *t.body; }
+  const std::vector<Step>& code(const Task& t) const { return *t.body; }
 
   void start_busy(Task& t, int64_t ns, Busy kind) {
     t.busy = ns;
@@ -1330,7 +1320,7 @@ class Engine {
     return stopped(v, t);
   }
 
-  const char* where_of(const Instr& in, Op op, LockType type = LockType::kSpinlock) const {
+  const char* where_of(const Step& in, StepOp op, LockType type = LockType::kSpinlock) const {
     return in.where != nullptr ? in.where : default_where(op, type, in.flag);
   }
 
@@ -1348,7 +1338,7 @@ class Engine {
   }
 
   void report(Vcpu& v, Task& t, const char* title, const char* text) {
-    Report r;
+    BugReport r;
     r.at_ns = now_;
     r.vcpu = v.index;
     r.task = t.name;
@@ -1401,7 +1391,7 @@ class Engine {
         if (point(v, t, Point::kMightResched)) return;
         continue;
       }
-      const std::vector<Instr>& c = code(t);
+      const std::vector<Step>& c = code(t);
       if (t.pc >= c.size()) {
         if (c.empty()) {
           exit_task(v, t);
@@ -1410,15 +1400,15 @@ class Engine {
         t.pc = 0;
         continue;
       }
-      const Instr& in = c[t.pc];
+      const Step& in = c[t.pc];
       if (!step(v, t, in)) return;
     }
   }
 
   // One step; false when the task stopped (busy, blocked, switched, frame).
-  bool step(Vcpu& v, Task& t, const Instr& in) {
+  bool step(Vcpu& v, Task& t, const Step& in) {
     switch (in.op) {
-      case Op::kCompute: {
+      case StepOp::kCompute: {
         if (!t.c_active) {
           if (in.ns <= 0) {
             ++t.pc;
@@ -1434,49 +1424,49 @@ class Engine {
         start_busy(t, t.chunk, Busy::kCompute);
         return false;
       }
-      case Op::kKernelEnter:
+      case StepOp::kKernelEnter:
         t.mode = Mode::kKernel;
         ++t.pc;
         return true;
-      case Op::kKernelExit:
+      case StepOp::kKernelExit:
         if (return_to_user(v, t)) return false;
         ++t.pc;
         return true;
-      case Op::kCondResched:
+      case StepOp::kCondResched:
         ++t.pc;
         might_sleep_check(v, t);
         return !point(v, t, Point::kCondResched);
-      case Op::kMightSleep:
+      case StepOp::kMightSleep:
         ++t.pc;
         might_sleep_check(v, t);
         return !point(v, t, Point::kMightResched);
-      case Op::kMightResched:
+      case StepOp::kMightResched:
         ++t.pc;
         return !point(v, t, Point::kMightResched);
-      case Op::kPreemptOff:
-      case Op::kGetCpu:
+      case StepOp::kPreemptOff:
+      case StepOp::kGetCpu:
         count_add(v, t, exec::kPreemptDisableOffset, where_of(in, in.op));
         ++t.pc;
         return true;
-      case Op::kPreemptOn:
-      case Op::kPutCpu:
+      case StepOp::kPreemptOn:
+      case StepOp::kPutCpu:
         count_sub(v, t, exec::kPreemptDisableOffset);
         ++t.pc;
         if (t.flags.need_resched || t.flags.need_resched_lazy)
           return !point(v, t, Point::kPreemptEnable);
         return true;
-      case Op::kIrqSave:
-        irq_save(t, where_of(in, Op::kIrqSave));
+      case StepOp::kIrqSave:
+        irq_save(t, where_of(in, StepOp::kIrqSave));
         ++t.pc;
         return true;
-      case Op::kIrqRestore:
+      case StepOp::kIrqRestore:
         ++t.pc;
         return !irq_restore(v, t);
-      case Op::kBhOff:
-        count_add(v, t, exec::kSoftirqDisableOffset, where_of(in, Op::kBhOff));
+      case StepOp::kBhOff:
+        count_add(v, t, exec::kSoftirqDisableOffset, where_of(in, StepOp::kBhOff));
         ++t.pc;
         return true;
-      case Op::kBhOn:
+      case StepOp::kBhOn:
         count_sub(v, t, exec::kSoftirqDisableOffset);
         ++t.pc;
         if (t.flags.need_resched || t.flags.need_resched_lazy || v.softirq_pending > 0) {
@@ -1489,10 +1479,10 @@ class Engine {
           return !point(v, t, Point::kPreemptEnable);
         }
         return true;
-      case Op::kSleep:
-      case Op::kThink:
+      case StepOp::kSleep:
+      case StepOp::kThink:
         return step_sleep(v, t, in);
-      case Op::kSend:
+      case StepOp::kSend:
         while (t.sub < in.count) {
           ++t.sub;
           // complete() under guard(preempt): its preempt_enable() is the point.
@@ -1519,34 +1509,34 @@ class Engine {
         t.sub = 0;
         ++t.pc;
         return true;
-      case Op::kRecv:
+      case StepOp::kRecv:
         return step_recv(v, t, in);
-      case Op::kLoad: {
+      case StepOp::kLoad: {
         Var& x = vars_[static_cast<size_t>(in.index)];
         t.reg = x.val[x.spec.per_cpu ? static_cast<size_t>(v.index) : 0];
         ++t.pc;
         return true;
       }
-      case Op::kStore: {
+      case StepOp::kStore: {
         Var& x = vars_[static_cast<size_t>(in.index)];
         x.val[x.spec.per_cpu ? static_cast<size_t>(v.index) : 0] = t.reg + 1;
         ++x.stores;
         ++t.pc;
         return true;
       }
-      case Op::kLock:
+      case StepOp::kLock:
         return step_lock(v, t, in);
-      case Op::kUnlock:
+      case StepOp::kUnlock:
         return step_unlock(v, t, in);
-      case Op::kWaitPeriod:
+      case StepOp::kWaitPeriod:
         return step_wait_period(v, t);
-      case Op::kMark:
+      case StepOp::kMark:
         if (t.out.marks_ns.size() < 1024) t.out.marks_ns.push_back(now_);
         ++t.pc;
         return true;
-      case Op::kIterEnd:
+      case StepOp::kIterEnd:
         return step_iter_end(v, t);
-      case Op::kIrqThreadWait: {
+      case StepOp::kIrqThreadWait: {
         Device& d = devices_[static_cast<size_t>(in.index)];
         if (d.thread_pending > 0) {
           --d.thread_pending;
@@ -1559,7 +1549,7 @@ class Engine {
         schedule_block(v, t);
         return false;
       }
-      case Op::kIrqHandler: {
+      case StepOp::kIrqHandler: {
         const Device& d = devices_[static_cast<size_t>(in.index)];
         if (d.spec.handler_ns <= 0) {
           start_busy(t, 0, Busy::kHandler);
@@ -1568,7 +1558,7 @@ class Engine {
         start_busy(t, d.spec.handler_ns, Busy::kHandler);
         return false;
       }
-      case Op::kKsoftirqdWait:
+      case StepOp::kKsoftirqdWait:
         if (t.token) {
           t.token = false;
           v.ksoftirqd_woken = false;
@@ -1578,7 +1568,7 @@ class Engine {
         t.state = State::kBlocked;
         schedule_block(v, t);
         return false;
-      case Op::kRunSoftirqs:
+      case StepOp::kRunSoftirqs:
         ++t.pc;
         if (v.softirq_pending > 0) {
           ++v.st.softirq_in_ksoftirqd;
@@ -1598,11 +1588,11 @@ class Engine {
   }
 
   // sleep_ns(): a system call from user mode; might_sleep(), an hrtimer, schedule().
-  bool step_sleep(Vcpu& v, Task& t, const Instr& in) {
+  bool step_sleep(Vcpu& v, Task& t, const Step& in) {
     switch (t.phase) {
       case 0: {
         int64_t ns = in.ns;
-        if (in.op == Op::kThink) {
+        if (in.op == StepOp::kThink) {
           ns = std::max<int64_t>(
               1, static_cast<int64_t>(static_cast<double>(in.ns) * (0.5 + t.rng.unit())));
         }
@@ -1636,7 +1626,7 @@ class Engine {
   }
 
   // wait_for_completion(): might_sleep(), then wait until done > 0.
-  bool step_recv(Vcpu& v, Task& t, const Instr& in) {
+  bool step_recv(Vcpu& v, Task& t, const Step& in) {
     Channel& ch = channels_[static_cast<size_t>(in.index)];
     switch (t.phase) {
       case 0:
@@ -1753,13 +1743,13 @@ class Engine {
   // --- locks (executive/src/locks.cc)
   // -------------------------------------------------------------
 
-  bool step_lock(Vcpu& v, Task& t, const Instr& in) {
+  bool step_lock(Vcpu& v, Task& t, const Step& in) {
     Lock& L = locks_[static_cast<size_t>(in.index)];
     const LockType type = L.spec.type;
     const LockImpl impl = exec::lock_impl(m_, type);
     if (impl == LockImpl::kSpinning) {
       if (t.phase == 0) {
-        const char* where = where_of(in, Op::kLock, type);
+        const char* where = where_of(in, StepOp::kLock, type);
         if (in.flag && exec::lock_irq_variant_masks_irqs(m_, type)) irq_save(t, where);
         count_add(v, t, exec::lock_preempt_offset(m_, type), where);
         if (L.owner == nullptr) {
@@ -1866,7 +1856,7 @@ class Engine {
     }
   }
 
-  bool step_unlock(Vcpu& v, Task& t, const Instr& in) {
+  bool step_unlock(Vcpu& v, Task& t, const Step& in) {
     Lock& L = locks_[static_cast<size_t>(in.index)];
     const LockType type = L.spec.type;
     const LockImpl impl = exec::lock_impl(m_, type);
@@ -2065,10 +2055,10 @@ class Engine {
   std::vector<Channel> channels_;
   std::vector<Device> devices_;
   std::vector<Var> vars_;
-  std::vector<std::unique_ptr<std::vector<Instr>>> thread_bodies_;
-  const std::vector<Instr> ksoftirqd_body_{ops::simple(Op::kKsoftirqdWait),
-                                           ops::simple(Op::kRunSoftirqs),
-                                           ops::simple(Op::kCondResched)};
+  std::vector<std::unique_ptr<std::vector<Step>>> thread_bodies_;
+  const std::vector<Step> ksoftirqd_body_{ops::simple(StepOp::kKsoftirqdWait),
+                                           ops::simple(StepOp::kRunSoftirqs),
+                                           ops::simple(StepOp::kCondResched)};
   SimResult res_;
 };
 

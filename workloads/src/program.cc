@@ -1,4 +1,4 @@
-#include "program.h"
+#include "pb/workloads/program.h"
 
 #include <algorithm>
 

@@ -417,13 +417,13 @@ class Parser {
   std::map<std::string, int> sends_, recvs_;  // channel uses
 };
 
-constexpr std::array<std::pair<const char*, Sched>, 3> kSchedNames{
-    {{"fair", Sched::kFair}, {"fifo", Sched::kFifo}, {"rr", Sched::kRr}}};
-constexpr std::array<std::pair<const char*, LockKind>, 4> kLockNames{{{"raw_spinlock",
-                                                                       LockKind::kRawSpinlock},
-                                                                      {"spinlock", LockKind::kSpinlock},
-                                                                      {"mutex", LockKind::kMutex},
-                                                                      {"rt_mutex", LockKind::kRtMutex}}};
+constexpr std::array<std::pair<const char*, Policy>, 3> kSchedNames{
+    {{"fair", Policy::kFair}, {"fifo", Policy::kFifo}, {"rr", Policy::kRr}}};
+constexpr std::array<std::pair<const char*, LockType>, 4> kLockNames{{{"raw_spinlock",
+                                                                       LockType::kRawSpinlock},
+                                                                      {"spinlock", LockType::kSpinlock},
+                                                                      {"mutex", LockType::kMutex},
+                                                                      {"rt_mutex", LockType::kRtMutex}}};
 constexpr std::array<std::pair<const char*, PointKind>, 3> kPointNames{
     {{"cond_resched", PointKind::kCondResched},
      {"might_sleep", PointKind::kMightSleep},
@@ -457,7 +457,7 @@ const std::vector<SegmentKey>& segment_keys() {
   return keys;
 }
 
-bool is_sleeping(LockKind k) { return k == LockKind::kMutex || k == LockKind::kRtMutex; }
+bool is_sleeping(LockType k) { return k == LockType::kMutex || k == LockType::kRtMutex; }
 
 Workload Parser::parse(const json& doc, Workload w) {
   w_ = &w;
@@ -562,7 +562,7 @@ void Parser::parse_tasks(const json& v, const KeyPath& at, Workload& w) {
     TaskDesc t;
     t.name = name(require(o, p, "name", "the task's name"), p.key("name"));
     if (const json* c = find(o, "class")) t.sched = choice(*c, p.key("class"), kSchedNames);
-    if (t.sched == Sched::kFair) {
+    if (t.sched == Policy::kFair) {
       if (const json* pr = find(o, "priority")) {
         if (!(pr->is_number_integer() && pr->get<int64_t>() == 0)) {
           fail(p.key("priority"), "a priority applies to class fifo and rr only (fair tasks have none)");
@@ -720,7 +720,7 @@ Segment Parser::parse_segment(const json& v, const KeyPath& at, int depth, PathS
       s.target = name(kv, kp);
       const int li = lock_index(s.target);
       if (li < 0) fail(kp, "unknown lock \"" + s.target + "\" (declare it in \"locks\")");
-      const LockKind k = w_->locks[static_cast<size_t>(li)].kind;
+      const LockType k = w_->locks[static_cast<size_t>(li)].kind;
       for (int h : ps.held) {
         if (h == li) fail(kp, "lock \"" + s.target + "\" is already held here (self-deadlock)");
         if (h > li) {
@@ -807,7 +807,7 @@ struct Writer {
     ojson o = ojson::object();
     o["name"] = t.name;
     o["class"] = to_string(t.sched);
-    if (t.sched != Sched::kFair || referenced.count(at + "/priority") != 0) {
+    if (t.sched != Policy::kFair || referenced.count(at + "/priority") != 0) {
       o["priority"] = t.priority;
     }
     if (keep(at + "/vcpu", t.vcpu != 0)) o["vcpu"] = t.vcpu;
@@ -846,13 +846,13 @@ struct Writer {
 
 // --- names ------------------------------------------------------------------------------
 
-const char* to_string(Sched s) noexcept {
+const char* to_string(Policy s) noexcept {
   for (const auto& [n, e] : kSchedNames) {
     if (e == s) return n;
   }
   return "?";
 }
-const char* to_string(LockKind k) noexcept {
+const char* to_string(LockType k) noexcept {
   for (const auto& [n, e] : kLockNames) {
     if (e == k) return n;
   }
@@ -878,7 +878,7 @@ const char* to_string(IrqThreading t) noexcept {
 }
 
 std::string sched_label(const TaskDesc& t) {
-  if (t.sched == Sched::kFair) return "fair";
+  if (t.sched == Policy::kFair) return "fair";
   return std::string(to_string(t.sched)) + ":" + std::to_string(t.priority);
 }
 

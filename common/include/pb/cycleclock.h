@@ -1,6 +1,7 @@
 // The cycle counter: the cheapest monotonic tick count each architecture
-// offers, for micro-benchmarks and fine-grained accounting. One #if ladder,
-// each branch says why; every other file stays architecture-neutral.
+// offers, for micro-benchmarks and fine-grained accounting; and cpu_relax(),
+// the spin-wait hint. The suite's one #if ladder over architectures, each
+// branch says why; every other file stays architecture-neutral.
 //
 // Contract: ticks() is monotonic on one CPU and cheap (a few ns); its rate is
 // not nanoseconds. Use pb::sys::now_ns() for anything reported to users, and
@@ -50,3 +51,18 @@ inline const char* source() noexcept {
 double ticks_per_second() noexcept;
 
 }  // namespace pb::cycleclock
+
+namespace pb {
+
+// The body of a spin-wait loop (the kernel's cpu_relax()): tells the CPU the
+// loop is waiting, so a sibling hyperthread gets the core and the loop exit
+// is not mispredicted. Async-signal-safe; no ordering implied.
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();  // PAUSE
+#elif defined(__aarch64__)
+  __asm__ volatile("yield");  // YIELD, as arm64's cpu_relax()
+#endif
+}
+
+}  // namespace pb

@@ -263,7 +263,4 @@ std::string parse_cpu_model(std::string_view cpuinfo);
 // there is no flags line (non-x86: absence proves nothing).
 std::optional<bool> cpuinfo_hypervisor_flag(std::string_view cpuinfo);
 
-// Seconds since the epoch as "YYYY-MM-DDTHH:MM:SSZ".
-std::string iso8601_utc(int64_t unix_seconds);
-
 }  // namespace pb

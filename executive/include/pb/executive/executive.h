@@ -1,7 +1,8 @@
 // The executive: a user-space kernel that runs emulated tasks on real,
 // pinned threads under one of Linux's preemption models (NONE, VOLUNTARY,
 // FULL, LAZY, RT) and decides, at each preemption point, what that model
-// would do. DESIGN-executive.md explains the mechanism and its costs.
+// would do. DESIGN.md ("The executive: mechanism") explains the mechanism
+// and its costs.
 //
 // Shape of a run:
 //   Executive ex({.model = Model::kFull});
@@ -47,13 +48,6 @@
 #include "pb/histogram.h"
 
 namespace pb::exec {
-
-// The emulated scheduling policy of a task.
-enum class Policy : uint8_t {
-  kFair,  // SCHED_NORMAL (the fair class)
-  kFifo,  // SCHED_FIFO, priority 1..99
-  kRr,    // SCHED_RR, priority 1..99
-};
 
 struct TaskSpec {
   std::string name;  // up to 31 bytes are kept
@@ -188,9 +182,6 @@ struct DispatchRecord {
   Point point = Point::kSchedule;  // for kPreempt
   uint64_t tick = 0;               // the vCPU's tick count at the dispatch
 };
-
-inline constexpr size_t kNumPoints = kAllPoints.size();
-inline constexpr size_t kNumReasons = 8;  // Reason has 8 values
 
 struct VcpuStats {
   int host_cpu = -1;

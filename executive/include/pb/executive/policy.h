@@ -6,11 +6,13 @@
 // and the tests check it exhaustively. The mechanism (threads, signals,
 // futexes) asks; this header answers.
 //
-// Definition of correct: linux-preemption-semantics.md §2-§6 (Linux 6.18,
-// "K18"; 6.12 is "K12"). Each function cites the kernel symbol it reproduces.
+// Definition of correct: the kernel's own code, Linux 6.18 ("K18"; 6.12 is
+// "K12" where they differ). Each section names the kernel files it follows
+// and each function the symbol it reproduces.
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -51,7 +53,7 @@ constexpr std::optional<Model> parse_model(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-// --- preemption points (§2.2) -----------------------------------------------------
+// --- preemption points (kernel/sched/core.c, kernel/entry/common.c) ----------------
 
 enum class Point : uint8_t {
   kCondResched,      // cond_resched()
@@ -66,6 +68,7 @@ enum class Point : uint8_t {
 inline constexpr std::array<Point, 6> kAllPoints = {Point::kCondResched,   Point::kMightResched,
                                                     Point::kPreemptEnable, Point::kIrqExitToKernel,
                                                     Point::kReturnToUser,  Point::kSchedule};
+inline constexpr size_t kNumPoints = kAllPoints.size();
 
 constexpr std::string_view to_string(Point p) noexcept {
   switch (p) {
@@ -92,7 +95,7 @@ constexpr Point irq_exit_point(bool interrupted_user_mode) noexcept {
   return interrupted_user_mode ? Point::kReturnToUser : Point::kIrqExitToKernel;
 }
 
-// The two reschedule flags of a task (§2.3): TIF_NEED_RESCHED ("full") and
+// The two reschedule flags of a task (resched_curr(), core.c): TIF_NEED_RESCHED ("full") and
 // TIF_NEED_RESCHED_LAZY. need_resched() tests only the full one
 // (sched.h:2215-2218).
 struct ReschedFlags {
@@ -130,6 +133,7 @@ enum class Reason : uint8_t {
   kCountNonZero,       // preempt_count() != 0 (preempt off, spinlock, BH, in interrupt)
   kIrqsDisabled,       // IRQs off (in the interrupted context, at kIrqExitToKernel)
 };
+inline constexpr size_t kNumReasons = static_cast<size_t>(Reason::kIrqsDisabled) + 1;
 
 constexpr std::string_view to_string(Reason r) noexcept {
   switch (r) {
@@ -177,7 +181,9 @@ constexpr Decision full_flag_switch(Model m, const Context& c) noexcept {
 }
 }  // namespace detail
 
-// Switch now or defer, exactly per §2.2 and §2.3:
+// Switch now or defer, as the kernel's preemption points do (preempt_schedule(),
+// preempt_schedule_irq(), __cond_resched() in kernel/sched/core.c;
+// irqentry_exit() and exit_to_user_mode_loop() in kernel/entry/common.c):
 //
 // | Point              | NONE | VOLUNTARY | FULL | LAZY | RT   |
 // |--------------------|------|-----------|------|------|------|
@@ -196,7 +202,7 @@ constexpr Decision full_flag_switch(Model m, const Context& c) noexcept {
 //    entry/common.c:30-31). Only LAZY ever sets the lazy flag, so in the other
 //    models this is the full flag alone, as K12 tests it.
 // B: always switches: the task blocks.
-// -: the model compiles the point out (RET0/NOP static call, §2.4) or keeps
+// -: the model compiles the point out (RET0/NOP static call, PREEMPT_DYNAMIC) or keeps
 //    only its debug check (might_sleep_is_bug()); defers with
 //    kModelIgnoresPoint.
 // On RT, preempt_count() excludes held spinlock_t and BH-disabled sections
@@ -223,7 +229,7 @@ constexpr Decision decide(Model m, Point p, const Context& c) noexcept {
   return {false, Reason::kModelIgnoresPoint};
 }
 
-// --- reschedule requests (§2.3) ------------------------------------------------------
+// --- reschedule requests (resched_curr(), resched_curr_lazy(): kernel/sched/core.c) ---
 
 // Which flag a request sets.
 enum class Resched : uint8_t { kNone, kLazy, kFull };
@@ -289,17 +295,26 @@ constexpr ReschedAction resched_curr(Resched requested, ReschedFlags target, boo
 // flag not yet set (resched_curr() would return early otherwise). The check
 // runs before task_tick(), so a lazy flag that the same tick's update_curr()
 // sets is promoted at the next tick: at most one tick late (the commit message
-// of 7c70cb94d29cd: TICK_NSEC/2 on average, §7).
+// of 7c70cb94d29cd: TICK_NSEC/2 on average).
 constexpr bool promote_lazy_at_tick(Model m, ReschedFlags flags) noexcept {
   return model_lazy_active(m) && flags.need_resched_lazy && !flags.need_resched;
 }
 
-// --- wakeups (§3) ----------------------------------------------------------------------
+// --- wakeups (ttwu, wakeup_preempt(): kernel/sched/core.c) -------------------------------
 
 // Scheduling classes in ascending precedence (sched_class_above(): idle < fair
 // < rt; deadline and stop are not modelled). kIdle is the per-CPU idle task,
 // not SCHED_IDLE (a fair policy).
 enum class SchedClass : uint8_t { kIdle, kFair, kRt };
+
+// The emulated scheduling policy of a task, as sched_setscheduler() takes it;
+// its SchedClass follows (kFair -> kFair, kFifo and kRr -> kRt). Shared by
+// the executive, the simulator and the workload descriptions.
+enum class Policy : uint8_t {
+  kFair,  // SCHED_NORMAL (the fair class)
+  kFifo,  // SCHED_FIFO, priority 1..99
+  kRr,    // SCHED_RR, priority 1..99
+};
 
 struct TaskClass {
   SchedClass sched_class = SchedClass::kFair;
@@ -331,8 +346,8 @@ struct WakeupAction {
 // - both fair: resched_curr_lazy() iff fair_wakee_wins, so the lazy flag and
 //   no IPI under LAZY, the full flag (+ IPI when remote) in every other model;
 // - otherwise nothing.
-// The remote path modelled is the direct one (set the flag, then IPI: §3 route
-// b); on the wake-list route the target sets the flag locally after a
+// The remote path modelled is the direct one (set the flag, then IPI); on
+// the wake-list route (ttwu_queue_wakelist()) the target sets the flag locally after a
 // function-call IPI, with the same preemption outcome.
 constexpr WakeupAction on_wakeup(Model m, const Wakeup& w) noexcept {
   Resched requested = Resched::kNone;
@@ -349,7 +364,7 @@ constexpr WakeupAction on_wakeup(Model m, const Wakeup& w) noexcept {
   return {requested, resched_curr(requested, w.curr_flags, curr_is_idle, w.remote)};
 }
 
-// --- locks (§5) -------------------------------------------------------------------------
+// --- locks (kernel/locking/spinlock_rt.c, rtmutex.c, include/linux/spinlock.h) ----------
 
 enum class LockType : uint8_t { kRawSpinlock, kSpinlock, kMutex, kRtMutex };
 
@@ -412,7 +427,7 @@ constexpr bool lock_irq_variant_masks_irqs(Model m, LockType t) noexcept {
   return t == LockType::kRawSpinlock || (t == LockType::kSpinlock && !model_is_rt(m));
 }
 
-// --- sleeping in atomic context (§6) ------------------------------------------------
+// --- sleeping in atomic context (__might_sleep(), schedule_debug(): kernel/sched/core.c) --
 
 // __might_resched(file, line, 0) as called by might_sleep() (core.c:8881-8930):
 // not a bug iff preempt_count() == 0, IRQs are on and the RCU read-side
@@ -455,7 +470,7 @@ constexpr bool schedule_while_atomic(PreemptCount c, Model m) noexcept {
   return kernel_preempt_count(c, m) != 0;
 }
 
-// --- interrupts (§4) ----------------------------------------------------------------------
+// --- interrupts (kernel/irq/manage.c, kernel/irq/handle.c) --------------------------------
 
 // IRQF_* request flags, with the kernel's values (include/linux/interrupt.h).
 using IrqFlags = uint32_t;
@@ -498,7 +513,7 @@ inline constexpr int kKtimersPriority = 1;
 // local_irq_disable().
 constexpr bool forced_irq_thread_masks_irqs(Model m) noexcept { return !model_is_rt(m); }
 
-// --- softirqs at irq exit (§4) -----------------------------------------------------------
+// --- softirqs at irq exit (irq_exit_rcu(), handle_softirqs(): kernel/softirq.c) ----------
 
 enum class SoftirqPlacement : uint8_t {
   kNothingPending,  // no softirq raised

@@ -3,8 +3,8 @@
 // allocation; everything is constexpr and noexcept, so the executive's fast
 // paths inline it and tests can static_assert it.
 //
-// Definition of correct: linux-preemption-semantics.md §1 (include/linux/preempt.h,
-// Linux 6.18; identical in 6.12).
+// Definition of correct: include/linux/preempt.h (Linux 6.18; identical in
+// 6.12).
 //
 // Representation. A count is a plain uint32_t (alias PreemptCount), not a
 // wrapper class. The executive keeps one such word per task, in static TLS or a
@@ -50,11 +50,11 @@ namespace pb::exec {
 //
 // kRt is PREEMPT_RT on top of full preemption: K12 RT implies PREEMPT; in K18
 // PREEMPT_RT is a separate bool that combines with PREEMPT or PREEMPT_LAZY
-// (kernel/Kconfig.preempt, §2.1). RT+LAZY is not modelled.
+// (kernel/Kconfig.preempt). RT+LAZY is not modelled.
 enum class Model : uint8_t { kNone, kVoluntary, kFull, kLazy, kRt };
 
 // CONFIG_PREEMPTION: preempt_enable() and the return from an interrupt to
-// kernel code are preemption points (§2.2).
+// kernel code are preemption points (preempt_schedule(), preempt_schedule_irq()).
 constexpr bool model_is_preemptible(Model m) noexcept {
   return m == Model::kFull || m == Model::kLazy || m == Model::kRt;
 }
@@ -63,7 +63,7 @@ constexpr bool model_is_rt(Model m) noexcept { return m == Model::kRt; }
 // sets TIF_NEED_RESCHED_LAZY only when this is true, the full flag otherwise.
 constexpr bool model_lazy_active(Model m) noexcept { return m == Model::kLazy; }
 
-// --- layout (preempt.h:13-55, §1 table) -----------------------------------------
+// --- layout (include/linux/preempt.h:13-55) ----------------------------------------
 
 using PreemptCount = uint32_t;
 
@@ -162,7 +162,8 @@ constexpr bool preemptible(PreemptCount c, bool irqs_disabled, Model m) noexcept
 
 // PREEMPT_LOCK_OFFSET: what a spinlock_t holder adds to the count. 0 on RT:
 // "Locks on RT do not disable preemption" (spinlock_t is a sleeping rt_mutex
-// there, §5). raw_spinlock_t always adds kPreemptDisableOffset, RT or not.
+// there: kernel/locking/spinlock_rt.c). raw_spinlock_t always adds
+// kPreemptDisableOffset, RT or not.
 constexpr PreemptCount preempt_lock_offset(Model m) noexcept {
   return model_is_rt(m) ? 0u : kPreemptDisableOffset;
 }

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-#include "pb/report/measurement.h"
+#include "pb/report/record.h"
 
 namespace pb::report {
 
@@ -88,7 +88,7 @@ struct Comparison {
 
 // Compares; false with a message when nothing matches, or when a metric the
 // user named is available in no matched cell.
-bool compare(const std::vector<Measurement>& baseline, const std::vector<Measurement>& candidate,
+bool compare(const std::vector<Record>& baseline, const std::vector<Record>& candidate,
              const CompareOptions& options, Comparison* out, std::string* error);
 
 // The comparison as a Markdown table plus the list of regressions

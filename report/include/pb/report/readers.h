@@ -1,5 +1,5 @@
 // Readers: result files of both tools and of rt-tests' cyclictest, turned
-// into Measurements. Each reader is a pure function of the text; the file
+// into Records. Each reader is a pure function of the text; the file
 // layer around them refuses what is not a regular file or is too large, and
 // walks directories.
 //
@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "pb/report/measurement.h"
+#include "pb/report/record.h"
 
 namespace pb::report {
 
@@ -42,22 +42,22 @@ enum class Detected {
 Detected detect(std::string_view text);
 
 // The four readers. `name` is the source path (messages start with it and
-// Measurement::source is set to it); `label` is the machine label for
+// Record::source is set to it); `label` is the machine label for
 // histogram text, which carries none (ignored by the others). Each appends
-// the file's measurements to *out only on success.
-bool read_run(std::string_view text, const std::string& name, std::vector<Measurement>* out,
+// the file's records to *out only on success.
+bool read_run(std::string_view text, const std::string& name, std::vector<Record>* out,
               std::string* error);
-bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<Measurement>* out,
+bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<Record>* out,
                     std::string* error);
 bool read_cyclictest_json(std::string_view text, const std::string& name,
-                          std::vector<Measurement>* out, std::string* error);
+                          std::vector<Record>* out, std::string* error);
 bool read_histogram_text(std::string_view text, const std::string& name, const std::string& label,
-                         std::vector<Measurement>* out, std::string* error);
+                         std::vector<Record>* out, std::string* error);
 
 // Detects the format and reads. Anything not a result (kOther*, kBinary) is
 // an error here.
 bool read_result(std::string_view text, const std::string& name, const std::string& label,
-                 std::vector<Measurement>* out, std::string* error);
+                 std::vector<Record>* out, std::string* error);
 
 // Reads a whole regular file of at most kMaxFileBytes into *text.
 bool read_text_file(const std::string& path, std::string* text, std::string* error);
@@ -70,7 +70,7 @@ bool read_text_file(const std::string& path, std::string* text, std::string* err
 // malformed is an error. Histogram text is labelled with its path relative
 // to the argument, extension dropped ("host1/cyclictest" under fleet/), or
 // its file name's stem when named directly.
-bool collect(const std::vector<std::string>& paths, std::vector<Measurement>* out,
+bool collect(const std::vector<std::string>& paths, std::vector<Record>* out,
              std::vector<std::string>* notes, std::string* error);
 
 }  // namespace pb::report

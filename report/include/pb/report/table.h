@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "pb/histogram.h"
-#include "pb/report/measurement.h"
+#include "pb/report/record.h"
 
 namespace pb::report {
 
@@ -26,7 +26,7 @@ struct RowKey {
   bool operator==(const RowKey&) const = default;
 };
 
-RowKey key_of(const Measurement& m);
+RowKey key_of(const Record& m);
 
 // Table order: label, kernel, host model, workload, load, then the emulated
 // model in the kernel's order (none, voluntary, full, lazy, rt; host and
@@ -36,8 +36,8 @@ bool table_order(const RowKey& a, const RowKey& b);
 // One table row: its rounds and their aggregate.
 struct Row {
   RowKey key;
-  std::vector<size_t> rounds;  // indices into Table::measurements, in input order
-  size_t failed = 0;           // rounds whose cell did not run (Measurement::error)
+  std::vector<size_t> rounds;  // indices into Table::records, in input order
+  size_t failed = 0;           // rounds whose cell did not run (Record::error)
   std::string first_error;
 
   // Aggregate over the rounds that ran. Percentiles come from the pooled
@@ -59,7 +59,7 @@ struct Row {
   std::optional<size_t> reference;  // index of its reference row in Table::rows
 };
 
-// The value of `metric` for a row (as metric_value() for a measurement).
+// The value of `metric` for a row (as metric_value() for a record).
 std::optional<double> metric_value(const Row& r, Metric metric);
 
 // Which rows are the reference. Selects by one key field: "label" (the
@@ -75,24 +75,53 @@ struct ReferenceSelector {
 bool parse_reference(const std::string& text, ReferenceSelector* out, std::string* error);
 
 struct Table {
-  std::vector<Measurement> measurements;
+  std::vector<Record> records;
   std::vector<Row> rows;  // in table_order()
   std::optional<ReferenceSelector> reference;
   std::vector<std::string> notes;  // for the reader: clipped percentiles, rows with no reference...
 };
 
-// Groups measurements into rows and aggregates them. With a selector, each
+// Groups records into rows and aggregates them. With a selector, each
 // row's reference is the row that has the selected value and agrees with it
 // on workload, load and emulated model (except the selected field itself),
 // preferring the one that also agrees on the most of label, kernel and host
 // model. Rows without a candidate keep reference = nullopt (noted). Fails
 // (false, *error) only when the selector matches no row at all.
-bool build_table(std::vector<Measurement> measurements,
+bool build_table(std::vector<Record> records,
                  const std::optional<ReferenceSelector>& reference, Table* out, std::string* error);
 
 // Relative change of `row` against its reference for `metric`, in percent
 // ((row - ref) / ref x 100); nullopt without a reference or a value, or
 // when the reference is 0 and the row is not.
 std::optional<double> change_pct(const Table& t, const Row& row, Metric metric);
+
+// --- the report: the document `preemptbench report` writes ------------------------
+
+// A plot drawn by plot_report.py: its title and the PNG file (in the output
+// directory), with the file's bytes for reporters that embed it.
+struct Plot {
+  std::string title;
+  std::string file;  // file name, relative to the report's directory
+  std::string png;   // the bytes (HTML embeds them; Markdown links `file`)
+};
+
+struct Report {
+  Table table;
+  std::vector<std::string> sources;  // "path (format, tool)" per input file, in order
+  std::vector<Plot> plots;
+  std::string plot_note;  // why there are no plots, when there are none
+};
+
+// The schema of report.json: every row with its key, figures, reference and
+// pooled histogram, and each round's p99 and throughput.
+inline constexpr const char kReportSchema[] = "preemptbench.report/1";
+
+// The human table (Markdown and HTML): the column titles and, per row, the
+// cells as plain text (the reporter escapes them). Change columns appear only
+// with a reference; a reference row shows "ref" there.
+std::vector<std::string> table_header(const Table& t);
+std::vector<std::string> table_cells(const Table& t, const Row& r);
+// "4 result files, 3 rows; reference: label = vm1" — the line above the table.
+std::string table_summary(const Report& r);
 
 }  // namespace pb::report

@@ -8,7 +8,7 @@
 // irq.cc, locks.cc): the simulator is a second mechanism, never a second copy
 // of the rules.
 //
-// A run is a System (tasks whose bodies are programs of Instr, locks,
+// A run is a System (tasks whose bodies are programs of Step, locks,
 // channels, devices, shared variables) simulated under one Model with
 // SimOptions; simulate() returns a SimResult of counters, histograms and the
 // kernel's debug reports. Deterministic: the same System, Model and
@@ -76,12 +76,10 @@ struct SimOptions {
 
 // --- the system simulated -----------------------------------------------------------
 
-enum class Sched : uint8_t { kFair, kFifo, kRr };
-
 // One step of a task's body, as the TaskApi call it stands for. Zero-time
 // steps run back to back; busy steps (kCompute, spinning, an IRQ thread's
 // handler) advance virtual time.
-enum class Op : uint8_t {
+enum class StepOp : uint8_t {
   kCompute,       // ns of busy work in the task's mode; a cond_resched() every cond_resched_ns
                   // and a might_sleep() every might_sleep_ns of it (0: none), none at the ends
   kKernelEnter,   // kernel_enter(): the start of a system call
@@ -108,15 +106,15 @@ enum class Op : uint8_t {
   kWaitPeriod,    // wait_next_period(): the top of a periodic task's body
   kIterEnd,       // an iteration's work is done: counted, its response time recorded
   kMark,          // records the current instant in TaskResult::marks_ns
-  // The executive's own tasks (not for TaskSpec bodies).
+  // The executive's own tasks (not for SimTask bodies).
   kIrqThreadWait,  // an IRQ thread waits for its device (index)
   kIrqHandler,     // the device's handler work in its thread
   kKsoftirqdWait,  // ksoftirqd waits to be woken
   kRunSoftirqs,    // ksoftirqd runs the pending softirqs
 };
 
-struct Instr {
-  Op op = Op::kCompute;
+struct Step {
+  StepOp op = StepOp::kCompute;
   bool flag = false;            // kLock/kUnlock: irqsave
   int32_t index = -1;           // kLock/kUnlock: lock; kSend/kRecv: channel; kLoad/kStore: variable
   int32_t count = 1;            // kSend
@@ -130,26 +128,26 @@ struct Instr {
 
 // Builders, so that programs read like the TaskApi code they stand for.
 namespace ops {
-Instr compute(int64_t ns, int64_t cond_resched_ns = 0, int64_t might_sleep_ns = 0);
-Instr simple(Op op);
-Instr lock(int index, bool irqsave = false);
-Instr unlock(int index, bool irqsave = false);
-Instr sleep(int64_t ns);
-Instr think(int64_t mean_ns);
-Instr send(int channel, int count = 1);
-Instr recv(int channel);
-Instr load(int var);
-Instr store(int var);
+Step compute(int64_t ns, int64_t cond_resched_ns = 0, int64_t might_sleep_ns = 0);
+Step simple(StepOp op);
+Step lock(int index, bool irqsave = false);
+Step unlock(int index, bool irqsave = false);
+Step sleep(int64_t ns);
+Step think(int64_t mean_ns);
+Step send(int channel, int count = 1);
+Step recv(int channel);
+Step load(int var);
+Step store(int var);
 }  // namespace ops
 
-struct TaskSpec {
+struct SimTask {
   std::string name;
-  Sched sched = Sched::kFair;
+  exec::Policy policy = exec::Policy::kFair;
   int priority = 0;  // 1..99 for kFifo/kRr
   int vcpu = 0;
   // The body, run again and again. A periodic task's body begins with
   // kWaitPeriod; the task starts blocked in it, its first release armed.
-  std::vector<Instr> body;
+  std::vector<Step> body;
   int64_t period_ns = 0;
   // Periodic: the first release, absolute; < 0: phase_ns + period_ns (the
   // executive's rule, releases at start + phase + k x period, k >= 1).
@@ -206,7 +204,7 @@ struct VarSpec {
 };
 
 struct System {
-  std::vector<TaskSpec> tasks;
+  std::vector<SimTask> tasks;
   std::vector<LockSpec> locks;
   std::vector<std::string> channels;
   std::vector<DeviceSpec> devices;
@@ -220,7 +218,7 @@ struct System {
 
 // One of the kernel's debug reports (BUG lines), as the executive prints them
 // (pids are task indices).
-struct Report {
+struct BugReport {
   int64_t at_ns = 0;
   int vcpu = 0;
   std::string task;
@@ -251,8 +249,8 @@ struct TaskResult {
   std::shared_ptr<LatencyHistogram> response;
 };
 
-inline constexpr size_t kNumPoints = exec::kAllPoints.size();
-inline constexpr size_t kNumReasons = 8;
+using exec::kNumPoints;
+using exec::kNumReasons;
 
 // Per vCPU, named as exec::VcpuStats.
 struct VcpuResult {
@@ -342,12 +340,12 @@ struct SimResult {
   int64_t end_ns = 0;   // virtual time reached
   uint64_t events = 0;  // events processed
   bool interrupted = false;
-  std::vector<TaskResult> tasks;  // TaskSpec order, then ksoftirqd and IRQ threads
+  std::vector<TaskResult> tasks;  // SimTask order, then ksoftirqd and IRQ threads
   std::vector<VcpuResult> vcpus;
   std::vector<LockResult> locks;
   std::vector<DeviceResult> devices;
   std::vector<VarResult> vars;
-  std::vector<Report> reports;
+  std::vector<BugReport> reports;
   std::vector<TraceRecord> trace;
   std::vector<std::string> notes;
 };

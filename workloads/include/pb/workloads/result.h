@@ -1,7 +1,7 @@
 // What one cell of a sweep (one model x one workload x one load level x one
 // round) measured: value types, no behaviour beyond summaries. Produced by
-// run_cell() (runner.h, real time) and by the simulated clock; serialized by
-// the harness as the cells of a "preemptbench.run/1" document.
+// run_cell() and simulate_cell() (cell.h); serialized as the cells of a
+// "preemptbench.run/1" document (report/include/pb/report/run_document.h).
 #pragma once
 
 #include <cstdint>

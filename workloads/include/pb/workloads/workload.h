@@ -1,6 +1,6 @@
 // Workload descriptions: what runs on the emulated kernel, as data. One
-// description drives the real-time executive (runner.h) and, later, the
-// simulated clock, so it holds nothing only real threads could execute: task
+// description drives both clocks, the executive in real time and the
+// simulator (cell.h), so it holds nothing only real threads could execute: task
 // classes and priorities, kernel paths made of segments (busy work,
 // preemption points, lock sections, IRQ/preemption/BH-off sections, sleeps,
 // messages, I/O), user-mode work between system calls, device interrupts.
@@ -14,6 +14,8 @@
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "pb/executive/policy.h"
 
 namespace pb::wl {
 
@@ -42,12 +44,11 @@ inline constexpr int kMaxVcpuIndex = 63;
 inline constexpr int64_t kMaxIrqRateHz = 100'000;
 inline constexpr int64_t kMaxIoBytes = 1 << 20;
 
-// The emulated scheduling class of a task ("class": "fair" | "fifo" | "rr").
-enum class Sched : uint8_t { kFair, kFifo, kRr };
-
-// A lock's type ("type"): which of the kernel's lock types it is. What it
-// does per model is the executive's (locks.h).
-enum class LockKind : uint8_t { kRawSpinlock, kSpinlock, kMutex, kRtMutex };
+// A task's "class" ("fair" | "fifo" | "rr") is the executive's scheduling
+// policy, exec::Policy; a lock's "type" is the kernel lock type it is,
+// exec::LockType (what it does per model is the policy's, policy.h).
+using exec::LockType;
+using exec::Policy;
 
 enum class SegmentKind : uint8_t {
   kCompute,     // {"compute_us": N, "cond_resched_us": M, "might_sleep_us": K}
@@ -91,7 +92,7 @@ struct Segment {
 // the segments, return to user).
 struct TaskDesc {
   std::string name;
-  Sched sched = Sched::kFair;
+  Policy sched = Policy::kFair;
   int priority = 0;       // 1..99 for kFifo and kRr; 0 for kFair
   int vcpu = 0;           // folded onto the run's vCPUs (index modulo their number)
   int count = 1;          // 0 disables the entry (e.g. from a parameter)
@@ -109,7 +110,7 @@ struct TaskDesc {
 
 struct LockDesc {
   std::string name;
-  LockKind kind = LockKind::kSpinlock;
+  LockType kind = LockType::kSpinlock;
   bool operator==(const LockDesc&) const = default;
 };
 
@@ -183,8 +184,8 @@ Workload parse_workload(const std::string& text, const std::string& origin,
 std::string builtin_text(const std::string& name);
 
 // Names for reports and the file format.
-const char* to_string(Sched s) noexcept;
-const char* to_string(LockKind k) noexcept;
+const char* to_string(Policy s) noexcept;
+const char* to_string(LockType k) noexcept;
 const char* to_string(PointKind p) noexcept;
 const char* to_string(IoOp op) noexcept;
 const char* to_string(IrqThreading t) noexcept;

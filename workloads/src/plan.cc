@@ -1,0 +1,204 @@
+// plan_cell() and assemble_cell(): what both clocks share of a cell, so that
+// the executive and the simulator run the same tasks, devices and pacing and
+// report them the same way.
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "pb/workloads/cell.h"
+#include "pb/xorshift.h"
+
+namespace pb::wl {
+namespace {
+
+constexpr int64_t kNsPerUs = 1000;
+constexpr double kNsPerSec = 1e9;
+
+exec::IrqFlags flags_of(IrqThreading t) {
+  return t == IrqThreading::kAlways  ? exec::kIrqfThreadFn
+         : t == IrqThreading::kNever ? exec::kIrqfNoThread
+                                     : 0;
+}
+
+}  // namespace
+
+CellResult cell_identity(const Workload& w, exec::Model model, double load, int round,
+                         const char* clock) {
+  CellResult res;
+  res.model = std::string(exec::to_string(model));
+  res.workload = w.name;
+  res.load = load;
+  res.round = round;
+  res.clock = clock;
+  return res;
+}
+
+CellResult failed_cell(CellResult res, std::string why) {
+  res.error = std::move(why);
+  return res;
+}
+
+CellPlan plan_cell(const Workload& w, double load, int vcpus, uint64_t seed, int64_t duration_ns) {
+  CellPlan plan;
+  if (!(load > 0.0 && load <= 1.0)) {
+    plan.error = "load must be in (0, 1], got " + std::to_string(load);
+    return plan;
+  }
+  if (duration_ns <= 0) {
+    plan.error = "duration must be positive";
+    return plan;
+  }
+  if (vcpus < 1 || vcpus > kMaxVcpuIndex + 1) {
+    plan.error = "vcpus must be in 1.." + std::to_string(kMaxVcpuIndex + 1);
+    return plan;
+  }
+
+  // A description names vCPUs up to kMaxVcpuIndex; a run has fewer: indices
+  // fold modulo the run's count, and the note lists what moved.
+  std::vector<std::string> folded;
+  auto fold = [&](int vcpu, const std::string& what) {
+    if (vcpu < vcpus) return vcpu;
+    folded.push_back(what + " (vCPU " + std::to_string(vcpu) + ")");
+    return vcpu % vcpus;
+  };
+  for (size_t ti = 0; ti < w.tasks.size(); ++ti) {
+    const TaskDesc& t = w.tasks[ti];
+    plan.programs.push_back(detail::compile(t.path, w));
+    const detail::Program& program = plan.programs.back();
+    if (program.has_io && t.count > 0) plan.has_io = true;
+    plan.max_io_bytes = std::max(plan.max_io_bytes, program.max_io_bytes);
+    for (int i = 0; i < t.count; ++i) {
+      PlannedTask p;
+      p.desc = &t;
+      p.entry = ti;
+      p.name = instance_name(t, i);
+      p.vcpu = fold(t.vcpu, p.name);
+      p.busy_ns = nominal_busy_us(t) * kNsPerUs;
+      p.seed = task_seed(seed, plan.tasks.size());
+      p.period_ns = t.period_us * kNsPerUs;
+      p.phase_ns = t.phase_us * kNsPerUs;
+      p.deadline_ns = t.deadline_us * kNsPerUs;
+      p.user_ns = t.user_us * kNsPerUs;
+      plan.tasks.push_back(std::move(p));
+    }
+  }
+  // Load (README, "Load"): below 1, the n continuous background tasks of a
+  // vCPU are paced so that together they offer `load` of it (a duty cycle of
+  // load / n each). At 1 they run back to back.
+  if (load < 1.0) {
+    const auto paced = [](const PlannedTask& p) {
+      return !p.desc->measure && p.desc->period_us == 0 && p.busy_ns > 0;
+    };
+    std::vector<int> loaded(static_cast<size_t>(vcpus), 0);
+    for (const PlannedTask& p : plan.tasks) {
+      if (paced(p)) ++loaded[static_cast<size_t>(p.vcpu)];
+    }
+    for (PlannedTask& p : plan.tasks) {
+      if (!paced(p)) continue;
+      const double n = loaded[static_cast<size_t>(p.vcpu)];
+      const auto busy = static_cast<double>(p.busy_ns);
+      p.cycle_mean_ns = std::llround(busy * n / load);
+      p.think_mean_ns = std::llround(busy * (n / load - 1.0));
+    }
+  }
+  for (const IrqDesc& q : w.irqs) {
+    PlannedIrq d;
+    d.name = q.name;
+    d.vcpu = fold(q.vcpu, "irq " + q.name);
+    d.period_ns =
+        std::max<int64_t>(1000, std::llround(kNsPerSec / (static_cast<double>(q.rate_hz) * load)));
+    d.handler_ns = q.handler_us * kNsPerUs;
+    d.softirq_ns = q.softirq_us * kNsPerUs;
+    d.flags = flags_of(q.threading);
+    d.thread_priority = q.thread_priority;
+    plan.irqs.push_back(std::move(d));
+  }
+  if (!folded.empty()) {
+    std::string n = "vCPU indices folded onto the run's " + std::to_string(vcpus) + " vCPU(s): ";
+    for (size_t i = 0; i < folded.size(); ++i) n += (i ? ", " : "") + folded[i];
+    plan.folded_note = std::move(n);
+  }
+  return plan;
+}
+
+void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellResult& res) {
+  res.duration_ns = f.duration_ns;
+  const double secs = static_cast<double>(std::max<int64_t>(res.duration_ns, 1)) / kNsPerSec;
+
+  uint64_t ops = 0, overruns = 0, deadline_misses = 0, sends = 0, recvs = 0;
+  int64_t work_ns = 0;
+  int headline = -1;
+  for (size_t i = 0; i < plan.tasks.size(); ++i) {
+    const PlannedTask& p = plan.tasks[i];
+    const InstanceFigures& t = f.tasks[i];
+    sends += t.sends;
+    recvs += t.recvs;
+    deadline_misses += t.deadline_misses;  // every periodic task's, background too
+    if (!p.desc->measure) {
+      ops += t.iterations;
+      work_ns += t.work_ns;
+      continue;
+    }
+    MeasuredTask m;
+    m.name = p.name;
+    m.sched = sched_label(*p.desc);
+    m.vcpu = p.vcpu;
+    m.period_ns = p.desc->period_us * kNsPerUs;
+    m.periods = t.periods;
+    overruns += t.overruns;
+    if (t.latency != nullptr) m.latency_hist = *t.latency;
+    if (t.model_delay != nullptr) m.model_delay_hist = *t.model_delay;
+    m.latency = LatencySummary::of(m.latency_hist, t.overruns);
+    m.model_delay = LatencySummary::of(m.model_delay_hist, 0);
+    if (headline < 0 && p.desc->sched != Policy::kFair) {
+      headline = static_cast<int>(res.measured.size());
+    }
+    res.measured.push_back(std::move(m));
+  }
+  // measured[0] is the headline: the first RT measuring task, else the first.
+  if (headline > 0) {
+    std::rotate(res.measured.begin(), res.measured.begin() + headline,
+                res.measured.begin() + headline + 1);
+  }
+
+  auto& cnt = res.counters;
+  cnt = f.vcpus.counters;
+  res.windows = f.vcpus.windows;
+  cnt["overruns"] = overruns;
+  cnt["ops"] = ops;
+  cnt["work_ns"] = static_cast<uint64_t>(std::max<int64_t>(work_ns, 0));
+  cnt["messages_sent"] = sends;
+  cnt["messages_received"] = recvs;
+  cnt["deadline_misses"] = deadline_misses;
+  for (const auto& [name, n] : f.extra_counters) cnt[name] = n;
+  for (const LockFigures& l : f.locks) {
+    const std::string p = "lock." + l.name + ".";
+    cnt[p + "acquisitions"] = l.acquisitions;
+    cnt[p + "contentions"] = l.contentions;
+    cnt[p + "pi_boosts"] = l.pi_boosts;
+    cnt[p + "max_wait_ns"] = static_cast<uint64_t>(std::max<int64_t>(l.max_wait_ns, 0));
+  }
+  for (const IrqFigures& q : f.irqs) {
+    const std::string p = "irq." + q.name + ".";
+    cnt[p + "fired"] = q.fired;
+    cnt[p + "handled"] = q.handled;
+    cnt[p + "coalesced"] = q.coalesced;
+  }
+
+  Throughput& tp = res.throughput;
+  tp.ops = ops;
+  tp.ops_per_s = static_cast<double>(ops) / secs;
+  tp.work_fraction =
+      static_cast<double>(work_ns) /
+      (static_cast<double>(vcpus) * static_cast<double>(std::max<int64_t>(res.duration_ns, 1)));
+  const uint64_t ctx_vol = f.vcpus.ctx_voluntary, ctx_invol = f.vcpus.ctx_involuntary;
+  tp.ctx_switches_per_s = static_cast<double>(ctx_vol + ctx_invol) / secs;
+  tp.preemptions_per_s = static_cast<double>(ctx_invol) / secs;
+  for (size_t p = 0; p < exec::kNumPoints; ++p) {
+    if (f.vcpus.preemptions[p] == 0) continue;
+    tp.preemptions_by_point_per_s[std::string(exec::to_string(exec::kAllPoints[p]))] =
+        static_cast<double>(f.vcpus.preemptions[p]) / secs;
+  }
+}
+
+}  // namespace pb::wl
