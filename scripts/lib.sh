@@ -159,14 +159,18 @@ pb_aarch64_build_dir() {
 # (cmake/aarch64-linux-gnu.cmake) with the same options for every script
 # that uses it, so the second one finds nothing to rebuild.
 #
-# -Werror as natively (PB_CROSS_WERROR=OFF to relax), except for GCC 12's
-# -Wmaybe-uninitialized: at -O2 for aarch64 it flags std::optional of small
-# structs that x86-64 does not (GCC bug 80635). It stays a warning in the log.
+# -O2 and -Werror as natively (PB_CROSS_WERROR=OFF to relax), except for
+# GCC 12's -Wmaybe-uninitialized: at -O2 for aarch64 it flags std::optional
+# of small structs that x86-64 does not (GCC bug 80635). It stays a warning
+# in the log. No debug info (Release with -O2, not RelWithDebInfo): nothing
+# debugs these binaries, and -g made the heaviest test file's compile 1.7x
+# slower.
 pb_aarch64_build() {
   local build="$1"
   pb_timed configure pb_configure "$build" \
     -DCMAKE_TOOLCHAIN_FILE="$PB_ROOT/cmake/aarch64-linux-gnu.cmake" \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPB_SANITIZE=OFF \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DPB_SANITIZE=OFF \
     -DPB_WERROR="${PB_CROSS_WERROR:-ON}" \
     -DCMAKE_CXX_FLAGS=-Wno-error=maybe-uninitialized
   pb_timed build pb_build "$build"
