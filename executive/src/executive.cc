@@ -56,10 +56,11 @@ constexpr size_t kThreadStack = 1 << 20;
 // every hrtimer not marked hard (POSIX timers among them) in the timer
 // softirq, which it runs in a per-CPU thread, ktimers/N, at SCHED_FIFO 1
 // (kernel/time/hrtimer.c, __hrtimer_init() making such timers soft on RT;
-// kernel/softirq.c's timersd thread, from the RT patch set). Our task threads at SCHED_FIFO 1..98
-// would starve it: a vCPU's tick or hrtimer would fire only when its
-// current task blocked. So for the run each vCPU CPU's ktimers/N is raised
-// above every task thread, to SCHED_FIFO 99, and put back by stop().
+// kernel/softirq.c's timersd thread, from the RT patch set). Our task
+// threads at SCHED_FIFO 1..98 would starve it: a vCPU's tick or hrtimer
+// would fire only when its current task blocked. So for the run each vCPU
+// CPU's ktimers/N is raised above every task thread, to SCHED_FIFO 99, and
+// put back by stop().
 constexpr int kTimerThreadPriority = 99;
 
 bool host_is_preempt_rt() {
