@@ -121,7 +121,7 @@ TEST(ReportTable, SpreadOverRoundsAndStolenTimeMark) {
   EXPECT_DOUBLE_EQ(*row.host_stolen_pct_max, 2.5);
   const std::string md = render(Format::kMarkdown, r);
   EXPECT_NE(md.find("p99 per round µs"), std::string::npos) << md;
-  EXPECT_NE(md.find("12.0 [10.0, 30."), std::string::npos) << md;
+  EXPECT_NE(md.find("12.0 (10.0–30."), std::string::npos) << md;
   EXPECT_NE(md.find(" †"), std::string::npos) << md;
   EXPECT_NE(md.find("the host did not run a vCPU"), std::string::npos) << md;
   // One round: no spread column, and no mark under 1 %.

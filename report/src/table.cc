@@ -290,7 +290,7 @@ std::vector<std::string> table_header(const Table& t) {
   std::vector<std::string> h{"machine",  "kernel", "host model", "model",           "workload",
                              "load",     "rounds", "wakeups",    "p50 µs",          "p99 µs",
                              "p99.9 µs", "max µs", "missed",     "throughput ops/s"};
-  // Per-round p99: median [min, max], beside the pooled p99.
+  // Per-round p99: median (min–max), beside the pooled p99.
   if (has_spread(t)) h.insert(h.begin() + 10, "p99 per round µs");
   if (t.reference) {
     for (const Metric m : kChangeMetrics) h.push_back(fmt::format("Δ{}", metric_name(m)));
@@ -316,7 +316,7 @@ std::vector<std::string> table_cells(const Table& t, const Row& r) {
     c.push_back(std::move(p99));
     if (spread) {
       c.push_back(r.p99_round_median
-                      ? fmt::format("{} [{}, {}]", format_us(*r.p99_round_median),
+                      ? fmt::format("{} ({}–{})", format_us(*r.p99_round_median),
                                     format_us(*r.p99_round_min), format_us(*r.p99_round_max))
                       : "");
     }
