@@ -178,7 +178,10 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
       "Sweeps preemption models x workloads x load levels on the executive and writes\n"
       "run.json (schema preemptbench.run/1), run.md, run.csv and plots to --out.\n"
       "Progress goes to stderr, the --format reports to stdout. Ctrl-C ends the\n"
-      "current cell and writes what was measured, marked partial (exit 130).\n\noptions");
+      "current cell and writes what was measured, marked partial (exit 130).\n"
+      "A cell longer than 15 s runs in segments of 10 s or more (at most 360): a\n"
+      "progress line and a checkpoint of run.json after each, host stolen time per\n"
+      "segment, histograms merged.\n\noptions");
   desc.add_options()  //
       ("models", po::value<std::string>()->default_value(kDefaultModels),
        "models to run, comma-separated (none, voluntary, full, lazy, rt; or all)")  //

@@ -33,7 +33,8 @@ ScriptRun run_script(const std::string& script, const std::string& arg) {
 
 TEST(Scripts, BadLabelIsUsageErrorBeforeAnyWork) {
   PB_SKIP_UNDER_EMULATOR();
-  for (const char* script : {"bench-foundation", "bench-scenarios", "bench-gate", "publish"}) {
+  for (const char* script :
+       {"bench-foundation", "bench-scenarios", "bench-gate", "bench-longrun", "publish"}) {
     for (const char* label : {"a/b", "../x", "has space", "semi;colon"}) {
       const ScriptRun r = run_script(script, label);
       EXPECT_EQ(r.exit_code, 2) << script << " " << label << ": " << r.err;
