@@ -53,7 +53,7 @@ struct RunOptions {
 // most kMaxCellSegments of them, so that a long run shows progress, can write
 // partial results and keeps its memory bounded (each run's traces and
 // histograms are merged and freed). The histograms of the segments are
-// merged; ~0.15 s between two segments is not measured.
+// merged; the few tens of ms between two segments are not measured.
 inline constexpr int64_t kSegmentThresholdNs = 15'000'000'000;
 inline constexpr int64_t kMinSegmentNs = 10'000'000'000;
 inline constexpr size_t kMaxCellSegments = 360;
