@@ -142,6 +142,36 @@ class ProgressObserver final : public harness::SweepObserver {
                  report::format_load(p.load).c_str());
   }
 
+  void cell_progress(const harness::SweepPlan& plan, size_t index,
+                     const RunDocument& doc) override {
+    const wl::CellResult& c = doc.cells.back();
+    if (tty_) std::fputs("\33[K", stderr);
+    std::string figures = "no measuring task";
+    if (const wl::MeasuredTask* h = report::headline(c)) {
+      figures = fmt::format("p99 {} us  max {} us", report::format_us(h->latency.p99),
+                            report::format_us(h->latency.max));
+    }
+    int64_t stolen = 0, stall = 0;
+    for (const auto& s : c.segments) {
+      stolen += s.host_stolen_ns;
+      stall += s.host_stall_ns;
+    }
+    std::fprintf(stderr,
+                 "[%zu/%zu] %s %s load %s: %s of %s s  %s  host stolen %s ms, stalled %s ms "
+                 "(%s elapsed)\n",
+                 index + 1, plan.cells.size(), c.model.c_str(), c.workload.c_str(),
+                 report::format_load(c.load).c_str(),
+                 report::format_fixed(static_cast<double>(c.duration_ns) / 1e9, 0).c_str(),
+                 report::format_fixed(plan.config.duration_s, 0).c_str(), figures.c_str(),
+                 report::format_fixed(static_cast<double>(stolen) / 1e6, 1).c_str(),
+                 report::format_fixed(static_cast<double>(stall) / 1e6, 1).c_str(),
+                 minutes(doc.elapsed_s).c_str());
+    if (const std::string e = write_outputs(doc, out_dir_, false); !e.empty() && !warned_) {
+      std::fprintf(stderr, "warning: checkpoint: %s\n", e.c_str());
+      warned_ = true;
+    }
+  }
+
   void cell_finished(const harness::SweepPlan& plan, const RunDocument& doc) override {
     const auto total = static_cast<double>(plan.cells.size());
     const auto done = static_cast<double>(doc.cells.size());

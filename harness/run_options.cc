@@ -132,14 +132,16 @@ double parse_duration_s(const std::string& text) {
   std::string unit;
   if (!to_double(trim(text), &v, &unit)) {
     usage_error(
-        fmt::format("--duration: '{}' is not a duration (seconds, or with ms, s, m)", text));
+        fmt::format("--duration: '{}' is not a duration (seconds, or with ms, s, m, h)", text));
   }
   if (unit == "ms") {
     v /= 1000.0;
   } else if (unit == "m") {
     v *= 60.0;
+  } else if (unit == "h") {
+    v *= 3600.0;
   } else if (!unit.empty() && unit != "s") {
-    usage_error(fmt::format("--duration: unknown unit '{}' in '{}' (ms, s or m)", unit, text));
+    usage_error(fmt::format("--duration: unknown unit '{}' in '{}' (ms, s, m or h)", unit, text));
   }
   if (!(v > 0)) usage_error(fmt::format("--duration: must be positive, got '{}'", text));
   if (v > kMaxDurationS) {
@@ -178,7 +180,10 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
       "Sweeps preemption models x workloads x load levels on the executive and writes\n"
       "run.json (schema preemptbench.run/1), run.md, run.csv and plots to --out.\n"
       "Progress goes to stderr, the --format reports to stdout. Ctrl-C ends the\n"
-      "current cell and writes what was measured, marked partial (exit 130).\n\noptions");
+      "current cell and writes what was measured, marked partial (exit 130).\n"
+      "A cell longer than 15 s runs in segments of 10 s or more (at most 360): a\n"
+      "progress line and a checkpoint of run.json after each, host stolen time per\n"
+      "segment, histograms merged.\n\noptions");
   desc.add_options()  //
       ("models", po::value<std::string>()->default_value(kDefaultModels),
        "models to run, comma-separated (none, voluntary, full, lazy, rt; or all)")  //
@@ -189,7 +194,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
       ("loads", po::value<std::string>()->default_value(kDefaultLoads),
        "load levels, comma-separated numbers in (0, 1]: the background tasks' busy share")  //
       ("duration", po::value<std::string>()->default_value(kDefaultDuration),
-       "measured time per cell: seconds, or with a unit (500ms, 2s, 1m)")  //
+       "measured time per cell: seconds, or with a unit (500ms, 2s, 1m, 1h)")  //
       ("vcpus", po::value<std::string>()->default_value("1"),
        "emulated CPUs (each a host CPU; one CPU always stays with the system)")     //
       ("hz", po::value<std::string>()->default_value("250"), "emulated tick rate")  //

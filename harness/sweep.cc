@@ -89,6 +89,13 @@ void rest(int64_t ns, const SweepControl& c) {
 
 }  // namespace
 
+bool rest_needed(const wl::CellResult& prev) {
+  if (!prev.host_fifo || prev.duration_ns <= 0) return false;
+  const auto it = prev.counters.find("rt_busy_ns");
+  if (it == prev.counters.end()) return true;  // an older cell: rest, as before
+  return static_cast<double>(it->second) >= 0.5 * static_cast<double>(prev.duration_ns);
+}
+
 SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObserver& observer,
                        const SweepControl& control) {
   const report::RunConfig& config = plan.config;
@@ -97,9 +104,9 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
   const auto elapsed_s = [&] { return static_cast<double>(sys::now_ns() - t0) / 1e9; };
   for (size_t index = 0; index < plan.cells.size(); ++index) {
     const SweepCell& p = plan.cells[index];
-    // Real cells at host SCHED_FIFO rest between each other so that the
-    // host's RT throttling never stalls a cell shorter than its runtime.
-    if (control.rest_ns > 0 && !doc->cells.empty() && doc->cells.back().host_fifo) {
+    // After a cell that spent much of the host's RT runtime, rest so that
+    // the throttling's budget is whole again when the next cell starts.
+    if (control.rest_ns > 0 && !doc->cells.empty() && rest_needed(doc->cells.back())) {
       rest(control.rest_ns, control);
     }
     if (interrupted(control)) {
@@ -117,6 +124,20 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
     ro.use_fifo = config.use_fifo;
     ro.debug_aids = config.debug_aids == "on" ? 1 : 0;
     ro.interrupt = control.interrupt;
+    ro.on_segment = [&](const wl::CellResult& so_far) {
+      wl::CellResult c = so_far;
+      c.model = config.models[p.model];
+      c.workload = w.name;
+      c.load = p.load;
+      c.round = p.round;
+      doc->cells.push_back(std::move(c));
+      doc->partial = true;
+      doc->stopped_by = "running";
+      doc->finished = iso8601_utc(std::time(nullptr));
+      doc->elapsed_s = elapsed_s();
+      observer.cell_progress(plan, index, *doc);
+      doc->cells.pop_back();
+    };
     wl::CellResult cell;
     try {
       cell = config.clock == "simulated"
@@ -133,6 +154,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
     cell.round = p.round;
     if (interrupted(control)) {
       out.cut_short = true;
+      cell.partial = true;
       // Said in the cell's words too ("interrupted: partial cell"); this
       // adds the signal and how much was measured.
       cell.notes.push_back(fmt::format(

@@ -47,6 +47,14 @@ class SweepObserver {
     (void)plan;
     (void)index;
   }
+  // A long cell finished a segment: doc.cells.back() is the cell so far
+  // (marked partial, "in progress"), and `doc` a valid document marked
+  // partial, ready to checkpoint. The next call is for the same cell.
+  virtual void cell_progress(const SweepPlan& plan, size_t index, const report::RunDocument& doc) {
+    (void)plan;
+    (void)index;
+    (void)doc;
+  }
   // A cell ran: doc.cells.back() is its result, and `doc` is a valid
   // document marked partial ("stopped_by": "running"), ready to checkpoint.
   virtual void cell_finished(const SweepPlan& plan, const report::RunDocument& doc) {
@@ -60,10 +68,19 @@ struct SweepControl {
   const std::atomic<bool>* interrupt = nullptr;
   // The signal that set it, for the interrupted cell's note and stopped_by.
   const std::atomic<int>* signal = nullptr;
-  // Rest before a real cell that follows one at host SCHED_FIFO (RT
-  // throttling: wl::rt_throttle_rest_ns()); 0: none.
+  // Rest before a real cell that follows one whose emulated RT-class tasks
+  // kept a vCPU busy long enough to leave the host's RT throttling budget
+  // spent (rest_needed()); wl::rt_throttle_rest_ns(). 0: never.
   int64_t rest_ns = 0;
 };
+
+// Whether the cell after `prev` should rest first: `prev` ran at host
+// SCHED_FIFO and its emulated RT-class busy time (counters["rt_busy_ns"],
+// summed over vCPUs) was at least half its duration. With the host class
+// mirrored (the executive's DESIGN.md section "Host class"), fair work runs
+// at host SCHED_OTHER and spends none of the RT runtime, so most cells need
+// no rest.
+bool rest_needed(const wl::CellResult& prev);
 
 struct SweepOutcome {
   bool cell_failed = false;  // a cell has an error or tripped the watchdog

@@ -4,6 +4,8 @@
 // irq-off window trackers. Deterministic: the assertions are on the order in
 // which tasks did things (a log in storage allocated before the run), on
 // counters, and on lower bounds of windows that noise can only lengthen.
+#include <sys/resource.h>
+
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
@@ -12,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ostream>
 #include <functional>
 #include <type_traits>
 #include <string>
@@ -676,3 +679,101 @@ TEST(ExecUserReturn, LockHeldAtReturnToUserIsReported) {
 }
 
 }  // namespace
+
+// --- the host class mirrors the emulated class (DESIGN.md, "Host class") -------------------
+//
+// With host SCHED_FIFO, an emulated RT task's thread runs at host SCHED_FIFO
+// at its priority and a fair task's at SCHED_OTHER nice -20; a fair owner
+// boosted through an rt_mutex is at host SCHED_FIFO at the waiter's priority
+// while it holds the lock, and back at SCHED_OTHER after the unlock. Each
+// task reads its own thread's normal policy (sched_getscheduler() does not
+// show the host's own PI boost, so this is the executive's doing).
+struct HostClass {
+  int policy = -1;
+  int priority = -1;
+  int nice = 99;
+  bool operator==(const HostClass&) const = default;
+};
+
+std::ostream& operator<<(std::ostream& os, const HostClass& c) {
+  return os << "{policy " << c.policy << ", priority " << c.priority << ", nice " << c.nice << "}";
+}
+
+HostClass own_host_class() {
+  HostClass c;
+  c.policy = pb::sys::get_scheduler(0, &c.priority);
+  errno = 0;
+  c.nice = getpriority(PRIO_PROCESS, 0);
+  return c;
+}
+
+TEST(ExecHostClass, FollowsTheEmulatedClassAcrossAPiBoost) {
+  SKIP_WITHOUT_PI();
+  if (pb::sys::can_use_fifo(98) != 1) GTEST_SKIP() << "needs SCHED_FIFO (root or CAP_SYS_NICE)";
+  for (Model m : {Model::kFull, Model::kRt}) {
+    RtMutex lock("shared");
+    std::array<HostClass, 5> seen{};
+    Executive ex(quiet_config(m));
+    constexpr pb::exec::TaskId kH = 1;
+    ex.add_task({.name = "fair-L", .policy = Policy::kFair, .body = [&](TaskApi& api) {
+                   seen[0] = own_host_class();
+                   api.kernel_enter();
+                   if (!api.rt_mutex_lock(lock)) return;
+                   api.wake(kH);
+                   api.cond_resched();  // H runs, blocks on the lock, boosts L
+                   seen[1] = own_host_class();
+                   api.rt_mutex_unlock(lock);
+                   seen[2] = own_host_class();
+                   api.cond_resched();
+                   api.kernel_exit();
+                   api.request_stop();
+                 }});
+    ex.add_task({.name = "H",
+                 .policy = Policy::kFifo,
+                 .priority = 30,
+                 .start_blocked = true,
+                 .body = [&](TaskApi& api) {
+                   seen[3] = own_host_class();
+                   api.kernel_enter();
+                   if (!api.rt_mutex_lock(lock)) return;
+                   seen[4] = own_host_class();
+                   api.rt_mutex_unlock(lock);
+                   api.kernel_exit();
+                 }});
+    const RunResult r = run(ex);
+    ASSERT_TRUE(r.host_fifo) << pb::exec::to_string(m);
+    const HostClass other{SCHED_OTHER, 0, -20};
+    const HostClass fifo30{SCHED_FIFO, 30, 0};
+    EXPECT_EQ(seen[0], other) << pb::exec::to_string(m) << ": fair task before the lock";
+    EXPECT_EQ(seen[1].policy, SCHED_FIFO) << pb::exec::to_string(m) << ": boosted owner";
+    EXPECT_EQ(seen[1].priority, 30) << pb::exec::to_string(m) << ": boosted owner";
+    EXPECT_EQ(seen[2], other) << pb::exec::to_string(m) << ": owner after the unlock";
+    EXPECT_EQ(seen[3].policy, fifo30.policy) << pb::exec::to_string(m) << ": RT task";
+    EXPECT_EQ(seen[3].priority, fifo30.priority) << pb::exec::to_string(m) << ": RT task";
+    EXPECT_EQ(seen[4].policy, SCHED_FIFO) << pb::exec::to_string(m) << ": RT task with the lock";
+    EXPECT_GE(r.vcpus[0].pi_boosts, 1u);
+    EXPECT_GE(r.host_class_changes, 2u);  // raised for the boost, lowered at the unlock
+    EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
+  }
+}
+
+// The RT-class busy time counts the time an RT task was current and not a
+// fair task's: a fair task computing 20 ms adds nothing, an RT task
+// computing 20 ms adds at least that.
+TEST(ExecHostClass, RtBusyTimeCountsOnlyRtClassTasks) {
+  PB_SKIP_UNDER_EMULATOR();
+  auto busy = [](Policy p) {
+    Executive ex(quiet_config(Model::kFull));
+    ex.add_task({.name = "t",
+                 .policy = p,
+                 .priority = p == Policy::kFair ? 0 : 10,
+                 .body = [&](TaskApi& api) {
+                   api.compute(20'000'000);
+                   api.request_stop();
+                 }});
+    const RunResult r = run(ex);
+    return r.vcpus.empty() ? int64_t{-1} : r.vcpus[0].rt_busy_ns;
+  };
+  EXPECT_EQ(busy(Policy::kFair), 0);
+  EXPECT_GE(busy(Policy::kFifo), 20'000'000);
+}

@@ -222,3 +222,58 @@ TEST(WorkloadRunRest, FollowsTheHostsRtBandwidth) {
 }
 
 }  // namespace
+
+namespace {
+
+// A long cell runs in segments (cell.h): here 3 segments of 150 ms. Each
+// finished segment but the last is reported with the figures so far, marked
+// partial; the result merges them: its samples and measured time are the
+// segments' sums, one entry per segment.
+TEST(WorkloadRun, LongCellRunsInSegmentsAndReportsEach) {
+  PB_SKIP_WITHOUT_RT();
+  RunOptions o = short_run();
+  o.duration_ns = 450'000'000;
+  o.segment_ns = 150'000'000;
+  std::vector<CellResult> seen;
+  o.on_segment = [&](const CellResult& so_far) { seen.push_back(so_far); };
+  const CellResult r =
+      pb::wl::run_cell(pb::wl::load_workload("kernel-path", {}), Model::kFull, 1.0, o);
+  ASSERT_EQ(r.error, "");
+  EXPECT_FALSE(r.partial);
+  ASSERT_EQ(r.segments.size(), 3u);
+  ASSERT_EQ(seen.size(), 2u);
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_TRUE(seen[i].partial);
+    EXPECT_EQ(seen[i].segments.size(), i + 1);
+    ASSERT_FALSE(seen[i].measured.empty());
+  }
+  EXPECT_LT(seen[0].measured[0].latency.count, seen[1].measured[0].latency.count);
+  uint64_t samples = 0;
+  int64_t measured = 0;
+  for (const auto& s : r.segments) {
+    samples += s.samples;
+    measured += s.duration_ns;
+    EXPECT_GT(s.samples, 0u);
+    EXPECT_LE(s.max_ns, r.measured[0].latency.max);
+  }
+  ASSERT_FALSE(r.measured.empty());
+  EXPECT_EQ(r.measured[0].latency.count, samples);
+  EXPECT_EQ(r.duration_ns, measured);
+  EXPECT_LT(r.segments[0].start_ns, r.segments[1].start_ns);
+  EXPECT_LT(r.segments[1].start_ns, r.segments[2].start_ns);
+  EXPECT_GT(counter(r, "ticks"), 0u);
+}
+
+// The segment length: whole cells up to 15 s, then at least 10 s and at most
+// 360 segments.
+TEST(WorkloadRun, SegmentLength) {
+  constexpr int64_t kS = 1'000'000'000;
+  EXPECT_EQ(pb::wl::segment_length_ns(800'000'000), 800'000'000);
+  EXPECT_EQ(pb::wl::segment_length_ns(15 * kS), 15 * kS);
+  EXPECT_EQ(pb::wl::segment_length_ns(16 * kS), 10 * kS);
+  EXPECT_EQ(pb::wl::segment_length_ns(3600 * kS), 10 * kS);
+  EXPECT_EQ(pb::wl::segment_length_ns(86400 * kS), 240 * kS);
+  EXPECT_EQ(pb::wl::segment_length_ns(3601 * kS), 11 * kS);  // 3601/360 rounded up to whole s
+}
+
+}  // namespace

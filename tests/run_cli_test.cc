@@ -100,6 +100,8 @@ TEST(RunOptions, DurationUnits) {
   EXPECT_DOUBLE_EQ(parse_duration_s("0.3"), 0.3);
   EXPECT_DOUBLE_EQ(parse_duration_s("250ms"), 0.25);
   EXPECT_DOUBLE_EQ(parse_duration_s("1m"), 60.0);
+  EXPECT_DOUBLE_EQ(parse_duration_s("1h"), 3600.0);
+  EXPECT_DOUBLE_EQ(parse_duration_s("24h"), 86400.0);
 }
 
 TEST(RunOptions, ModelsAllIsEveryModel) { EXPECT_EQ(parse_models("all").size(), 5u); }
@@ -125,8 +127,9 @@ TEST(RunOptions, BadInputNamesTheOptionAndTheValue) {
       {{"--duration", "0"}, "--duration: must be positive, got '0'"},
       {{"--duration", "-1"}, "--duration: must be positive, got '-1'"},
       {{"--duration", "abc"}, "--duration: 'abc' is not a duration"},
-      {{"--duration", "5h"}, "--duration: unknown unit 'h'"},
+      {{"--duration", "5x"}, "--duration: unknown unit 'x'"},
       {{"--duration", "2d"}, "--duration: unknown unit 'd'"},
+      {{"--duration", "25h"}, "longer than a day"},
       {{"--duration", "100000"}, "longer than a day"},
       {{"--vcpus", "0"}, "--vcpus: 0 is out of range [1, 1024]"},
       {{"--vcpus", "2"},

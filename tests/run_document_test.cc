@@ -95,6 +95,18 @@ TEST(RunDocument, RoundTripKeepsEveryField) {
     EXPECT_EQ(b.counters, a.counters);
     EXPECT_EQ(b.notes, a.notes);
     EXPECT_EQ(b.watchdog_tripped, a.watchdog_tripped);
+    EXPECT_EQ(b.partial, a.partial);
+    ASSERT_EQ(b.segments.size(), a.segments.size());
+    for (size_t k = 0; k < a.segments.size(); ++k) {
+      EXPECT_EQ(b.segments[k].start_ns, a.segments[k].start_ns);
+      EXPECT_EQ(b.segments[k].duration_ns, a.segments[k].duration_ns);
+      EXPECT_EQ(b.segments[k].host_stolen_ns, a.segments[k].host_stolen_ns);
+      EXPECT_EQ(b.segments[k].host_stall_ns, a.segments[k].host_stall_ns);
+      EXPECT_EQ(b.segments[k].rt_busy_max_ns, a.segments[k].rt_busy_max_ns);
+      EXPECT_EQ(b.segments[k].samples, a.segments[k].samples);
+      EXPECT_EQ(b.segments[k].missed, a.segments[k].missed);
+      EXPECT_EQ(b.segments[k].max_ns, a.segments[k].max_ns);
+    }
     EXPECT_EQ(b.error, a.error);
   }
   // Writing what was read gives the same text.

@@ -94,6 +94,10 @@ inline report::RunDocument sample_document() {
   wl::CellResult full1 = sample_cell("mixed", "full", 1, 18000, 4000);
   full1.measured.push_back(sample_task("fair-reader", 20000, 100));
   full1.notes.push_back("io_uring unavailable: \"ENOSYS\", skipped | part");
+  full1.segments.push_back(
+      {0, 10'000'000'000, 1'500'000, 40'000'000, 120'000'000, 9990, 1, 870'000});
+  full1.segments.push_back({10'150'000'000, 5'000'000'000, 0, 0, 60'000'000, 5000, 0, 65'000});
+  full1.partial = true;
   d.cells.push_back(full1);
   d.cells.push_back(sample_cell("my_file", "none", 0.5, 800, 6000));
   wl::CellResult failed;

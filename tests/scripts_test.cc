@@ -35,7 +35,8 @@ TEST(Scripts, BadLabelIsUsageErrorBeforeAnyWork) {
   PB_SKIP_UNDER_EMULATOR();
   if (std::system("command -v bash >/dev/null 2>&1") != 0)
     GTEST_SKIP() << "bash is not installed (the scripts are bash)";
-  for (const char* script : {"bench-foundation", "bench-scenarios", "bench-gate", "publish"}) {
+  for (const char* script :
+       {"bench-foundation", "bench-scenarios", "bench-gate", "bench-longrun", "publish"}) {
     for (const char* label : {"a/b", "../x", "has space", "semi;colon"}) {
       const ScriptRun r = run_script(script, label);
       EXPECT_EQ(r.exit_code, 2) << script << " " << label << ": " << r.err;

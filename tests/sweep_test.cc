@@ -162,3 +162,26 @@ TEST(Sweep, SetGoesOnlyToTheWorkloadsThatDeclareIt) {
 
 }  // namespace
 }  // namespace pb::harness
+
+namespace pb::harness {
+namespace {
+
+// With the host class mirrored, only a cell whose emulated RT-class tasks
+// kept the vCPUs busy for half its duration or more makes the next one rest.
+TEST(Sweep, RestOnlyAfterACellThatSpentTheRtRuntime) {
+  wl::CellResult c;
+  c.host_fifo = true;
+  c.duration_ns = 800'000'000;
+  c.counters["rt_busy_ns"] = 40'000'000;  // a periodic measuring task: 5 %
+  EXPECT_FALSE(rest_needed(c));
+  c.counters["rt_busy_ns"] = 400'000'000;  // RT hogs: half the cell
+  EXPECT_TRUE(rest_needed(c));
+  c.host_fifo = false;  // nothing at host SCHED_FIFO: nothing throttled
+  EXPECT_FALSE(rest_needed(c));
+  c.host_fifo = true;
+  c.counters.erase("rt_busy_ns");  // a cell from before the accounting: rest
+  EXPECT_TRUE(rest_needed(c));
+}
+
+}  // namespace
+}  // namespace pb::harness

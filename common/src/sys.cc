@@ -1,12 +1,15 @@
 #include "pb/sys.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 namespace pb::sys {
 namespace {
@@ -52,6 +55,101 @@ int set_scheduler(pid_t tid, int policy, int priority) noexcept {
   sched_param sp{};
   sp.sched_priority = priority;
   return ret_or_errno(::sched_setscheduler(tid, policy, &sp));
+}
+
+int get_scheduler(pid_t tid, int* priority) noexcept {
+  const int policy = ::sched_getscheduler(tid);
+  if (policy < 0) return -errno;
+  if (priority != nullptr) {
+    sched_param sp{};
+    if (::sched_getparam(tid, &sp) != 0) return -errno;
+    *priority = sp.sched_priority;
+  }
+  return policy;
+}
+
+int set_nice(pid_t tid, int nice) noexcept {
+  return ret_or_errno(::setpriority(PRIO_PROCESS, static_cast<id_t>(tid), nice));
+}
+
+int read_thread_schedstat(pid_t tid, ThreadSchedStat* out) noexcept {
+  // "/proc/self/task/" + up to 10 digits + "/schedstat".
+  char path[64] = "/proc/self/task/";
+  size_t n = std::strlen(path);
+  char digits[16];
+  size_t nd = 0;
+  auto v = static_cast<unsigned long>(tid);
+  do {
+    digits[nd++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v != 0 && nd < sizeof(digits));
+  while (nd > 0) path[n++] = digits[--nd];
+  std::memcpy(path + n, "/schedstat", sizeof("/schedstat"));
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char buf[128];
+  ssize_t got;
+  do {
+    got = ::read(fd, buf, sizeof(buf) - 1);
+  } while (got < 0 && errno == EINTR);
+  const int err = got < 0 ? -errno : 0;
+  ::close(fd);
+  if (err != 0) return err;
+  buf[got] = '\0';
+  // "RUN_NS WAIT_NS TIMESLICES\n"
+  int64_t fields[2] = {0, 0};
+  const char* c = buf;
+  for (int64_t& f : fields) {
+    while (*c == ' ') ++c;
+    if (*c < '0' || *c > '9') return -EINVAL;
+    while (*c >= '0' && *c <= '9') f = f * 10 + (*c++ - '0');
+  }
+  out->run_ns = fields[0];
+  out->wait_ns = fields[1];
+  return 0;
+}
+
+int get_autogroup_nice(int* nice) noexcept {
+  const int fd = ::open("/proc/self/autogroup", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char buf[128];
+  ssize_t got;
+  do {
+    got = ::read(fd, buf, sizeof(buf) - 1);
+  } while (got < 0 && errno == EINTR);
+  const int err = got < 0 ? -errno : 0;
+  ::close(fd);
+  if (err != 0) return err;
+  buf[got] = '\0';
+  // "/autogroup-NNN nice N\n"
+  const char* c = std::strstr(buf, " nice ");
+  if (c == nullptr) return -EINVAL;
+  c += 6;
+  const bool neg = *c == '-';
+  if (neg) ++c;
+  if (*c < '0' || *c > '9') return -EINVAL;
+  int v = 0;
+  while (*c >= '0' && *c <= '9') v = v * 10 + (*c++ - '0');
+  *nice = neg ? -v : v;
+  return 0;
+}
+
+int set_autogroup_nice(int nice) noexcept {
+  const int fd = ::open("/proc/self/autogroup", O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char buf[8];
+  size_t n = 0;
+  unsigned v = static_cast<unsigned>(nice < 0 ? -nice : nice);
+  if (nice < 0) buf[n++] = '-';
+  if (v >= 10) buf[n++] = static_cast<char>('0' + v / 10);
+  buf[n++] = static_cast<char>('0' + v % 10);
+  ssize_t put;
+  do {
+    put = ::write(fd, buf, n);
+  } while (put < 0 && errno == EINTR);
+  const int err = put < 0 ? -errno : 0;
+  ::close(fd);
+  return err;
 }
 
 int pin_to_cpu(pid_t tid, int cpu) noexcept {

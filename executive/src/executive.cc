@@ -36,17 +36,6 @@ namespace {
 
 std::atomic<bool> g_active{false};
 
-// Host SCHED_FIFO priority of a task thread. RT tasks mirror their emulated
-// priority, capped at 98 so that nothing of ours ties with the watchdog's 99
-// when it shares a CPU; fair and idle tasks sit at 1. Among the tasks of one
-// vCPU only the dispatched one is runnable for more than a moment, so these
-// priorities matter against the rest of the machine and in the hand-over
-// window, not for the emulated order.
-int host_priority(const Task* t) noexcept {
-  if (t->is_idle || t->policy == Policy::kFair) return 1;
-  return std::min(t->priority, 98);
-}
-
 constexpr int kWatchdogPriority = 99;
 constexpr int64_t kJoinGraceNs = 10'000'000'000;
 constexpr size_t kThreadStack = 1 << 20;
@@ -118,6 +107,20 @@ struct Executive::Impl {
   char wd_msg[320] = {};
   // PREEMPT_RT hosts: the ktimers/N threads raised for the run.
   std::vector<RaisedKernelThread> raised;
+  // The session's autogroup nice, lowered to -20 for the run (hostclass.cc)
+  // and given back by stop().
+  bool autogroup_lowered = false;
+  int autogroup_saved = 0;
+  // Host stalls per vCPU: written by the watchdog thread only, read after
+  // it was joined (sized by start_watchdog()).
+  struct HostStalls {
+    int64_t stall_ns = 0;
+    uint64_t windows = 0;
+    int64_t max_ns = 0;
+    int64_t max_at_ns = 0;
+    char message[320] = {};
+  };
+  std::vector<HostStalls> stalls;
 
   explicit Impl(Config c) { st.cfg = c; }
 
@@ -216,10 +219,8 @@ void* Executive::Impl::task_thread(void* arg) {
   t->lock_tid = static_cast<uint32_t>(t->tid);
   // Pinned first, then real-time: never RT on a CPU it was not meant for.
   int rc = sys::pin_to_cpu(0, t->v->host_cpu);
-  if (rc == 0) {
-    rc = ex->host_fifo ? sys::set_scheduler(0, SCHED_FIFO, host_priority(t))
-                       : sys::set_scheduler(0, SCHED_OTHER, 0);
-  }
+  // The host class mirrors the emulated one (hostclass.cc).
+  if (rc == 0) rc = detail::host_class_setup(t);
   if (rc == 0) {
     sigevent sev;
     std::memset(&sev, 0, sizeof(sev));
@@ -325,6 +326,7 @@ void Executive::Impl::watchdog_trip(const char* msg) noexcept {
   if (wd_tripped.exchange(1, std::memory_order_seq_cst) != 0) return;
   std::snprintf(wd_msg, sizeof(wd_msg), "%s", msg);
   // Safety first: nothing of ours stays real-time.
+  st.host_rt_off.store(1, std::memory_order_seq_cst);
   demote_all();
   st.aborted.store(1, std::memory_order_seq_cst);
   st.stopping.store(1, std::memory_order_seq_cst);
@@ -341,11 +343,49 @@ void* Executive::Impl::watchdog_thread(void* arg) {
   sys::pin_to_cpu(0, self->plan.system_cpu);
   if (self->wd_fifo) sys::set_scheduler(0, SCHED_FIFO, kWatchdogPriority);
   const int64_t budget = st.cfg.watchdog_budget_ns;
-  const int64_t period = std::clamp<int64_t>(budget / 4, 5'000'000, 50'000'000);
+  // Every 10 ms at most, so that host stalls are located to ~10 ms.
+  const int64_t period = std::clamp<int64_t>(budget / 4, 5'000'000, 10'000'000);
   const size_t n = st.vcpus.size();
-  std::vector<uint64_t> last(n, 0);
-  std::vector<int64_t> since(n, sys::now_ns());
-  std::vector<const Task*> last_task(n, nullptr);
+  // Per vCPU: the window since the heartbeat last moved, the current
+  // thread's host accounting at its start and at the previous check.
+  struct Window {
+    uint64_t hb = 0;
+    const Task* task = nullptr;
+    int64_t since = 0;
+    bool base_ok = false;
+    sys::ThreadSchedStat base;
+    bool frozen = false;   // a check saw the heartbeat stand still
+    bool stalled = false;  // judged kHostStalled at some check
+    StuckWindow last;      // at the last check
+  };
+  std::vector<Window> win(n);
+  for (Window& w : win) w.since = sys::now_ns();
+  // The host adds a thread's runqueue wait to its schedstat when it next
+  // runs, so a stall shows once the heartbeat moves again: the window's
+  // thread is read once more as the window closes.
+  auto close_window = [&](size_t i) {
+    Window& w = win[i];
+    sys::ThreadSchedStat end;
+    if (w.frozen && w.base_ok && w.task != nullptr &&
+        sys::read_thread_schedstat(w.task->tid, &end) == 0 && end.wait_ns > w.base.wait_ns) {
+      const int64_t waited = end.wait_ns - w.base.wait_ns;
+      self->stalls[i].stall_ns += waited;
+      if (w.stalled) w.last.waited_ns = std::max(w.last.waited_ns, waited);
+    }
+    if (w.stalled) {
+      HostStalls& h = self->stalls[i];
+      ++h.windows;
+      const int64_t lost = w.last.wall_ns - std::max<int64_t>(0, w.last.ran_ns);
+      if (lost > h.max_ns) {
+        h.max_ns = lost;
+        h.max_at_ns = w.since - st.start_ns;
+        format_stuck(h.message, sizeof(h.message), StuckVerdict::kHostStalled, w.last,
+                     w.task != nullptr ? w.task->name : "?", i, budget);
+      }
+    }
+    w.stalled = false;
+    w.frozen = false;
+  };
   int64_t next = sys::now_ns() + period;
   while (self->wd_stop.load(std::memory_order_acquire) == 0) {
     sys::futex_wait(&self->wd_stop, 0, next);
@@ -355,22 +395,36 @@ void* Executive::Impl::watchdog_thread(void* arg) {
     if (st.stopping.load(std::memory_order_relaxed) != 0) continue;
     for (size_t i = 0; i < n; ++i) {
       Vcpu* v = st.vcpus[i].get();
+      Window& w = win[i];
       const Task* curr = v->current.load(std::memory_order_relaxed);
       const uint64_t hb = v->heartbeat.load(std::memory_order_relaxed);
-      if (hb != last[i] || curr != last_task[i] || curr == nullptr || curr->is_idle) {
-        last[i] = hb;
-        last_task[i] = curr;
-        since[i] = now;
+      sys::ThreadSchedStat ss;
+      const bool ok = curr != nullptr && !curr->is_idle && curr->tid != 0 &&
+                      sys::read_thread_schedstat(curr->tid, &ss) == 0;
+      if (hb != w.hb || curr != w.task || curr == nullptr || curr->is_idle) {
+        close_window(i);
+        w.hb = hb;
+        w.task = curr;
+        w.since = now;
+        w.base_ok = ok;
+        w.base = ss;
         continue;
       }
-      if (now - since[i] >= budget) {
-        char msg[300];
-        std::snprintf(msg, sizeof(msg),
-                      "watchdog: task %s on vCPU %zu ran %lld ms without a preemption point "
-                      "(budget %lld ms)",
-                      curr->name, i, static_cast<long long>((now - since[i]) / 1'000'000),
-                      static_cast<long long>(budget / 1'000'000));
+      w.frozen = true;
+      StuckWindow sw;
+      sw.wall_ns = now - w.since;
+      if (ok && w.base_ok) {
+        sw.ran_ns = ss.run_ns - w.base.run_ns;
+        sw.waited_ns = ss.wait_ns - w.base.wait_ns;
+      }
+      const StuckVerdict verdict = classify_stuck(sw, budget);
+      if (verdict == StuckVerdict::kTaskOverran) {
+        char msg[320];
+        format_stuck(msg, sizeof(msg), verdict, sw, curr->name, i, budget);
         self->watchdog_trip(msg);
+      } else if (verdict == StuckVerdict::kHostStalled) {
+        w.stalled = true;
+        w.last = sw;
       }
     }
     const int64_t deadline = self->run_deadline_ns.load(std::memory_order_relaxed);
@@ -381,7 +435,50 @@ void* Executive::Impl::watchdog_thread(void* arg) {
       self->watchdog_trip(msg);
     }
   }
+  for (size_t i = 0; i < n; ++i) close_window(i);
   return nullptr;
+}
+
+// --- the watchdog's judgement (pure) ------------------------------------------------------
+
+StuckVerdict classify_stuck(const StuckWindow& w, int64_t budget_ns) noexcept {
+  if (w.wall_ns < budget_ns) return StuckVerdict::kQuiet;
+  if (w.ran_ns < 0 || w.ran_ns >= budget_ns) return StuckVerdict::kTaskOverran;
+  return StuckVerdict::kHostStalled;
+}
+
+void format_stuck(char* buf, size_t size, StuckVerdict v, const StuckWindow& w, const char* task,
+                  size_t vcpu, int64_t budget_ns) noexcept {
+  if (size == 0) return;
+  const auto ms = [](int64_t ns) { return static_cast<long long>(ns / 1'000'000); };
+  switch (v) {
+    case StuckVerdict::kQuiet:
+      std::snprintf(buf, size, "watchdog: task %s on vCPU %zu is within its budget", task, vcpu);
+      return;
+    case StuckVerdict::kTaskOverran:
+      if (w.ran_ns < 0) {
+        std::snprintf(buf, size,
+                      "watchdog: task %s on vCPU %zu ran %lld ms without a preemption point "
+                      "(budget %lld ms; wall time: the host's per-thread run time is unavailable)",
+                      task, vcpu, ms(w.wall_ns), ms(budget_ns));
+      } else {
+        std::snprintf(buf, size,
+                      "watchdog: task %s on vCPU %zu ran %lld ms without a preemption point "
+                      "(budget %lld ms)",
+                      task, vcpu, ms(w.ran_ns), ms(budget_ns));
+      }
+      return;
+    case StuckVerdict::kHostStalled: {
+      const int64_t lost = w.wall_ns - std::max<int64_t>(0, w.ran_ns);
+      std::snprintf(buf, size,
+                    "watchdog: the host did not run vCPU %zu for %lld ms of %lld ms (task %s "
+                    "was runnable and waiting %lld ms of it: another real-time thread, RT "
+                    "throttling; the rest blocked in the host or taken by the hypervisor); "
+                    "not the task's doing",
+                    vcpu, ms(lost), ms(w.wall_ns), task, ms(std::max<int64_t>(0, w.waited_ns)));
+      return;
+    }
+  }
 }
 
 // --- Executive ------------------------------------------------------------------------------
@@ -485,6 +582,17 @@ int Executive::Impl::plan_host() {
     }
   }
   wd_fifo = sys::can_use_fifo(kWatchdogPriority) == 1;
+  // With the host class mirrored, fair tasks and idle run at SCHED_OTHER
+  // nice -20; with autogroups, CFS first splits the CPU between sessions,
+  // and the nice values count only within ours: lower our autogroup's nice
+  // too, for the run (DESIGN.md, "Host class").
+  if (st.host_fifo) {
+    int nice = 0;
+    if (sys::get_autogroup_nice(&nice) == 0 && nice > -20 && sys::set_autogroup_nice(-20) == 0) {
+      autogroup_lowered = true;
+      autogroup_saved = nice;
+    }
+  }
   return 0;
 }
 
@@ -641,6 +749,7 @@ void Executive::Impl::index_tasks(const std::vector<Task*>& all) {
 }
 
 int Executive::Impl::start_watchdog() {
+  stalls.assign(st.vcpus.size(), HostStalls{});
   pthread_attr_t attr;
   ::pthread_attr_init(&attr);
   ::pthread_attr_setstacksize(&attr, 256 * 1024);
@@ -735,6 +844,7 @@ void Executive::Impl::teardown_threads() {
   std::vector<Task*> all = all_tasks();
   st.stopping.store(1, std::memory_order_seq_cst);
   detail::request_stop(&st);
+  st.host_rt_off.store(1, std::memory_order_seq_cst);
   if (st.host_fifo) demote_all();
   for (Task* t : all) {
     if (t->timer_created) {
@@ -816,6 +926,18 @@ void Executive::Impl::collect() {
     s.irq_ns = to_ns(v->acct_ticks[detail::kAcctIrq]);
     s.idle_ns = to_ns(v->acct_ticks[detail::kAcctIdle]);
     s.host_stolen_ns = v->host_stolen_ns.load(std::memory_order_relaxed);
+    s.rt_busy_ns = detail::rt_busy_until(v.get(), st.start_ns + r.duration_ns);
+    if (static_cast<size_t>(v->index) < stalls.size()) {
+      const HostStalls& h = stalls[static_cast<size_t>(v->index)];
+      s.host_stall_ns = h.stall_ns;
+      s.host_stall_windows = h.windows;
+      s.host_stall_max_ns = h.max_ns;
+      s.host_stall_max_at_ns = h.max_at_ns;
+      if (h.windows > 0) {
+        r.notes.push_back(std::string(h.message) + " (the longest of " + std::to_string(h.windows) +
+                          " such windows; at +" + std::to_string(h.max_at_ns / 1'000'000) + " ms)");
+      }
+    }
     for (Task* t : all_tasks()) {
       if (t->v != v.get()) continue;
       s.irq_forwarded += t->stale_signals.load();
@@ -861,6 +983,7 @@ void Executive::Impl::collect() {
     ts.model_delay = t->delay_hist;
     r.tasks.push_back(std::move(ts));
   }
+  r.host_class_changes = st.host_class_changes.load();
   r.watchdog_tripped = wd_tripped.load() != 0;
   r.watchdog_message = wd_msg;
 }
@@ -871,6 +994,10 @@ void Executive::stop() {
   im.stopped = true;
   im.teardown_threads();
   im.restore_timer_threads();
+  if (im.autogroup_lowered) {
+    sys::set_autogroup_nice(im.autogroup_saved);
+    im.autogroup_lowered = false;
+  }
   im.collect();
   if (im.caller_moved) {
     sys::set_affinity(im.caller_tid, im.caller_affinity);

@@ -179,6 +179,17 @@ struct Task : TaskHot {
   std::source_location poff_loc;
   uint64_t ioff_start = 0;
   std::source_location ioff_loc;
+
+  // The host class (hostclass.cc): what the thread's host policy should be,
+  // kHostOther (SCHED_OTHER at nice -20) or 1..98 (SCHED_FIFO at that
+  // priority); kHostUnmanaged when the run does not use host SCHED_FIFO.
+  // host_want follows cls (written where cls is, under the rq lock);
+  // host_applied is what the last sched_setscheduler() set, written only by
+  // the holder of host_apply (a try-lock: the loser leaves the work to the
+  // holder, which re-checks host_want before it lets go).
+  std::atomic<int> host_want{-1};
+  std::atomic<int> host_applied{-1};
+  std::atomic<uint32_t> host_apply{0};
 };
 
 // --- the runqueue ------------------------------------------------------------------------
@@ -245,6 +256,12 @@ struct Vcpu {
   // vCPU's host CPU; read by wakers and the result.
   std::atomic<int64_t> host_stolen_ns{0};
   std::atomic<int64_t> handler_ns{0};
+  // Emulated RT-class busy time (hostclass.cc): what a real kernel's RT
+  // throttling would charge. rt_since_ns is when the current task became
+  // RT-class (0: it is not); both updated with atomic exchanges by the
+  // dispatched task and by class changes of the current task.
+  std::atomic<int64_t> rt_since_ns{0};
+  std::atomic<int64_t> rt_busy_ns{0};
   Task* ksoftirqd = nullptr;                // when the vCPU has device interrupts
   std::atomic<uint32_t> ksoftirqd_woken{0};
 
@@ -323,6 +340,10 @@ struct ExecState {
   std::atomic<uint32_t> aborted{0};     // the watchdog ended the run
   std::atomic<uint32_t> ready{0};       // threads set up
   std::atomic<uint32_t> debug_reports{0};
+  // Set before every executive thread is demoted to SCHED_OTHER (watchdog,
+  // teardown): no host class change may raise one again after it.
+  std::atomic<uint32_t> host_rt_off{0};
+  std::atomic<uint64_t> host_class_changes{0};  // sched_setscheduler() calls after setup
   Lockdep lockdep;
   // Every thread of the run by host TID, sorted (built by start()).
   std::vector<std::pair<pid_t, Task*>> by_tid;
@@ -436,6 +457,33 @@ AcctState acct_state_of(const Task* t) noexcept;
 void debug_report(Task* t, const char* text) noexcept;
 void idle_loop(Task* t) noexcept;
 void task_main_loop(Task* t) noexcept;
+
+// hostclass.cc: the host class mirrors the emulated class when the run uses
+// host SCHED_FIFO (DESIGN.md, "Host class"). Emulated RT tasks and IRQ
+// threads run at host SCHED_FIFO, fair tasks, ksoftirqd and the idle task
+// at SCHED_OTHER nice -20, so the host's RT throttling charges exactly what
+// a real kernel's would.
+inline constexpr int kHostUnmanaged = -1;
+inline constexpr int kHostOther = 0;
+// The host class for an emulated class: kHostOther or an RT priority 1..98
+// (capped so that nothing of ours ties with the watchdog's 99).
+int host_class_for(const TaskClass& c) noexcept;
+// On t's own thread, pinned, before it reports ready: sets host_want and
+// applies it (or SCHED_OTHER when the run does not use SCHED_FIFO).
+// Returns 0 or -errno.
+int host_class_setup(Task* t) noexcept;
+// After t->cls changed (under t's rq lock): records the new want and, when
+// t is its vCPU's current task, moves the RT-class busy accounting.
+void host_class_changed_locked(Task* t) noexcept;
+// Applies t's wanted host class if it differs from the applied one. From
+// any thread that holds no executive spin lock (a raised thread may preempt
+// the caller on the host). Never raises anything after host_rt_off.
+void host_class_sync(Task* t) noexcept;
+// At every dispatch, on the dispatched task's thread: the RT-class busy
+// accounting of its vCPU and its own pending host class change.
+void host_class_dispatched(Task* t) noexcept;
+// The vCPU's RT-class busy time up to `now_ns`.
+int64_t rt_busy_until(const Vcpu* v, int64_t now_ns) noexcept;
 
 // irq.cc
 void install_signal_handlers() noexcept;

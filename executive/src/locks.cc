@@ -121,6 +121,7 @@ bool set_effective_class(Task* by, Task* p, TaskClass c, bool only_raise = false
   const bool queued = p->on_rq;
   if (queued) pv->rq.dequeue(p);
   p->cls = c;
+  host_class_changed_locked(p);
   if (queued) pv->rq.enqueue(p, false);
   Task* curr = pv->current.load(std::memory_order_relaxed);
   if (queued && curr != nullptr && curr != p && curr != by &&
@@ -272,6 +273,7 @@ void boost_chain(Task* t, Task* owner) noexcept {
     if (raised) LockAccess::count_boost(*next);
     LockAccess::unlock(*next);
     if (!raised) return;
+    host_class_sync(next_owner);
     t->v->pi_boosts.fetch_add(1, std::memory_order_relaxed);
     owner = next_owner;
   }
@@ -312,6 +314,7 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
       held_push(t, &l);
       adjust_prio(t);
       LockAccess::unlock(l);
+      host_class_sync(t);
       irq_restore_replay(t, irqs);
       LockAccess::count_contention(l, sys::now_ns() - start);
       LockAccess::count_acquire(l);
@@ -331,7 +334,10 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
     t->state = TaskState::kBlocked;
     t->v->rq_lock.unlock();
     LockAccess::unlock(l);
-    if (boosted) boost_chain(t, owner);
+    if (boosted) {
+      host_class_sync(owner);
+      boost_chain(t, owner);
+    }
     irq_restore_replay(t, irqs);
     PiWait arg{&l};
     schedule_block(t, &pi_host_wait, &arg);
@@ -346,6 +352,7 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
       adjust_prio(t);  // inherit from the waiters still queued
     }
     LockAccess::unlock(l);
+    host_class_sync(t);
     irq_restore_replay(t, irqs);
     set_state_running(t);
     if (own) {
@@ -368,6 +375,7 @@ void pi_release(Task* t, LockBase& l) noexcept {
       const uint32_t irqs = irq_save(t);
       adjust_prio(t);
       irq_restore_noreplay(t, irqs);
+      host_class_sync(t);
     }
     return;
   }
@@ -380,6 +388,7 @@ void pi_release(Task* t, LockBase& l) noexcept {
   adjust_prio(t);  // rt_mutex_adjust_prio(): drop what this lock lent us
   if (next != nullptr) try_to_wake_up(t, next);
   LockAccess::unlock(l);
+  host_class_sync(t);
   irq_restore_replay(t, irqs);
 }
 

@@ -348,6 +348,7 @@ void on_dispatched(Task* t) noexcept {
   // when it parked if still right and in the future, else armed now.
   const int64_t programmed = v->programmed_ns.load(std::memory_order_relaxed);
   if (t->armed_ns != programmed || programmed <= t->picked_ns) timer_arm(t, programmed);
+  host_class_dispatched(t);
 }
 
 void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook off_cpu,

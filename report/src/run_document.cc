@@ -92,6 +92,19 @@ ojson cell_json(const wl::CellResult& c) {
   cell["counters"] = std::move(counters);
   cell["notes"] = c.notes;
   cell["watchdog_tripped"] = c.watchdog_tripped;
+  cell["partial"] = c.partial;
+  ojson segments = ojson::array();
+  for (const auto& s : c.segments) {
+    segments.push_back(ojson{{"start_ns", s.start_ns},
+                             {"duration_ns", s.duration_ns},
+                             {"host_stolen_ns", s.host_stolen_ns},
+                             {"host_stall_ns", s.host_stall_ns},
+                             {"rt_busy_max_ns", s.rt_busy_max_ns},
+                             {"samples", s.samples},
+                             {"missed", s.missed},
+                             {"max_ns", s.max_ns}});
+  }
+  cell["segments"] = std::move(segments);
   cell["error"] = c.error;
   return cell;
 }
@@ -443,6 +456,32 @@ wl::CellResult read_cell(const Obj& o) {
   }
   optional_key(o, "notes", &c.notes, as_strings);
   optional_key(o, "watchdog_tripped", &c.watchdog_tripped, as_bool);
+  optional_key(o, "partial", &c.partial, as_bool);
+  if (const json* segs = o.find("segments")) {
+    const std::string path = o.path_of("segments");
+    if (!segs->is_array()) wrong_type(path, "an array of segments", *segs);
+    for (size_t i = 0; i < segs->size(); ++i) {
+      const Obj so((*segs)[i], index(path, i));
+      const auto i64 = [&so](const char* k) -> int64_t {
+        const json* v = so.find(k);
+        return v != nullptr ? as_int64(*v, so.path_of(k)) : 0;
+      };
+      const auto u64 = [&so](const char* k) -> uint64_t {
+        const json* v = so.find(k);
+        return v != nullptr ? as_uint64(*v, so.path_of(k)) : 0;
+      };
+      wl::SegmentFigures sf;
+      sf.start_ns = as_int64(so.at("start_ns"), so.path_of("start_ns"));
+      sf.duration_ns = as_int64(so.at("duration_ns"), so.path_of("duration_ns"));
+      sf.host_stolen_ns = i64("host_stolen_ns");
+      sf.host_stall_ns = i64("host_stall_ns");
+      sf.rt_busy_max_ns = i64("rt_busy_max_ns");
+      sf.samples = u64("samples");
+      sf.missed = u64("missed");
+      sf.max_ns = i64("max_ns");
+      c.segments.push_back(sf);
+    }
+  }
   optional_key(o, "error", &c.error, as_string);
   return c;
 }

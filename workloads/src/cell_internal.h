@@ -67,6 +67,9 @@ void add_vcpu_figures(const V& v, Where&& where, VcpuFigures& out) {
   PB_CELL_COUNT(irq_ns)
   PB_CELL_COUNT(idle_ns)
   PB_CELL_COUNT(host_stolen_ns)
+  PB_CELL_COUNT(host_stall_ns)
+  PB_CELL_COUNT(host_stall_windows)
+  PB_CELL_COUNT(rt_busy_ns)
   Windows& w = out.windows;
   if (v.preemptoff_max_ns > w.preemptoff_max_ns) {
     w.preemptoff_max_ns = v.preemptoff_max_ns;

@@ -41,6 +41,29 @@ pid_t gettid() noexcept;
 int tgkill(pid_t tid, int sig) noexcept;
 // Sets policy and priority of `tid` (0 = calling thread).
 int set_scheduler(pid_t tid, int policy, int priority) noexcept;
+// Scheduling policy of `tid` (0 = calling thread): SCHED_* (the normal
+// policy, not one raised by priority inheritance), with its RT priority in
+// *priority when not null.
+int get_scheduler(pid_t tid, int* priority) noexcept;
+// The nice value of `tid` (0 = calling thread), -20..19.
+int set_nice(pid_t tid, int nice) noexcept;
+// What the host's scheduler accounted to thread `tid` of this process
+// (/proc/self/task/TID/schedstat): time on a CPU and time waiting on a
+// runqueue while runnable, in ns. Returns 0, or -errno (-ENOENT when the
+// kernel keeps no schedstat). No allocation: open, read, close.
+struct ThreadSchedStat {
+  int64_t run_ns = 0;
+  int64_t wait_ns = 0;
+};
+int read_thread_schedstat(pid_t tid, ThreadSchedStat* out) noexcept;
+// The nice value of this process's autogroup (/proc/self/autogroup; with
+// kernel.sched_autogroup_enabled, CFS first divides a CPU between the
+// sessions' autogroups by these values, then within each by the tasks'
+// own nice values). Puts it (-20..19) in *nice and returns 0, or -errno
+// (-ENOENT without autogroups). set_autogroup_nice() writes it (lowering
+// needs CAP_SYS_NICE).
+int get_autogroup_nice(int* nice) noexcept;
+int set_autogroup_nice(int nice) noexcept;
 // Pins `tid` (0 = calling thread) to one CPU.
 int pin_to_cpu(pid_t tid, int cpu) noexcept;
 int set_affinity(pid_t tid, const cpu_set_t& set) noexcept;

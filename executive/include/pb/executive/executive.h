@@ -13,8 +13,10 @@
 //   const RunResult& r = ex.result();  // counters, traces, histograms
 //
 // Mechanism in one paragraph. Each virtual CPU is one host CPU; each task is
-// a pthread pinned to it (host SCHED_FIFO priority = emulated RT priority when
-// allowed). Only the vCPU's `current` task runs emulated code: every other
+// a pthread pinned to it whose host class mirrors its emulated class when
+// allowed (RT: SCHED_FIFO at its priority; fair and idle: SCHED_OTHER at
+// nice -20, so the host's RT throttling charges what a real kernel's would;
+// DESIGN.md, "Host class"). Only the vCPU's `current` task runs emulated code: every other
 // task waits on its own futex "gate" until the emulated scheduler dispatches
 // it, so the host stays authoritative about who runs and the executive only
 // gates. Interrupts are signals delivered to the current task's thread (a
@@ -109,8 +111,9 @@ struct Config {
   int64_t watchdog_budget_ns = 200'000'000;
   // run_for() overstaying its duration by this much also ends the run.
   int64_t watchdog_deadline_grace_ns = 2'000'000'000;
-  // Host SCHED_FIFO for task threads; falls back to SCHED_OTHER with a note
-  // when the process may not use it.
+  // Host SCHED_FIFO for the task threads of emulated RT tasks (the host
+  // class mirrors the emulated one); falls back to SCHED_OTHER for all with
+  // a note when the process may not use it.
   bool use_fifo = true;
   // sched_rr_timeslice (RR_TIMESLICE, 100 ms), rounded to whole ticks (>= 1).
   int64_t rr_timeslice_ns = 100'000'000;
@@ -248,6 +251,23 @@ struct VcpuStats {
   // hypervisor's steal, the host kernel). Not counted as work, and taken out
   // of the model-induced delay of a wakeup whose window they fall in.
   int64_t host_stolen_ns = 0;
+  // Time the vCPU ran an emulated RT-class task (FIFO, RR, IRQ threads, PI
+  // boosts included; interrupts count for the task they interrupt): what a
+  // real kernel's RT throttling would charge, and, with host SCHED_FIFO,
+  // what the host's charges (the host class mirrors the emulated one).
+  int64_t rt_busy_ns = 0;
+  // Host stalls seen by the watchdog (it checks every 10 ms or so):
+  // host_stall_ns is the time the vCPU's current thread waited runnable on
+  // the host's runqueue (behind another thread, or throttled) in windows in
+  // which its heartbeat stood still for a check or more.
+  // host_stall_windows counts the windows past the watchdog's budget in which
+  // the host ran the thread less than the budget (the watchdog's
+  // kHostStalled); the longest (wall time not run) and when it began (ns
+  // from the run's start).
+  int64_t host_stall_ns = 0;
+  uint64_t host_stall_windows = 0;  // windows past the budget that the host caused
+  int64_t host_stall_max_ns = 0;
+  int64_t host_stall_max_at_ns = 0;
   // Tick lateness: the tick's programmed expiry → entry of the handler on the
   // vCPU's current task (ticks taken directly, not replayed ones).
   std::shared_ptr<const LatencyHistogram> tick_lateness;
@@ -288,7 +308,11 @@ struct IrqStats {
 struct RunResult {
   Model model = Model::kFull;
   int hz = 0;
-  bool host_fifo = false;  // task threads ran at host SCHED_FIFO
+  // The run used host SCHED_FIFO: each task thread's host class mirrored its
+  // emulated class (RT tasks and IRQ threads at SCHED_FIFO, fair tasks,
+  // ksoftirqd and idle at SCHED_OTHER nice -20).
+  bool host_fifo = false;
+  uint64_t host_class_changes = 0;  // host policy changes after setup (PI boosts)
   int system_cpu = -1;     // where the watchdog ran
   std::vector<VcpuStats> vcpus;
   std::vector<TaskStats> tasks;
@@ -299,6 +323,35 @@ struct RunResult {
   std::vector<std::string> notes;  // fallbacks taken ("SCHED_FIFO unavailable: ...")
   int64_t duration_ns = 0;
 };
+
+// The watchdog's judgement of a vCPU whose heartbeat (preemption points
+// and interrupts) has not moved: a pure function of what it measured, so
+// that tests hold every case. `wall_ns`: since the heartbeat last moved;
+// `ran_ns`: the host CPU time the vCPU's current thread got in that window
+// (its /proc/self/task/TID/schedstat), -1 when the host does not say;
+// `waited_ns`: the time it was runnable on a host runqueue but not running,
+// -1 when unknown. The task is blamed only for time the host gave it:
+//   kQuiet        wall_ns < budget
+//   kTaskOverran  the thread ran >= budget without a point (or the run time
+//                 is unknown: the watchdog then judges by the wall clock)
+//   kHostStalled  the window is past the budget but the host ran the thread
+//                 less than the budget: another real-time thread, RT
+//                 throttling, the hypervisor's steal
+enum class StuckVerdict : uint8_t { kQuiet, kTaskOverran, kHostStalled };
+struct StuckWindow {
+  int64_t wall_ns = 0;
+  int64_t ran_ns = -1;
+  int64_t waited_ns = -1;
+};
+StuckVerdict classify_stuck(const StuckWindow& w, int64_t budget_ns) noexcept;
+// The watchdog's message for a verdict (into buf, always terminated), e.g.
+//   "watchdog: task kp-0 on vCPU 0 ran 230 ms without a preemption point
+//    (budget 200 ms)"
+//   "watchdog: the host did not run vCPU 0 for 180 ms of 230 ms (task kp-0
+//    runnable, waiting 175 ms: another real-time thread, RT throttling or the
+//    hypervisor); not the task's doing"
+void format_stuck(char* buf, size_t size, StuckVerdict v, const StuckWindow& w, const char* task,
+                  size_t vcpu, int64_t budget_ns) noexcept;
 
 // Host CPUs for the vCPUs: a pure function of what the process may use, so
 // it can be tested. `allowed`: the affinity mask's CPUs; `core_of[i]`: a core

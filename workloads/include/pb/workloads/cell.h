@@ -10,6 +10,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,7 +39,28 @@ struct RunOptions {
   // Polled during the run: set (e.g. by a SIGINT handler) to end the cell
   // early; the result is then what was measured so far.
   const std::atomic<bool>* interrupt = nullptr;
+  // Long cells (segment_length_ns() < duration_ns) run in segments: after
+  // each but the last, called with the cell so far (figures merged, marked
+  // partial, its segments listed), e.g. to print progress and write a
+  // checkpoint. Runs on the caller's thread between two executive runs.
+  std::function<void(const CellResult& so_far)> on_segment;
+  // The segment length; 0: segment_length_ns(duration_ns).
+  int64_t segment_ns = 0;
 };
+
+// A cell longer than kSegmentThresholdNs runs as consecutive executive runs
+// ("segments") of segment_length_ns(): at least kMinSegmentNs each, and at
+// most kMaxCellSegments of them, so that a long run shows progress, can write
+// partial results and keeps its memory bounded (each run's traces and
+// histograms are merged and freed). The histograms of the segments are
+// merged; the few tens of ms between two segments are not measured.
+inline constexpr int64_t kSegmentThresholdNs = 15'000'000'000;
+inline constexpr int64_t kMinSegmentNs = 10'000'000'000;
+inline constexpr size_t kMaxCellSegments = 360;
+// The length of one segment for a cell of `duration_ns`: duration_ns itself
+// up to kSegmentThresholdNs, else max(kMinSegmentNs, duration / kMaxCellSegments
+// rounded up to whole seconds). Pure.
+int64_t segment_length_ns(int64_t duration_ns);
 
 // --- the plan ------------------------------------------------------------------------
 

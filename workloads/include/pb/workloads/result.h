@@ -56,6 +56,20 @@ struct Windows {
   std::string irqsoff_where;
 };
 
+// One segment of a long cell (run_cell() runs a cell longer than
+// kSegmentThresholdNs as consecutive executive runs, cell.h): where the time
+// went, so that a stall can be located in a long run.
+struct SegmentFigures {
+  int64_t start_ns = 0;        // from the cell's start (wall)
+  int64_t duration_ns = 0;     // measured
+  int64_t host_stolen_ns = 0;  // gaps inside compute() (all vCPUs)
+  int64_t host_stall_ns = 0;   // runnable, not run by the host (the watchdog's count, all vCPUs)
+  int64_t rt_busy_max_ns = 0;  // emulated RT-class busy time of the busiest vCPU
+  uint64_t samples = 0;        // the headline task's wakeups
+  uint64_t missed = 0;         // and its missed periods
+  int64_t max_ns = 0;          // and its worst latency in the segment
+};
+
 struct CellResult {
   std::string model;     // "none", "voluntary", "full", "lazy", "rt"
   std::string workload;  // the description's name
@@ -75,6 +89,11 @@ struct CellResult {
   std::map<std::string, uint64_t> counters;
   std::vector<std::string> notes;  // fallbacks, skipped elements ("io_uring unavailable: ...")
   bool watchdog_tripped = false;
+  // Long cells: one entry per segment, in order (at most kMaxCellSegments).
+  std::vector<SegmentFigures> segments;
+  // The cell did not run its whole duration (a signal, or a checkpoint
+  // written while it still ran).
+  bool partial = false;
   std::string error;  // non-empty: the cell could not run (the message); other fields empty
 };
 
