@@ -537,23 +537,81 @@ TEST(FairShare, EqualTasksAlternateAtTheTick) {
 
 // --- pick details --------------------------------------------------------------------------
 
-// pick_eevdf(): among eligible entities the earliest deadline, not the
-// smallest vruntime; an ineligible entity with an earlier deadline waits.
-TEST(FairPick, EarliestEligibleDeadlineNotSmallestVruntime) {
+// pick_eevdf(): among eligible entities the earliest deadline; an entity
+// with an earlier deadline that is not eligible (it has run ahead of V)
+// waits.
+TEST(FairPick, EarliestEligibleDeadlineNotEarliestDeadline) {
   FairRunQueue rq(OneCpu());
   FairEntity a = Entity(), b = Entity(), c = Entity();
-  b.custom_slice_ns = 100'000;  // short request: early deadline
+  b.custom_slice_ns = 100'000;  // short request: early deadlines
   rq.enqueue(&a, 0, FairEnqueue::kWakeup);
   rq.enqueue(&b, 0, FairEnqueue::kWakeup);
   rq.enqueue(&c, 0, FairEnqueue::kWakeup);
   EXPECT_EQ(rq.first(), &b);
   ASSERT_EQ(rq.pick_next(0), &b);
-  // b runs 1 ms: far past V, so not eligible, though its renewed deadline
-  // (v_b + 0.1 ms) is still the earliest.
-  EXPECT_TRUE(rq.tick(1 * kMs));
+  // b runs its 0.1 ms and an RT task takes the CPU: b's renewed deadline
+  // (v0 + 0.2 ms) is the earliest in the queue, but V = v0 + 0.033 ms.
+  rq.put_prev(100 * kUs);
+  EXPECT_EQ(rq.first(), &b);
   EXPECT_FALSE(rq.eligible(&b));
-  FairEntity* next = rq.pick_next(1 * kMs);
-  EXPECT_EQ(next, &a);  // a and c tie; a was queued first
+  EXPECT_EQ(rq.pick_next(150 * kUs), &a);  // a and c tie; a was queued first
+}
+
+// avg_vruntime() rounds towards -inf so that "avg_vruntime() + 0 is
+// eligible" always holds (its comment in kernel/sched/fair.c), and one more is
+// not: checked after every operation of a long mixed sequence (nice values
+// whose weights do not divide the sums, sleeps, wakeups, RT preemptions).
+TEST(FairPlace, AverageIsEligibleAndTheNextIsNot) {
+  FairRunQueue rq(OneCpu());
+  std::array<FairEntity, 4> se{};
+  const int nices[] = {0, 3, -2, 7};
+  for (size_t i = 0; i < se.size(); ++i) {
+    se[i].set_nice(nices[i]);
+    rq.enqueue(&se[i], 0, FairEnqueue::kInitial);
+  }
+  uint64_t x = 88172645463325252ull;  // xorshift64
+  int64_t t = 0;
+  FairEntity* running = rq.pick_next(0);
+  int checked = 0;
+  for (int step = 0; step < 20000; ++step) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    t += 1 + static_cast<int64_t>(x % 997) * kUs / 7;
+    const auto i = static_cast<size_t>((x >> 20) % se.size());
+    switch ((x >> 40) % 4) {
+      case 0:  // the running task sleeps
+        if (running != nullptr) {
+          rq.dequeue(running, t, FairDequeue::kSleep);
+          running = rq.pick_next(t);
+        }
+        break;
+      case 1:  // a sleeper wakes
+        if (!se[i].on_rq || se[i].sched_delayed) {
+          rq.enqueue(&se[i], t, FairEnqueue::kWakeup);
+          if (running == nullptr) {
+            running = rq.pick_next(t);
+          } else if (rq.wakeup_preempt(&se[i], t, false)) {
+            running = rq.pick_next(t);
+          }
+        }
+        break;
+      case 2:  // RT preemption and back
+        rq.put_prev(t);
+        running = rq.pick_next(t + 50 * kUs);
+        t += 50 * kUs;
+        break;
+      default:  // the tick
+        if (rq.tick(t)) running = rq.pick_next(t);
+        break;
+    }
+    if (rq.nr_queued() == 0) continue;
+    const uint64_t v = rq.avg_vruntime();
+    ASSERT_TRUE(rq.vruntime_eligible(v)) << step;
+    ASSERT_FALSE(rq.vruntime_eligible(v + 1)) << step;
+    ++checked;
+  }
+  EXPECT_GT(checked, 10000);
 }
 
 // Wrap-safety: the queue starts just below the u64 wrap (init_cfs_rq()), so
