@@ -296,6 +296,32 @@ TEST(FairPlace, SaveRestoreKeepsTheRelativeDeadline) {
   EXPECT_EQ(a.deadline - a.vruntime, left);
 }
 
+// rt_mutex_setprio() on the running fair task: dequeue (DEQUEUE_SAVE) and
+// put_prev_task() while it is boosted to RT; deboosted while still running:
+// enqueue (ENQUEUE_RESTORE) and set_next_task(). Its lag and the rest of its
+// request survive the boost; the time it ran as RT is not charged to it.
+TEST(FairPlace, PiBoostOfTheRunningTaskKeepsItsPlace) {
+  FairRunQueue rq(OneCpu());
+  FairEntity a = Entity(), b = Entity();
+  rq.enqueue(&a, 0, FairEnqueue::kWakeup);
+  rq.enqueue(&b, 0, FairEnqueue::kWakeup);
+  ASSERT_EQ(rq.pick_next(0), &a);
+  rq.update_curr(200 * kUs);
+  const uint64_t left = a.deadline - a.vruntime;
+  EXPECT_TRUE(rq.dequeue(&a, 200 * kUs, FairDequeue::kSave));  // boosted
+  rq.put_prev(200 * kUs);
+  EXPECT_EQ(rq.curr(), nullptr);
+  EXPECT_EQ(rq.nr_queued(), 1u);
+  // 5 ms as an RT task, then back to fair while running.
+  rq.enqueue(&a, 5200 * kUs, FairEnqueue::kRestore);
+  rq.set_next(&a, 5200 * kUs);
+  EXPECT_EQ(rq.curr(), &a);
+  EXPECT_EQ(a.deadline - a.vruntime, left);
+  EXPECT_EQ(a.sum_exec_runtime, 200'000u);
+  rq.update_curr(5300 * kUs);
+  EXPECT_EQ(a.sum_exec_runtime, 300'000u);
+}
+
 // --- the running task's slice --------------------------------------------------------------
 
 // update_curr() charges the task's own runtime against its virtual deadline;

@@ -494,6 +494,12 @@ class FairRunQueue {
     resched_ = false;  // the switch clears the previous task's flags
   }
 
+  // set_next_task_fair() outside a pick: a task that is already running
+  // becomes the fair class's curr (its class changed back to fair while it
+  // ran: rt_mutex_setprio() enqueues it, then calls set_next_task()).
+  // REQUIRES: curr() == nullptr and se->on_rq.
+  constexpr void set_next(FairEntity* se, int64_t now) noexcept { set_next_entity(se, now); }
+
   // check_preempt_wakeup_fair() (6.17+), called after `pse` was enqueued
   // while curr is the running task. `curr_need_resched` is
   // test_tsk_need_resched(curr) (the full flag): then nothing is evaluated.
