@@ -139,6 +139,7 @@ void Executive::Impl::set_policy(Task* t, Policy policy, int priority) {
   t->cls = policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
                                    : TaskClass{SchedClass::kRt, priority};
   t->base_cls = t->cls;
+  t->se.owner = t;
   t->track_windows = st.cfg.track_windows ? 1 : 0;
   t->lockdep = st.cfg.lockdep ? 1 : 0;
 }
@@ -322,6 +323,10 @@ TaskId Executive::add_task(TaskSpec spec) {
     im.error = "task " + spec.name + ": RT priority must be 1..99";
     return -EINVAL;
   }
+  if (!nice_valid(spec.nice)) {
+    im.error = "task " + spec.name + ": nice must be -20..19";
+    return -EINVAL;
+  }
   if (spec.period_ns < 0 || spec.phase_ns < 0) {
     im.error = "task " + spec.name + ": negative period or phase";
     return -EINVAL;
@@ -369,6 +374,10 @@ int Executive::Impl::claim() {
     error = "watchdog_budget_ns must be positive";
     return -EINVAL;
   }
+  if (cfg.base_slice_ns < 0 || cfg.base_slice_ns > int64_t{UINT32_MAX}) {
+    error = "base_slice_ns must be 0..4294967295 (0: the kernel's default)";
+    return -EINVAL;
+  }
   if (g_active.exchange(true)) {
     error = "another executive is running in this process";
     return -EBUSY;
@@ -413,6 +422,8 @@ void Executive::Impl::build_vcpus() {
     v->ex = &st;
     v->tick_period_ns = period;
     v->rr_ticks = static_cast<int>(std::max<int64_t>(1, cfg.rr_timeslice_ns / period));
+    v->rq.fair().set_params(fair_params_for(static_cast<unsigned>(cfg.vcpus), cfg.hz,
+                                            static_cast<uint64_t>(cfg.base_slice_ns)));
     v->max_parked_armed = std::clamp(cfg.parked_armed_timers, 0, 16);
     v->stats.host_cpu = v->host_cpu;
     v->stats.trace.reserve(static_cast<size_t>(std::max(0, cfg.trace_capacity)));
@@ -442,6 +453,7 @@ void Executive::Impl::build_tasks() {
     t->id = static_cast<TaskId>(i);
     std::snprintf(t->name, sizeof(t->name), "%s", s.name.c_str());
     set_policy(t.get(), s.policy, s.priority);
+    t->se.set_nice(s.nice);
     t->body = std::move(s.body);
     t->period_ns = s.period_ns;
     t->phase_ns = s.phase_ns;
@@ -503,7 +515,8 @@ void Executive::Impl::queue_tasks() {
       detail::CompletionAccess::head(t->wake_token) = t;
       detail::CompletionAccess::tail(t->wake_token) = t;
     } else {
-      t->v->rq.enqueue(t, false);
+      // New tasks (ENQUEUE_INITIAL: half a request to start with).
+      t->v->rq.activate(t, detail::task_clock_locked(t->v), FairEnqueue::kInitial);
     }
   }
 }
@@ -729,6 +742,7 @@ void Executive::Impl::collect() {
     s.irq_ns = to_ns(v->acct_ticks[detail::kAcctIrq]);
     s.idle_ns = to_ns(v->acct_ticks[detail::kAcctIdle]);
     s.host_stolen_ns = v->host_stolen_ns.load(std::memory_order_relaxed);
+    s.fair_slice_expiries = v->rq.fair().stats().slice_expiries;
     for (Task* t : all_tasks()) {
       if (t->v != v.get()) continue;
       s.irq_forwarded += t->stale_signals.load();

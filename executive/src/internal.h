@@ -24,6 +24,7 @@
 #include <source_location>
 
 #include "pb/executive/executive.h"
+#include "pb/executive/fair.h"
 #include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
 #include "pb/cycleclock.h"
@@ -119,8 +120,11 @@ struct Task : TaskHot {
   bool on_rq = false;
   Task* rq_next = nullptr;
   Task* rq_prev = nullptr;
-  bool requeue_tail = false;  // the next requeue goes to the tail (RR expiry, fair)
+  bool requeue_tail = false;  // the next requeue goes to the tail (RR expiry)
   int rr_ticks_left = 0;
+  // The fair class's entity (fair.h): vruntime, deadline, lag. Linked by the
+  // vCPU's FairRunQueue (under the rq lock) while the task is a fair one.
+  FairEntity se;
 
   // Dispatch gate: 1 = dispatched. Set by the dispatcher, reset by the task.
   std::atomic<uint32_t> gate{0};
@@ -182,29 +186,44 @@ struct Task : TaskHot {
 };
 
 // --- the runqueue ------------------------------------------------------------------------
-// Per-priority FIFO lists for RT 1..99 with a bitmap, and the fair queue.
-// The current task is not on it. Intrusive: no allocation.
+// Per-priority FIFO lists for RT 1..99 with a bitmap, and the fair class's
+// EEVDF queue (fair.h). The current task is on no RT list; a current fair task
+// is the fair queue's curr until a pick puts it back. Task::on_rq: runnable
+// and waiting for the CPU. Intrusive: no allocation. Under the vCPU's rq lock.
 class RunQueue {
  public:
-  void enqueue(Task* t, bool at_head) noexcept;
-  void dequeue(Task* t) noexcept;
-  // Highest RT priority first (FIFO order within), then the fair queue; null
-  // when empty. Dequeues it.
-  Task* pick() noexcept;
+  FairRunQueue& fair() noexcept { return fair_; }
+  const FairRunQueue& fair() const noexcept { return fair_; }
+  // A task becomes runnable: RT at the tail of its list; fair through
+  // enqueue_task_fair() (a delayed sleeper is requeued where it is).
+  void activate(Task* t, int64_t clock, FairEnqueue kind) noexcept;
+  // The current task stays runnable at a switch: RT at the head of its list
+  // (the tail after an RR expiry); a fair one stays the fair queue's curr and
+  // the pick puts it back (put_prev_entity()).
+  void requeue_prev(Task* t, bool at_head) noexcept;
+  // A task stops being runnable (blocks, exits) or leaves its class: RT off
+  // its list if queued; fair through dequeue_task_fair() (a sleeper that is
+  // not eligible stays queued, delayed).
+  void deactivate(Task* t, int64_t clock, FairDequeue kind) noexcept;
+  // pick_next_task(): the highest RT priority, FIFO within it (a fair curr is
+  // put back first: put_prev_task_fair()); else the fair class's pick; null
+  // when nothing is runnable.
+  Task* pick(int64_t clock) noexcept;
   bool has_rt_prio(int prio) const noexcept;
-  bool has_fair() const noexcept { return fair_.head != nullptr; }
-  uint32_t nr_running() const noexcept { return nr_; }
+  // Runnable tasks waiting for the CPU.
+  uint32_t nr_running() const noexcept;
 
  private:
   struct List {
     Task* head = nullptr;
     Task* tail = nullptr;
   };
-  List& list_of(Task* t) noexcept;
+  void push_rt(Task* t, bool at_head) noexcept;
+  void erase_rt(Task* t) noexcept;
   std::array<List, 100> rt_{};
   std::array<uint64_t, 2> bitmap_{};  // bit p set when rt_[p] non-empty
-  List fair_;
-  uint32_t nr_ = 0;
+  uint32_t nr_rt_ = 0;
+  FairRunQueue fair_;
 };
 
 // --- virtual CPUs ------------------------------------------------------------------------
@@ -245,6 +264,9 @@ struct Vcpu {
   // vCPU's host CPU; read by wakers and the result.
   std::atomic<int64_t> host_stolen_ns{0};
   std::atomic<int64_t> handler_ns{0};
+  // The fair class's clock (rq_clock_task()): the last value handed out by
+  // task_clock_locked(), which keeps it monotonic (rq).
+  int64_t task_clock_ns = 0;
   Task* ksoftirqd = nullptr;                // when the vCPU has device interrupts
   std::atomic<uint32_t> ksoftirqd_woken{0};
 
@@ -274,6 +296,12 @@ struct Vcpu {
   AcctState acct_state = kAcctIdle;
   std::array<uint64_t, kAcctStates> acct_ticks{};
 };
+
+// rq_clock_task() of `v`: CLOCK_MONOTONIC less the time its signal handlers
+// (interrupts) and host stalls took, so the fair class charges a task only
+// its own execution (IRQ_TIME_ACCOUNTING, steal accounting). Monotonic.
+// REQUIRES: v's rq lock held.
+int64_t task_clock_locked(Vcpu* v) noexcept;
 
 // --- device interrupts ---------------------------------------------------------------------
 struct Device {

@@ -80,7 +80,7 @@ void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
 
 // scheduler_tick(): LAZY promotion first (core.c:5597-5598), then the class's
 // task_tick: RR slice (task_tick_rt) or the fair slice (update_curr()).
-void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
+void sched_tick(Task* t, Vcpu* v, int64_t /*now*/) noexcept {
   const Model m = t->ex->cfg.model;
   v->rq_lock.lock();
   const uint32_t f = t->resched.load(std::memory_order_relaxed);
@@ -101,11 +101,11 @@ void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
         ++v->stats.rr_expiries;
       }
     }
-  } else if (t->cls.sched_class == SchedClass::kFair) {
-    if (now - t->picked_ns >= t->ex->cfg.fair_slice_ns && v->rq.has_fair()) {
-      t->requeue_tail = true;
-      if (req == Resched::kNone) req = resched_curr_lazy_flag(m);
-      ++v->stats.fair_slice_expiries;
+  } else if (t->cls.sched_class == SchedClass::kFair && v->rq.fair().curr() == &t->se) {
+    // task_tick_fair() -> update_curr(): the request used up, or the
+    // protected slice over, with a peer queued (fair.h).
+    if (v->rq.fair().tick(task_clock_locked(v)) && req == Resched::kNone) {
+      req = resched_curr_lazy_flag(m);
     }
   }
   if (req != Resched::kNone) {

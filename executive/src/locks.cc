@@ -119,10 +119,29 @@ bool set_effective_class(Task* by, Task* p, TaskClass c, bool only_raise = false
     return false;
   }
   const bool queued = p->on_rq;
-  if (queued) pv->rq.dequeue(p);
-  p->cls = c;
-  if (queued) pv->rq.enqueue(p, false);
+  const bool was_fair = p->cls.sched_class == SchedClass::kFair;
+  const bool to_fair = c.sched_class == SchedClass::kFair;
   Task* curr = pv->current.load(std::memory_order_relaxed);
+  const int64_t clock = task_clock_locked(pv);
+  // rt_mutex_setprio(): dequeue (DEQUEUE_SAVE), put_prev if running, change,
+  // enqueue (ENQUEUE_RESTORE), set_next if running. A fair sleeper still
+  // queued as delayed (DELAY_DEQUEUE) finishes its dequeue first.
+  if (queued) {
+    pv->rq.deactivate(p, clock, FairDequeue::kSave);
+  } else if (was_fair && !to_fair && p->se.on_rq) {
+    pv->rq.fair().dequeue(&p->se, clock, FairDequeue::kSave);
+    if (pv->rq.fair().curr() == &p->se) pv->rq.fair().put_prev(clock);
+  }
+  p->cls = c;
+  if (queued) {
+    pv->rq.activate(p, clock, FairEnqueue::kRestore);
+  } else if (curr == p && !was_fair && to_fair) {
+    pv->rq.fair().enqueue(&p->se, clock, FairEnqueue::kRestore);
+    pv->rq.fair().set_next(&p->se, clock);
+    // switched_to_fair(): a running task that comes back to the fair class
+    // is rescheduled (resched_curr()).
+    resched_locked(p, Resched::kFull, false);
+  }
   if (queued && curr != nullptr && curr != p && curr != by &&
       prio_of(c) > (curr->is_idle ? -1 : prio_of(curr->cls))) {
     ipi = resched_locked(curr, Resched::kFull, pv != by->v).ipi;

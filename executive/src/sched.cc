@@ -164,14 +164,10 @@ Task* wq_pop(Completion& c) noexcept {
 
 // --- runqueue ------------------------------------------------------------------------------
 
-RunQueue::List& RunQueue::list_of(Task* t) noexcept {
+void RunQueue::push_rt(Task* t, bool at_head) noexcept {
   // The effective class: a PI-boosted task queues at its inherited priority.
-  return t->cls.sched_class == SchedClass::kRt ? rt_[static_cast<size_t>(t->cls.rt_priority)]
-                                                : fair_;
-}
-
-void RunQueue::enqueue(Task* t, bool at_head) noexcept {
-  List& l = list_of(t);
+  const auto p = static_cast<unsigned>(t->cls.rt_priority);
+  List& l = rt_[p];
   t->rq_prev = nullptr;
   t->rq_next = nullptr;
   if (l.head == nullptr) {
@@ -185,16 +181,13 @@ void RunQueue::enqueue(Task* t, bool at_head) noexcept {
     l.tail->rq_next = t;
     l.tail = t;
   }
-  if (t->cls.sched_class == SchedClass::kRt) {
-    const auto p = static_cast<unsigned>(t->cls.rt_priority);
-    bitmap_[p / 64] |= uint64_t{1} << (p % 64);
-  }
-  t->on_rq = true;
-  ++nr_;
+  bitmap_[p / 64] |= uint64_t{1} << (p % 64);
+  ++nr_rt_;
 }
 
-void RunQueue::dequeue(Task* t) noexcept {
-  List& l = list_of(t);
+void RunQueue::erase_rt(Task* t) noexcept {
+  const auto p = static_cast<unsigned>(t->cls.rt_priority);
+  List& l = rt_[p];
   if (t->rq_prev != nullptr) {
     t->rq_prev->rq_next = t->rq_next;
   } else {
@@ -206,30 +199,69 @@ void RunQueue::dequeue(Task* t) noexcept {
     l.tail = t->rq_prev;
   }
   t->rq_prev = t->rq_next = nullptr;
-  if (t->cls.sched_class == SchedClass::kRt && l.head == nullptr) {
-    const auto p = static_cast<unsigned>(t->cls.rt_priority);
-    bitmap_[p / 64] &= ~(uint64_t{1} << (p % 64));
-  }
-  t->on_rq = false;
-  --nr_;
+  if (l.head == nullptr) bitmap_[p / 64] &= ~(uint64_t{1} << (p % 64));
+  --nr_rt_;
 }
 
-Task* RunQueue::pick() noexcept {
+void RunQueue::activate(Task* t, int64_t clock, FairEnqueue kind) noexcept {
+  t->on_rq = true;
+  if (t->cls.sched_class == SchedClass::kRt) {
+    push_rt(t, false);
+  } else {
+    fair_.enqueue(&t->se, clock, kind);
+  }
+}
+
+void RunQueue::requeue_prev(Task* t, bool at_head) noexcept {
+  t->on_rq = true;
+  if (t->cls.sched_class == SchedClass::kRt) push_rt(t, at_head);
+}
+
+void RunQueue::deactivate(Task* t, int64_t clock, FairDequeue kind) noexcept {
+  if (t->cls.sched_class == SchedClass::kRt) {
+    if (t->on_rq) erase_rt(t);
+  } else if (t->se.on_rq) {
+    fair_.dequeue(&t->se, clock, kind);
+  }
+  t->on_rq = false;
+}
+
+Task* RunQueue::pick(int64_t clock) noexcept {
   Task* t = nullptr;
   if (bitmap_[1] != 0) {
     t = rt_[64 + 63 - static_cast<size_t>(__builtin_clzll(bitmap_[1]))].head;
   } else if (bitmap_[0] != 0) {
     t = rt_[63 - static_cast<size_t>(__builtin_clzll(bitmap_[0]))].head;
-  } else {
-    t = fair_.head;
   }
-  if (t != nullptr) dequeue(t);
+  if (t != nullptr) {
+    erase_rt(t);
+    t->on_rq = false;
+    fair_.put_prev(clock);
+    return t;
+  }
+  FairEntity* se = fair_.pick_next(clock);
+  if (se == nullptr) return nullptr;
+  t = static_cast<Task*>(se->owner);
+  t->on_rq = false;
   return t;
+}
+
+uint32_t RunQueue::nr_running() const noexcept {
+  const FairEntity* c = fair_.curr();
+  const uint32_t running_fair = (c != nullptr && c->on_rq && !c->sched_delayed) ? 1 : 0;
+  return nr_rt_ + fair_.nr_runnable() - running_fair;
 }
 
 bool RunQueue::has_rt_prio(int prio) const noexcept {
   const auto p = static_cast<unsigned>(prio);
   return (bitmap_[p / 64] & (uint64_t{1} << (p % 64))) != 0;
+}
+
+int64_t task_clock_locked(Vcpu* v) noexcept {
+  const int64_t c = sys::now_ns() - v->handler_ns.load(std::memory_order_relaxed) -
+                    v->host_stolen_ns.load(std::memory_order_relaxed);
+  if (c > v->task_clock_ns) v->task_clock_ns = c;
+  return v->task_clock_ns;
 }
 
 // --- hrtimer heap --------------------------------------------------------------------------
@@ -362,8 +394,16 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // head unless a slice expiry or a fair wakeup sent them to the tail.
   const bool blocking = kind == SwitchKind::kExit ||
                         (kind == SwitchKind::kBlock && t->state != TaskState::kRunning);
-  if (!t->is_idle && !blocking) v->rq.enqueue(t, !t->requeue_tail);
-  Task* next = v->rq.pick();
+  const int64_t clock = task_clock_locked(v);
+  if (!t->is_idle) {
+    if (!blocking) {
+      v->rq.requeue_prev(t, !t->requeue_tail);
+    } else {
+      v->rq.deactivate(t, clock,
+                       kind == SwitchKind::kExit ? FairDequeue::kSpecial : FairDequeue::kSleep);
+    }
+  }
+  Task* next = v->rq.pick(clock);
   if (next == nullptr) next = v->idle;
   // clear_tsk_need_resched(prev): both flags, whatever comes next.
   t->resched.store(0, std::memory_order_relaxed);
@@ -454,7 +494,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
 
 void dispatch_first(Vcpu* v) noexcept {
   v->rq_lock.lock();
-  Task* next = v->rq.pick();
+  Task* next = v->rq.pick(task_clock_locked(v));
   if (next == nullptr) next = v->idle;
   v->current.store(next, std::memory_order_relaxed);
   v->rq_lock.unlock();
@@ -631,26 +671,32 @@ Task* activate_locked(Task* p, bool remote, bool* ipi) noexcept {
   Task* curr = tv->current.load(std::memory_order_relaxed);
   *ipi = false;
   if (p->on_rq || p == curr) return curr;
-  tv->rq.enqueue(p, false);
+  const int64_t clock = task_clock_locked(tv);
+  tv->rq.activate(p, clock, FairEnqueue::kWakeup);
   if (curr == nullptr) return curr;
   const uint32_t f = curr->resched.load(std::memory_order_relaxed);
   Wakeup w;
   w.curr = curr->is_idle ? TaskClass{SchedClass::kIdle, 0} : class_of(curr);
   w.wakee = class_of(p);
   w.remote = remote;
-  w.fair_wakee_wins = p->ex->cfg.fair_wakeup_preempts;
   w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
+  // Fair vs fair: check_preempt_wakeup_fair() decides (EEVDF, fair.h).
+  if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
+    w.fair_wakee_wins = tv->rq.fair().wakeup_preempt(&p->se, clock, w.curr_flags.need_resched);
+  }
+  // update_curr() on the way may have found curr's request used up.
+  const bool curr_expired = tv->rq.fair().take_resched() && !w.fair_wakee_wins;
   const WakeupAction a = on_wakeup(p->ex->cfg.model, w);
   p->wake_req_ns = a.requested != Resched::kNone ? sys::now_ns() : 0;
   p->wake_req_stolen_ns = tv->host_stolen_ns.load(std::memory_order_relaxed);
   if (a.requested != Resched::kNone) {
     const ReschedAction done = resched_locked(curr, a.requested, remote);
     *ipi = done.ipi;
-    // A fair wakee that wins over a fair current goes first: the current
-    // is requeued behind it (the EEVDF pick is not modelled).
-    if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
-      curr->requeue_tail = true;
-    }
+  }
+  if (curr_expired && w.curr.sched_class == SchedClass::kFair) {
+    const ReschedAction done =
+        resched_locked(curr, resched_curr_lazy_flag(p->ex->cfg.model), remote);
+    *ipi = *ipi || done.ipi;
   }
   return curr;
 }

@@ -183,6 +183,19 @@ void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellRe
     cnt[p + "fired"] = q.fired;
     cnt[p + "handled"] = q.handled;
     cnt[p + "coalesced"] = q.coalesced;
+    cnt[p + "delivered"] = q.delivered;
+    cnt[p + "worst_fire_to_handled_ns"] =
+        static_cast<uint64_t>(std::max<int64_t>(q.worst_fire_to_handled_ns, 0));
+    // A threaded handler slower than its device: the ONESHOT line stayed
+    // masked while the thread was pending or running and the firings merged.
+    if (q.threaded && q.coalesced > 0) {
+      res.notes.push_back("device " + q.name + ": " + std::to_string(q.coalesced) + " of " +
+                          std::to_string(q.fired) +
+                          " interrupts coalesced while its thread was pending or running "
+                          "(the line stays masked until the handler ends: the handler falls "
+                          "behind the device); worst firing to handled " +
+                          std::to_string(q.worst_fire_to_handled_ns / 1000) + " us");
+    }
   }
 
   Throughput& tp = res.throughput;

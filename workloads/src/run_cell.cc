@@ -449,6 +449,7 @@ exec::Config executive_config(exec::Model model, const RunOptions& opt) {
   cfg.hz = opt.hz;
   cfg.vcpus = opt.vcpus;
   cfg.use_fifo = opt.use_fifo;
+  cfg.base_slice_ns = opt.base_slice_ns;
   // BUGs are counted in might_sleep_bugs, schedule_while_atomic_bugs,
   // preempt_leaks and lockdep_*; printed too with debug aids on.
   cfg.print_debug_reports = opt.debug_aids == 1;
@@ -466,6 +467,7 @@ std::string add_tasks_and_devices(exec::Executive& ex, const CellPlan& plan,
     in.id = ex.add_task({.name = p.name,
                          .policy = p.desc->sched,
                          .priority = p.desc->priority,
+                         .nice = p.desc->nice,
                          .vcpu = p.vcpu,
                          .period_ns = p.period_ns,
                          .phase_ns = p.phase_ns,

@@ -53,6 +53,7 @@ struct TaskSpec {
   std::string name;  // up to 31 bytes are kept
   Policy policy = Policy::kFair;
   int priority = 0;  // 1..99 for kFifo and kRr; ignored for kFair
+  int nice = 0;      // kFair: -20..19, its weight (sched_prio_to_weight[], fair.h)
   int vcpu = 0;
   // Created blocked (in block()); someone must wake() it.
   bool start_blocked = false;
@@ -114,15 +115,12 @@ struct Config {
   bool use_fifo = true;
   // sched_rr_timeslice (RR_TIMESLICE, 100 ms), rounded to whole ticks (>= 1).
   int64_t rr_timeslice_ns = 100'000'000;
-  // The fair class's slice: a fair task that has run this long since it was
-  // picked, with another fair task waiting, gets resched_curr_lazy() at the
-  // tick (update_curr(), fair.c:1251-1253). EEVDF's base slice is 0.75 ms x
-  // (1 + ilog2(ncpus)); checked at tick granularity as the kernel does
-  // without HRTICK.
-  int64_t fair_slice_ns = 3'000'000;
-  // check_preempt_wakeup_fair()'s verdict for a fair wakee over a fair
-  // current (the EEVDF pick is not modelled): true = the wakee wins.
-  bool fair_wakeup_preempts = true;
+  // The fair class is EEVDF (fair.h, one FairRunQueue per vCPU). Its base
+  // slice, sysctl_sched_base_slice: 0 = the kernel's default for `vcpus`
+  // CPUs, 0.70 ms x (1 + ilog2(min(vcpus, 8))) (update_sysctl()); else the
+  // value written, as to /sys/kernel/debug/sched/base_slice_ns. Requests
+  // end at the tick (no HRTICK, as the kernel's default).
+  int64_t base_slice_ns = 0;
   // Up to this many switched-out tasks per vCPU keep their POSIX timer armed
   // for the vCPU's next expiry instead of disarming it when they park, so a
   // task dispatched again before that expiry needs no timer system call

@@ -37,6 +37,8 @@
 
 #include <cstdint>
 
+#include "pb/executive/policy.h"
+
 namespace pb::exec {
 
 enum class IrqLineKind : uint8_t { kHardirq, kThreadOneshot, kThreadShared };
@@ -56,6 +58,16 @@ struct IrqHardirqAction {
   bool run_handler = false;  // kHardirq: the handler runs here, now
   bool wake_thread = false;  // threaded: RUNTHREAD was clear: wake the thread
 };
+
+// The shape of a device's line: its handler threaded (irq_threaded()) means
+// ONESHOT here: forced threading adds IRQF_ONESHOT, and a requested thread
+// whose primary handler is the default one must have it (a NULL primary
+// without IRQF_ONESHOT is refused, __setup_irq() in kernel/irq/manage.c).
+// kThreadShared (a driver's own primary handler) is not produced by any
+// description yet.
+constexpr IrqLineKind irq_line_kind(Model m, IrqFlags flags, bool threadirqs) noexcept {
+  return irq_threaded(m, flags, threadirqs) ? IrqLineKind::kThreadOneshot : IrqLineKind::kHardirq;
+}
 
 class IrqLine {
  public:

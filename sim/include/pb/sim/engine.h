@@ -58,9 +58,10 @@ struct SimOptions {
   // The scheduler tick's own work, on top of irq_entry_ns.
   int64_t tick_ns = 0;
   // As exec::Config.
-  int64_t fair_slice_ns = 3'000'000;
   int64_t rr_timeslice_ns = 100'000'000;
-  bool fair_wakeup_preempts = true;
+  // sysctl_sched_base_slice, the fair class's request (fair.h); 0: the
+  // kernel's default for `vcpus` (exec::default_base_slice_ns()).
+  int64_t base_slice_ns = 0;
   bool threadirqs = false;
   // A deliberate mutation, for the nested-locks scenario only: at
   // preempt_enable() and at the return from an interrupt to kernel code, switch
@@ -144,6 +145,7 @@ struct SimTask {
   std::string name;
   exec::Policy policy = exec::Policy::kFair;
   int priority = 0;  // 1..99 for kFifo/kRr
+  int nice = 0;      // kFair: -20..19, the weight of sched_prio_to_weight[]
   int vcpu = 0;
   // The body, run again and again. A periodic task's body begins with
   // kWaitPeriod; the task starts blocked in it, its first release armed.
@@ -310,12 +312,19 @@ struct LockResult {
   int64_t max_wait_ns = 0;
 };
 
+// A device's interrupts (exec::IrqLineStats): firings, hardirqs taken,
+// firings merged into another (a ONESHOT line masked while its thread is
+// pending or running, or a hardirq already pending at the CPU), handler runs,
+// and the worst time from a firing to the end of the run that served it.
 struct DeviceResult {
   std::string name;
   bool threaded = false;
   uint64_t fired = 0;
-  uint64_t coalesced = 0;  // firings merged into one still pending
+  uint64_t delivered = 0;
+  uint64_t coalesced = 0;
   uint64_t handled = 0;
+  int64_t worst_fire_to_handled_ns = 0;
+  bool pending = false;  // an interrupt or a thread run still outstanding at the end
 };
 
 struct VarResult {

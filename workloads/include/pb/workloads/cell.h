@@ -29,6 +29,9 @@ struct RunOptions {
   int hz = 250;
   uint64_t seed = 1;
   int round = 0;
+  // The fair class's base slice (sysctl_sched_base_slice); 0: the kernel's
+  // default for `vcpus`, 0.70 ms x (1 + ilog2(min(vcpus, 8))).
+  int64_t base_slice_ns = 0;
   bool use_fifo = true;  // host SCHED_FIFO when permitted
   // 1: lockdep-lite on, and BUG reports printed in the kernel's words
   // (stderr, the first 16); 0: lockdep off, BUGs only counted
@@ -114,11 +117,15 @@ struct LockFigures {
   int64_t max_wait_ns = 0;
 };
 
+// A device's interrupts (exec::IrqLineStats, both clocks).
 struct IrqFigures {
   std::string name;
   uint64_t fired = 0;
   uint64_t handled = 0;
   uint64_t coalesced = 0;
+  uint64_t delivered = 0;
+  int64_t worst_fire_to_handled_ns = 0;
+  bool threaded = false;
 };
 
 // Per-vCPU figures summed over the vCPUs (add_vcpu_figures()).
