@@ -142,6 +142,7 @@ void Executive::Impl::set_policy(Task* t, Policy policy, int priority) {
   t->se.owner = t;
   t->track_windows = st.cfg.track_windows ? 1 : 0;
   t->lockdep = st.cfg.lockdep ? 1 : 0;
+  t->rt_bh = model_is_rt(st.cfg.model) ? 1 : 0;
 }
 
 Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy,
@@ -474,7 +475,10 @@ void Executive::Impl::build_devices() {
     d->v = st.vcpus[static_cast<size_t>(d->spec.vcpu)].get();
     d->timer.fn = &detail::device_fire;
     d->timer.owner = d.get();
+    d->unmask_timer.fn = &detail::device_unmask_fire;
+    d->unmask_timer.owner = d.get();
     d->threaded = irq_threaded(cfg.model, d->spec.flags, cfg.threadirqs);
+    d->line = IrqLine(irq_line_kind(cfg.model, d->spec.flags, cfg.threadirqs));
     st.devices.push_back(std::move(d));
   }
   // Each such vCPU's ksoftirqd (a fair task: run_ksoftirqd() has no .setup
@@ -504,7 +508,7 @@ void Executive::Impl::queue_tasks() {
   // Each vCPU's timer heap holds at most its tasks' and devices' timers.
   std::vector<size_t> per_vcpu(st.vcpus.size(), 0);
   for (const auto& t : st.tasks) ++per_vcpu[static_cast<size_t>(t->v->index)];
-  for (const auto& d : st.devices) ++per_vcpu[static_cast<size_t>(d->v->index)];
+  for (const auto& d : st.devices) per_vcpu[static_cast<size_t>(d->v->index)] += 2;
   for (size_t i = 0; i < st.vcpus.size(); ++i) st.vcpus[i]->timers.reserve(per_vcpu[i] + 8);
   // Runnable tasks queue in creation order; blocked ones wait on their token.
   for (size_t i = 0; i < st.tasks.size(); ++i) {
@@ -768,9 +772,12 @@ void Executive::Impl::collect() {
     is.name = d->spec.name;
     is.vcpu = d->v->index;
     is.threaded = d->threaded;
-    is.fired = d->fired;
-    is.coalesced = d->coalesced;
-    is.handled = d->handled;
+    const IrqLineStats& ls = d->line.stats();
+    is.fired = ls.fired;
+    is.delivered = ls.delivered;
+    is.coalesced = ls.coalesced;
+    is.handled = ls.handled;
+    is.worst_fire_to_handled_ns = ls.worst_fire_to_handled_ns;
     r.irqs.push_back(std::move(is));
   }
   for (auto& t : st.tasks) {

@@ -25,6 +25,7 @@
 
 #include "pb/executive/executive.h"
 #include "pb/executive/fair.h"
+#include "pb/executive/irq_line.h"
 #include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
 #include "pb/cycleclock.h"
@@ -173,7 +174,8 @@ struct Task : TaskHot {
   std::atomic<LockBase*> blocked_on{nullptr};
   bool blocked_on_pi = false;      // blocked_on is a PI lock (that lock's wait_lock)
   Task* lock_next = nullptr;       // that lock's waiter list (its wait_lock)
-  uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks (own)
+  uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks and BH (own)
+  bool bh_rcu = false;             // RT: its BH-disabled section holds rcu_read_lock() (own)
   // lockdep-lite: classes of the locks held, in acquisition order (own).
   std::array<uint8_t, 16> held_classes{};
   int n_held_classes = 0;
@@ -308,14 +310,16 @@ struct Device {
   IrqSpec spec;
   int index = 0;
   Vcpu* v = nullptr;
-  Hrtimer timer;
+  Hrtimer timer;  // the device's firings (periodic)
+  // The interrupt controller raising a firing latched by the masked line at
+  // the unmask (irq_finalize_oneshot()): an hrtimer at "now" whose callback
+  // is the hardirq.
+  Hrtimer unmask_timer;
   bool threaded = false;  // irq_threaded(): the handler runs in `thread`
   Task* thread = nullptr;
-  std::atomic<uint32_t> thread_pending{0};  // hardirqs not yet handled by the thread
-  // Written on the device's vCPU only (hardirq or its thread).
-  uint64_t fired = 0;
-  uint64_t coalesced = 0;
-  uint64_t handled = 0;
+  // The line as the kernel's IRQ layer runs it (irq_line.h). Touched on the
+  // device's vCPU only, with IRQs soft-off (its hardirq, or its thread).
+  IrqLine line;
 };
 
 // --- lockdep-lite ---------------------------------------------------------------------------
@@ -417,7 +421,8 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq,
                    OffCpuHook off_cpu = nullptr, void* off_cpu_arg = nullptr) noexcept;
 // schedule() of a task that set itself blocked: the scheduling-while-atomic
 // check, the policy consultation and the switch.
-void schedule_block(Task* t, OffCpuHook off_cpu = nullptr, void* arg = nullptr) noexcept;
+void schedule_block(Task* t, OffCpuHook off_cpu = nullptr, void* arg = nullptr,
+                    bool rtlock_wait = false) noexcept;
 Context context_of(const Task* t) noexcept;
 void record_decision(Vcpu* v, Point p, const Decision& d) noexcept;
 uint32_t irq_save(Task* t) noexcept;
@@ -480,6 +485,7 @@ void timer_disarm(Task* t) noexcept;
 // Queues an hrtimer on t's vCPU (t current there) and reprograms t's timer
 // when it is the new first expiry. Under rq.
 void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept;
+void device_unmask_fire(Hrtimer* h, Task* curr) noexcept;
 void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept;
 void update_programmed_locked(Vcpu* v) noexcept;
 void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept;

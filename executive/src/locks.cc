@@ -296,7 +296,8 @@ void boost_chain(Task* t, Task* owner) noexcept {
   }
 }
 
-bool pi_acquire(Task* t, LockBase& l) noexcept {
+// rtlock: an RT spinlock_t (its waiter schedules in SM_RTLOCK_WAIT).
+bool pi_acquire(Task* t, LockBase& l, bool rtlock) noexcept {
   std::atomic<uint32_t>& w = LockAccess::word(l);
   const uint32_t tid = tid_of(t);
   uint32_t expected = 0;
@@ -353,7 +354,7 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
     if (boosted) boost_chain(t, owner);
     irq_restore_replay(t, irqs);
     PiWait arg{&l};
-    schedule_block(t, &pi_host_wait, &arg);
+    schedule_block(t, &pi_host_wait, &arg, rtlock);
     // Back on the CPU: dispatched after the host handed us the word, or
     // the run is stopping, or we were never switched out.
     irqs = irq_save(t);
@@ -482,8 +483,9 @@ void sleeping_lock_checks(Task* t, LockType type, const std::source_location& lo
 }
 
 bool sleeping_acquire(Task* t, LockBase& l, LockType type) noexcept {
-  return lock_impl(t->ex->cfg.model, type) == LockImpl::kSleepingPi ? pi_acquire(t, l)
-                                                                   : plain_acquire(t, l);
+  return lock_impl(t->ex->cfg.model, type) == LockImpl::kSleepingPi
+             ? pi_acquire(t, l, type == LockType::kSpinlock)
+             : plain_acquire(t, l);
 }
 
 void sleeping_release(Task* t, LockBase& l, LockType type) noexcept {
@@ -590,7 +592,7 @@ bool TaskApi::spin_lock(Spinlock& l, std::source_location loc) noexcept {
   // (vCPUs never migrate), then the rt_mutex.
   detail::sleeping_lock_checks(t, LockType::kSpinlock, loc);
   ++t->rcu_depth;
-  if (detail::pi_acquire(t, l)) {
+  if (detail::pi_acquire(t, l, /*rtlock=*/true)) {
     detail::lockdep_acquired(t, l);
     return true;
   }
@@ -660,7 +662,7 @@ bool TaskApi::rt_mutex_lock(RtMutex& l, std::source_location loc) noexcept {
   if (detail::stopping(t)) return false;
   detail::sleeping_lock_checks(t, LockType::kRtMutex, loc);
   detail::lockdep_before(t, l);
-  if (!detail::pi_acquire(t, l)) return false;
+  if (!detail::pi_acquire(t, l, /*rtlock=*/false)) return false;
   detail::lockdep_acquired(t, l);
   return true;
 }

@@ -515,15 +515,38 @@ void preempt_point(TaskHot* h, Point p) noexcept {
   if (d.switch_now) schedule_core(t, p, SwitchKind::kPreempt, false);
 }
 
+void bh_disable_rt(TaskHot* h) noexcept {
+  Task* t = to_task(h);
+  const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
+  // __local_bh_disable_ip() on RT: the first entry, when preemptible,
+  // migrate_disable() (a no-op: tasks are pinned) and rcu_read_lock().
+  if (bh_disable_enters_rcu(t->ex->cfg.model, softirq_count(c) == 0,
+                            preemptible(c, t->irqs_disabled.load() != 0, t->ex->cfg.model))) {
+    ++t->rcu_depth;
+    t->bh_rcu = true;
+  }
+}
+
 void bh_enable_slow(TaskHot* h) noexcept {
   Task* t = to_task(h);
   if (stopping(t)) return;
-  // __local_bh_enable_ip(): "if (!in_interrupt() && local_softirq_pending())
-  // do_softirq();", then preempt_check_resched().
+  // __local_bh_enable_ip(): pending softirqs where bh_enable_softirqs() says
+  // (off RT: unless in interrupt; RT: at the end of the section, inline if
+  // preemptible, else ksoftirqd), then preempt_check_resched(). On RT the
+  // end of the section leaves its RCU read-side section.
   const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
-  if (!in_interrupt(c) && t->softirq_pending->load(std::memory_order_relaxed) != 0) {
+  const BhEnableSoftirqs soft =
+      bh_enable_softirqs(t->ex->cfg.model, c, t->irqs_disabled.load() != 0,
+                         t->softirq_pending->load(std::memory_order_relaxed) != 0);
+  if (t->bh_rcu && softirq_count(c) == 0) {
+    --t->rcu_depth;
+    t->bh_rcu = false;
+  }
+  if (soft == BhEnableSoftirqs::kInline) {
     ++t->v->stats.softirq_at_bh_enable;
     run_softirqs(t);
+  } else if (soft == BhEnableSoftirqs::kWakeKsoftirqd) {
+    wakeup_softirqd(t, t->v);
   }
   preempt_point(h, Point::kPreemptEnable);
 }
@@ -536,7 +559,7 @@ void irq_replay(TaskHot* h) noexcept {
 
 // schedule() on block: the debug check, then decide() (which always says
 // switch for kSchedule) and the switch.
-void schedule_block(Task* t, OffCpuHook off_cpu, void* arg) noexcept {
+void schedule_block(Task* t, OffCpuHook off_cpu, void* arg, bool rtlock_wait) noexcept {
   if (stopping(t)) return;
   const Model m = t->ex->cfg.model;
   const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
@@ -546,6 +569,12 @@ void schedule_block(Task* t, OffCpuHook off_cpu, void* arg) noexcept {
     std::snprintf(buf, sizeof(buf), "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->name,
                   static_cast<int>(t->tid), static_cast<unsigned>(c));
     debug_report(t, buf);
+  }
+  // rcu_note_context_switch(): a wait for an RT spinlock_t is
+  // __schedule(SM_RTLOCK_WAIT), counted as a preemption (no warning).
+  if (!rtlock_wait && voluntary_switch_in_rcu_reader(t->rcu_depth)) {
+    ++t->v->stats.rcu_voluntary_switch_warnings;
+    debug_report(t, "Voluntary context switch within RCU read-side critical section!\n");
   }
   const Decision d = decide(m, Point::kSchedule, context_of(t));
   record_decision(t->v, Point::kSchedule, d);
@@ -897,7 +926,9 @@ bool TaskApi::sleep_until(int64_t abs_ns) noexcept {
   Task* t = to_task(t_);
   if (detail::stopping(t)) return false;
   detail::SyscallScope sc(t);
-  might_sleep();
+  // hrtimer_nanosleep() -> do_nanosleep(), like msleep() ->
+  // schedule_timeout(): no might_sleep() on the way to schedule(); a sleep
+  // in atomic context is reported by schedule() itself.
   detail::Vcpu* v = t->v;
   const uint32_t irqs = detail::irq_save(t);
   v->rq_lock.lock();

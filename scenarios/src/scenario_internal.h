@@ -53,6 +53,9 @@ nlohmann::ordered_json report_titles(const std::vector<BugReport>& reports);
 inline constexpr const char* kBugSleeping = "BUG: sleeping function called from invalid context";
 inline constexpr const char* kBugAtomic = "BUG: scheduling while atomic";
 inline constexpr const char* kBugAtomicity = "BUG: spinlock atomicity broken";
+// rcu_note_context_switch()'s WARN_ONCE (kernel/rcu/tree_plugin.h).
+inline constexpr const char* kWarnRcuSwitch =
+    "Voluntary context switch within RCU read-side critical section!";
 
 // Real-time runs on the executive (scenario_real.cc). Each returns the
 // measured outcome with the scenario's keys; throws ScenarioRunError when the

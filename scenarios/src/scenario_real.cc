@@ -118,14 +118,16 @@ exec::TaskSpec fair(const char* name, std::function<void(TaskApi&)> body) {
 }
 
 ordered_json reports_of(const exec::RunResult& r) {
-  uint64_t sleeping = 0, atomic = 0;
+  uint64_t sleeping = 0, atomic = 0, rcu = 0;
   for (const auto& v : r.vcpus) {
     sleeping += v.might_sleep_bugs;
     atomic += v.schedule_while_atomic_bugs;
+    rcu += v.rcu_voluntary_switch_warnings;
   }
   ordered_json out = ordered_json::array();
   if (sleeping > 0) out.push_back(kBugSleeping);
   if (atomic > 0) out.push_back(kBugAtomic);
+  if (rcu > 0) out.push_back(kWarnRcuSwitch);
   return out;
 }
 
@@ -487,6 +489,8 @@ ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, std::vector<st
       (void)api.spin_lock(spin);
     } else if (lt == "raw_spinlock") {
       api.raw_spin_lock(raw);
+    } else if (lt == "bh") {
+      api.local_bh_disable();
     } else {
       (void)api.mutex_lock(mutex);
     }
@@ -496,6 +500,8 @@ ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, std::vector<st
       api.spin_unlock(spin);
     } else if (lt == "raw_spinlock") {
       api.raw_spin_unlock(raw);
+    } else if (lt == "bh") {
+      api.local_bh_enable();
     } else {
       api.mutex_unlock(mutex);
     }

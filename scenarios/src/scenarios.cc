@@ -48,6 +48,7 @@ namespace {
 using detail::kBugAtomic;
 using detail::kBugAtomicity;
 using detail::kBugSleeping;
+using detail::kWarnRcuSwitch;
 using detail::us_value;
 using exec::Model;
 
@@ -850,12 +851,13 @@ Def sleep_in_atomic() {
   Def d;
   d.info.name = "sleep-in-atomic";
   d.info.summary =
-      "A blocking call (msleep) under a lock: the kernel's debug checks report sleeping in atomic "
-      "context under a spinning lock, a held RT spinlock_t (rcu_read_lock), never under a mutex.";
+      "A blocking call (msleep) under a lock or with BH off: schedule() reports scheduling while "
+      "atomic under a spinning lock or BH off (off RT), RCU warns of a voluntary switch under a "
+      "held RT spinlock_t or RT's BH-off section (rcu_read_lock), nothing under a mutex.";
   d.info.default_model = Model::kFull;
   d.info.params = {
-      pstr("lock_type", "spinlock", {"spinlock", "raw_spinlock", "mutex"},
-           "the lock held across the sleep"),
+      pstr("lock_type", "spinlock", {"spinlock", "raw_spinlock", "mutex", "bh"},
+           "the lock held across the sleep (bh: a local_bh_disable() section)"),
       pint("hold_us", 100, "work under the lock before the sleep"),
       pint("sleep_us", 1000, "the sleep"),
   };
@@ -868,27 +870,29 @@ Def sleep_in_atomic() {
     Expectation e;
     const std::string lt = p.s("lock_type");
     ordered_json reports = ordered_json::array();
+    // msleep() -> schedule_timeout() calls schedule() with no might_sleep()
+    // on the way (kernel/time/timer.c): the reports are schedule()'s.
+    e.analysis.push_back(
+        "msleep() reaches schedule() without might_sleep(): schedule_timeout() has none.");
     if (lt == "mutex") {
       e.analysis.push_back(
-          "a mutex holder may sleep: might_sleep() finds preempt_count 0 and IRQs on; no report.");
+          "a mutex holder may sleep: preempt_count 0, no RCU read-side section; no report.");
     } else {
-      // raw_spinlock_t always adds to preempt_count, spinlock_t only off RT; on
-      // RT spinlock_t holds rcu_read_lock() instead (rt_spin_lock(),
-      // kernel/locking/spinlock_rt.c), which __might_sleep() also reports.
+      // raw_spinlock_t always adds to preempt_count, spinlock_t and BH off
+      // only off RT; on RT a held spinlock_t and a BH-off section hold
+      // rcu_read_lock() instead (rt_spin_lock(), __local_bh_disable_ip()).
       const bool counted = lt == "raw_spinlock" || !exec::model_is_rt(m);
-      const bool rcu = lt == "spinlock" && exec::model_is_rt(m);
-      e.analysis.push_back(
-          counted ? lt + " raises preempt_count to 1 under " + model_name(m) + "."
-                  : "RT: spinlock_t leaves preempt_count at 0 but holds rcu_read_lock().");
-      if (counted || rcu) {
-        reports.push_back(kBugSleeping);
-        e.analysis.push_back(std::string("msleep()'s might_sleep() reports: ") + kBugSleeping +
-                             ".");
-      }
+      const std::string what = lt == "bh" ? "local_bh_disable()" : lt;
+      e.analysis.push_back(counted ? what + " raises preempt_count under " + model_name(m) + "."
+                                   : "RT: " + what +
+                                         " leaves preempt_count at 0 but holds rcu_read_lock().");
       if (counted) {
         reports.push_back(kBugAtomic);
-        e.analysis.push_back(std::string("schedule() with the count raised reports: ") +
+        e.analysis.push_back(std::string("schedule_debug() with the count raised reports: ") +
                              kBugAtomic + ".");
+      } else {
+        reports.push_back(kWarnRcuSwitch);
+        e.analysis.push_back(std::string("rcu_note_context_switch() warns: ") + kWarnRcuSwitch);
       }
     }
     e.outcome["reports"] = reports;
@@ -904,8 +908,13 @@ Def sleep_in_atomic() {
     SimTask t;
     t.name = "sleeper";
     t.iterations = 1;
-    t.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),   ops::compute(p.ns("hold_us")),
-              ops::sleep(p.ns("sleep_us")),  ops::unlock(0), ops::simple(StepOp::kKernelExit),
+    const bool bh = lt == "bh";
+    t.body = {ops::simple(StepOp::kKernelEnter),
+              bh ? ops::simple(StepOp::kBhOff) : ops::lock(0),
+              ops::compute(p.ns("hold_us")),
+              ops::sleep(p.ns("sleep_us")),
+              bh ? ops::simple(StepOp::kBhOn) : ops::unlock(0),
+              ops::simple(StepOp::kKernelExit),
               ops::simple(StepOp::kIterEnd)};
     s.tasks = {t};
     return s;

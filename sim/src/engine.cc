@@ -217,6 +217,7 @@ struct Task {
   int64_t wait_start = -1;
   std::vector<int> held_pi;
   uint32_t rcu_depth = 0;
+  bool bh_rcu = false;  // RT: its BH-disabled section holds rcu_read_lock()
   int64_t reg = 0;
   bool token = false;  // block()'s wake token (ksoftirqd)
   bool wq_queued = false;
@@ -1180,13 +1181,21 @@ class Engine {
 
   void after_switch(Vcpu& v) { replay_masked(v); }
 
-  void schedule_block(Vcpu& v, Task& t) {
+  // schedule() of a blocking task: schedule_debug()'s check, then
+  // rcu_note_context_switch()'s (a wait for an RT spinlock_t is
+  // __schedule(SM_RTLOCK_WAIT), which RCU counts as a preemption: no warning).
+  void schedule_block(Vcpu& v, Task& t, bool rtlock_wait = false) {
     if (exec::schedule_while_atomic(t.count, m_)) {
       ++v.st.schedule_while_atomic_bugs;
       char buf[160];
       std::snprintf(buf, sizeof(buf), "BUG: scheduling while atomic: %s/%d/0x%08x\n",
                     t.name.c_str(), t.id, static_cast<unsigned>(t.count));
       report(v, t, "BUG: scheduling while atomic", buf);
+    }
+    if (!rtlock_wait && exec::voluntary_switch_in_rcu_reader(t.rcu_depth)) {
+      ++v.st.rcu_voluntary_switch_warnings;
+      report(v, t, "Voluntary context switch within RCU read-side critical section!",
+             "Voluntary context switch within RCU read-side critical section!\n");
     }
     const Decision d = exec::decide(m_, Point::kSchedule, Context{t.count, t.irqs_off, t.flags});
     record(v, Point::kSchedule, d);
@@ -1545,15 +1554,32 @@ class Engine {
         ++t.pc;
         return !irq_restore(v, t);
       case StepOp::kBhOff:
+        // RT: the first entry enters an RCU read-side section (and disables
+        // migration, a no-op here), as __local_bh_disable_ip().
+        if (exec::bh_disable_enters_rcu(m_, exec::softirq_count(t.count) == 0,
+                                        exec::preemptible(t.count, t.irqs_off, m_))) {
+          ++t.rcu_depth;
+          t.bh_rcu = true;
+        }
         count_add(v, t, exec::kSoftirqDisableOffset, where_of(in, StepOp::kBhOff));
         ++t.pc;
         return true;
-      case StepOp::kBhOn:
+      case StepOp::kBhOn: {
         count_sub(v, t, exec::kSoftirqDisableOffset);
         ++t.pc;
-        if (t.flags.need_resched || t.flags.need_resched_lazy || v.softirq_pending > 0) {
-          // __local_bh_enable_ip(): softirqs unless in interrupt, then preempt_check_resched().
-          if (!exec::in_interrupt(t.count) && v.softirq_pending > 0) {
+        // __local_bh_enable_ip(): pending softirqs where bh_enable_softirqs()
+        // says, then preempt_check_resched(); on RT the end of the section
+        // leaves the RCU read-side section.
+        const exec::BhEnableSoftirqs soft =
+            exec::bh_enable_softirqs(m_, t.count, t.irqs_off, v.softirq_pending > 0);
+        if (t.bh_rcu && exec::softirq_count(t.count) == 0) {
+          --t.rcu_depth;
+          t.bh_rcu = false;
+        }
+        if (soft == exec::BhEnableSoftirqs::kWakeKsoftirqd) wakeup_softirqd(v);
+        if (t.flags.need_resched || t.flags.need_resched_lazy ||
+            soft == exec::BhEnableSoftirqs::kInline) {
+          if (soft == exec::BhEnableSoftirqs::kInline) {
             ++v.st.softirq_at_bh_enable;
             start_task_soft(v, t, SoftOrigin::kBhEnable);
             return false;
@@ -1561,6 +1587,7 @@ class Engine {
           return !point(v, t, Point::kPreemptEnable);
         }
         return true;
+      }
       case StepOp::kSleep:
       case StepOp::kThink:
         return step_sleep(v, t, in);
@@ -1683,8 +1710,8 @@ class Engine {
         t.entered = t.mode == Mode::kUser;
         t.mode = Mode::kKernel;
         t.phase = 1;
-        might_sleep_check(v, t);
-        if (point(v, t, Point::kMightResched)) return false;
+        // hrtimer_nanosleep() -> do_nanosleep(), like msleep() ->
+        // schedule_timeout(): no might_sleep() on the way to schedule().
         [[fallthrough]];
       }
       case 1:
@@ -1927,7 +1954,7 @@ class Engine {
     }
     t.state = State::kBlocked;
     t.phase = 3;
-    schedule_block(v, t);
+    schedule_block(v, t, type == LockType::kSpinlock && exec::model_is_rt(m_));
     return false;
   }
 

@@ -521,7 +521,8 @@ CellFigures figures_of(const Workload& w, const CellPlan& plan, const RunState& 
         {w.locks[i].name, ls.acquisitions, ls.contentions, ls.pi_boosts, ls.max_wait_ns});
   }
   for (const exec::IrqStats& q : r.irqs)
-    f.irqs.push_back({q.name, q.fired, q.handled, q.coalesced});
+    f.irqs.push_back({q.name, q.fired, q.handled, q.coalesced, q.delivered,
+                      q.worst_fire_to_handled_ns, q.threaded});
   if (plan.has_io) {
     f.extra_counters["io_completed"] = io_done;
     f.extra_counters["io_errors"] = io_errors;

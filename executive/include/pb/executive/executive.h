@@ -236,6 +236,7 @@ struct VcpuStats {
   uint64_t lockdep_inconsistent = 0;  // classes taken with IRQs both off and on (once each)
   uint64_t lockdep_held_at_exit = 0;  // returns to user with a lock held
   uint64_t schedule_while_atomic_bugs = 0;
+  uint64_t rcu_voluntary_switch_warnings = 0;  // schedule() inside an RCU read-side section
   // Time, by what the vCPU was doing (cycle counter, converted).
   int64_t user_ns = 0;
   int64_t kernel_ns = 0;
@@ -274,13 +275,16 @@ struct TaskStats {
   std::shared_ptr<const LatencyHistogram> model_delay;
 };
 
+// A device's interrupts (IrqLineStats, irq_line.h).
 struct IrqStats {
   std::string name;
   int vcpu = 0;
-  bool threaded = false;   // the handler ran in the IRQ's thread
-  uint64_t fired = 0;      // hardirqs taken
-  uint64_t coalesced = 0;  // periods that passed without their own interrupt
-  uint64_t handled = 0;    // handler runs (hardirq or thread)
+  bool threaded = false;    // the handler ran in the IRQ's thread
+  uint64_t fired = 0;       // the device asserted its line (late periods included)
+  uint64_t delivered = 0;   // hardirqs taken
+  uint64_t coalesced = 0;   // firings merged into another (masked line, late periods)
+  uint64_t handled = 0;     // handler runs (hardirq, or the thread once per wakeup)
+  int64_t worst_fire_to_handled_ns = 0;
 };
 
 struct RunResult {

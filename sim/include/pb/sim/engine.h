@@ -292,6 +292,7 @@ struct VcpuResult {
   uint64_t pi_boosts = 0;
   uint64_t might_sleep_bugs = 0;
   uint64_t schedule_while_atomic_bugs = 0;
+  uint64_t rcu_voluntary_switch_warnings = 0;  // schedule() inside an RCU read-side section
   uint64_t preempt_leaks = 0;
   uint64_t atomicity_breaks = 0;  // a spinning lock entered while its holder is switched out
   int64_t preemptoff_max_ns = 0;
