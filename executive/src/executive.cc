@@ -763,6 +763,9 @@ void Executive::Impl::collect() {
     ts.dispatches = t->dispatches;
     ts.preempted = t->preempted;
     ts.blocked = t->blocked;
+    ts.runtime_ns = t->runtime_ns;
+    ts.wait_ns = t->wait_ns;
+    ts.preempted_at = t->preempted_at;
     ts.stale_signals = t->stale_signals.load();
     return ts;
   };
@@ -791,6 +794,9 @@ void Executive::Impl::collect() {
     ts.periods = t->periods;
     ts.overruns = t->overruns;
     ts.stale_signals = t->stale_signals.load();
+    ts.runtime_ns = t->runtime_ns;
+    ts.wait_ns = t->wait_ns;
+    ts.preempted_at = t->preempted_at;
     ts.wakeup_latency = t->wakeup_hist;
     ts.model_delay = t->delay_hist;
     r.tasks.push_back(std::move(ts));

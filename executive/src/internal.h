@@ -156,6 +156,10 @@ struct Task : TaskHot {
   uint64_t dispatches = 0;
   uint64_t preempted = 0;
   uint64_t blocked = 0;
+  int64_t runtime_ns = 0;   // summed dispatch-to-switch-out intervals (own)
+  int64_t wait_ns = 0;      // summed runnable-to-dispatch intervals (rq)
+  int64_t runnable_ns = 0;  // when it last became runnable and waiting; 0 = not (rq)
+  std::array<uint64_t, kNumPoints> preempted_at{};  // (own)
   uint64_t periods = 0;
   uint64_t overruns = 0;
   std::atomic<uint64_t> stale_signals{0};

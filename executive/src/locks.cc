@@ -73,10 +73,12 @@ void update_top(LockBase& l) noexcept {
 }
 
 // Highest effective priority first, FIFO among equals (rt_mutex_waiter_less()).
-void waiter_insert(LockBase& l, Task* t) noexcept {
+// PI locks keep their waiters by priority (rt_mutex_enqueue(), FIFO within
+// one); a plain mutex in arrival order (__mutex_add_waiter(): list_add_tail).
+void waiter_insert(LockBase& l, Task* t, bool by_priority = true) noexcept {
   Task** pp = &LockAccess::waiters(l);
   const int p = prio_of(t->cls);
-  while (*pp != nullptr && prio_of((*pp)->cls) >= p) pp = &(*pp)->lock_next;
+  while (*pp != nullptr && (!by_priority || prio_of((*pp)->cls) >= p)) pp = &(*pp)->lock_next;
   t->lock_next = *pp;
   *pp = t;
   t->blocked_on = &l;
@@ -444,7 +446,7 @@ bool plain_acquire(Task* t, LockBase& l) noexcept {
       irq_restore_replay(t, irqs);
       continue;
     }
-    waiter_insert(l, t);
+    waiter_insert(l, t, /*by_priority=*/false);
     t->v->rq_lock.lock();
     t->state = TaskState::kBlocked;
     t->v->rq_lock.unlock();

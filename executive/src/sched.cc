@@ -427,6 +427,12 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   const int64_t wake_stamp = next->wake_req_ns;
   const int64_t wake_stolen = next->wake_req_stolen_ns;
   next->wake_req_ns = 0;
+  const int64_t switch_ns = sys::now_ns();
+  if (!blocking && !t->is_idle) t->runnable_ns = switch_ns;
+  if (next->runnable_ns != 0) {
+    next->wait_ns += switch_ns - next->runnable_ns;
+    next->runnable_ns = 0;
+  }
   v->rq_lock.unlock();
 
   // Accounting, while this task still owns the vCPU.
@@ -449,6 +455,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
     ++st.ctx_involuntary;
     ++st.preemptions[point_index(p)];
     ++t->preempted;
+    ++t->preempted_at[point_index(p)];
     // Model-induced: the host's stalls inside the window are its cost, not
     // the model's (they are reported as host_stolen_ns).
     if (wake_stamp != 0 && next->delay_hist) {
@@ -459,6 +466,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   trace_dispatch(v, next, t->is_idle ? nullptr : t, cause, p);
   acct_switch(v, acct_state_of(next));
   t->parked_ns = now;
+  if (!t->is_idle) t->runtime_ns += now - t->picked_ns;
   next->picked_ns = now;
   v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // Keep this task's timer armed while parked when there is room in the set
@@ -701,6 +709,7 @@ Task* activate_locked(Task* p, bool remote, bool* ipi) noexcept {
   *ipi = false;
   if (p->on_rq || p == curr) return curr;
   const int64_t clock = task_clock_locked(tv);
+  p->runnable_ns = sys::now_ns();
   tv->rq.activate(p, clock, FairEnqueue::kWakeup);
   if (curr == nullptr) return curr;
   const uint32_t f = curr->resched.load(std::memory_order_relaxed);

@@ -227,6 +227,7 @@ struct Task {
   const char* poff_where = nullptr;
   const char* ioff_where = nullptr;
   int64_t picked_at = 0;
+  int64_t runnable_at = 0;  // became runnable (woken, preempted) and not yet dispatched; -1: not
   // The fair class's entity (fair.h): its vruntime, deadline and lag; the
   // vCPU's FairRunQueue links it while the task is a fair one.
   exec::FairEntity se;
@@ -559,8 +560,8 @@ class Engine {
       t.rng = Xorshift64Star(task_seed(o_.seed, i));
       t.out.name = s.name;
       t.out.vcpu = s.vcpu;
+      if (s.measure || s.period_ns > 0) t.out.latency = std::make_shared<LatencyHistogram>();
       if (s.measure) {
-        t.out.latency = std::make_shared<LatencyHistogram>();
         t.out.model_delay = std::make_shared<LatencyHistogram>();
         t.out.response = std::make_shared<LatencyHistogram>();
       }
@@ -765,6 +766,7 @@ class Engine {
     } else {
       v.task_clock += dt;
       Task* c = v.curr;
+      if (c->kind != Kind::kIdle) c->out.runtime_ns += dt;
       if (c->busy >= 0 && c->busy < kNever) c->busy -= dt;
       if (c->kind == Kind::kIdle) {
         v.st.idle_ns += dt;
@@ -1161,6 +1163,8 @@ class Engine {
         ++v.st.ctx_involuntary;
         ++v.st.preemptions[static_cast<size_t>(p)];
         ++prev->out.preempted;
+        ++prev->out.preempted_at[static_cast<size_t>(p)];
+        prev->runnable_at = now_;
         if (stamp >= 0 && next->out.model_delay) next->out.model_delay->record(now_ - stamp);
         break;
       case SwitchCause::kStart:
@@ -1168,6 +1172,8 @@ class Engine {
     }
     trace(v, next, prev->kind == Kind::kIdle ? nullptr : prev, cause, p);
     ++next->out.dispatches;
+    if (next->runnable_at >= 0) next->out.wait_ns += now_ - next->runnable_at;
+    next->runnable_at = -1;
     next->picked_at = now_;
     v.curr = next;
     // An IPI in flight is superseded: this pick saw the runqueue as its sender left it.
@@ -1229,6 +1235,7 @@ class Engine {
     Task* curr = tv.curr;
     bool ipi = false;
     if (!p.on_rq && curr != &p) {
+      p.runnable_at = now_;
       const int64_t clock = task_clock(tv);
       tv.rq.activate(&p, clock, exec::FairEnqueue::kWakeup);
       exec::Wakeup w;
@@ -1944,7 +1951,7 @@ class Engine {
       ++L.out.contentions;
       ++v.st.lock_contentions;
     }
-    waiter_insert(L, t);
+    waiter_insert(L, t, impl == LockImpl::kSleepingPi);
     t.blocked_on = in.index;
     if (impl == LockImpl::kSleepingPi && L.owner != &t &&
         set_effective_class(v, t, *L.owner, t.cls, true)) {
@@ -2062,11 +2069,13 @@ class Engine {
     }
   }
 
-  static void waiter_insert(Lock& L, Task& t) {
+  // PI locks keep their waiters by priority (rt_mutex_enqueue(), FIFO within
+  // one); a plain mutex in arrival order (__mutex_add_waiter()).
+  static void waiter_insert(Lock& L, Task& t, bool by_priority = true) {
     if (std::find(L.waiters.begin(), L.waiters.end(), &t) != L.waiters.end()) return;
     const int p = prio_of(t.cls);
     auto it = L.waiters.begin();
-    while (it != L.waiters.end() && prio_of((*it)->cls) >= p) ++it;
+    while (it != L.waiters.end() && (!by_priority || prio_of((*it)->cls) >= p)) ++it;
     L.waiters.insert(it, &t);
   }
 

@@ -508,6 +508,10 @@ CellFigures figures_of(const Workload& w, const CellPlan& plan, const RunState& 
       t.overruns = ts->overruns;
       t.latency = ts->wakeup_latency.get();
       t.model_delay = ts->model_delay.get();
+      t.runtime_ns = ts->runtime_ns;
+      t.wait_ns = ts->wait_ns;
+      t.dispatches = ts->dispatches;
+      t.preemptions = ts->preempted_at;
     }
     f.tasks.push_back(t);
   }

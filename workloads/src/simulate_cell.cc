@@ -172,7 +172,8 @@ CellResult simulate_cell(const Workload& w, exec::Model model, double load,
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     const sim::TaskResult& tr = r.tasks[i];
     f.tasks.push_back({tr.iterations, tr.work_ns, tr.sends, tr.recvs, tr.deadline_misses,
-                       tr.periods, tr.overruns, tr.latency.get(), tr.model_delay.get()});
+                       tr.periods, tr.overruns, tr.latency.get(), tr.model_delay.get(),
+                       tr.runtime_ns, tr.wait_ns, tr.dispatches, tr.preempted_at});
   }
   for (const sim::VcpuResult& v : r.vcpus) {
     detail::add_vcpu_figures(

@@ -267,6 +267,9 @@ struct TaskStats {
   uint64_t periods = 0;       // wait_next_period() releases
   uint64_t overruns = 0;      // releases already past when waited for
   uint64_t stale_signals = 0;  // interrupts that hit it while switched out
+  int64_t runtime_ns = 0;      // current on its vCPU (dispatch to switch-out, wall clock)
+  int64_t wait_ns = 0;         // runnable (woken or preempted) until dispatched
+  std::array<uint64_t, kNumPoints> preempted_at{};  // involuntary switch-outs by point
   // Wakeup latency (wait_next_period()) and model-induced delay (this task's
   // wakeup asking for a reschedule → the preemption that dispatched it; a
   // flag already pending from another wakeup does not count); null unless

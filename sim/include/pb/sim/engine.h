@@ -242,10 +242,13 @@ struct TaskResult {
   uint64_t sends = 0;
   uint64_t recvs = 0;
   int64_t work_ns = 0;  // busy work of kCompute steps completed
+  int64_t runtime_ns = 0;  // current on its vCPU (outside interrupt frames)
+  int64_t wait_ns = 0;     // runnable, waiting for its vCPU
+  std::array<uint64_t, exec::kNumPoints> preempted_at{};  // switched away involuntarily, by point
   int64_t worst_response_ns = 0;
   std::vector<int64_t> responses_ns;  // the first keep_responses jobs
   std::vector<int64_t> marks_ns;      // kMark instants (the first 1024)
-  // measure only (else null).
+  // latency: periodic tasks; model_delay, response: measure only (else null).
   std::shared_ptr<LatencyHistogram> latency;
   std::shared_ptr<LatencyHistogram> model_delay;
   std::shared_ptr<LatencyHistogram> response;

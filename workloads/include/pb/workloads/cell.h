@@ -107,6 +107,11 @@ struct InstanceFigures {
   uint64_t overruns = 0;
   const LatencyHistogram* latency = nullptr;  // measuring tasks (null: none recorded)
   const LatencyHistogram* model_delay = nullptr;
+  // The scheduler's view (TaskRecord).
+  int64_t runtime_ns = 0;
+  int64_t wait_ns = 0;
+  uint64_t dispatches = 0;
+  std::array<uint64_t, exec::kNumPoints> preemptions{};
 };
 
 struct LockFigures {
