@@ -250,7 +250,8 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
   if (c.workloads.empty()) usage_error("no workload to run (give --workload NAME|FILE)");
   reject_duplicates("--workload", c.workloads);
   if (vm.count("set")) c.sets = vm["set"].as<std::vector<std::string>>();
-  c.base_slice_us = parse_int("--base-slice-us", vm["base-slice-us"].as<std::string>(), 0, 1'000'000);
+  c.base_slice_us =
+      parse_int("--base-slice-us", vm["base-slice-us"].as<std::string>(), 0, 1'000'000);
   // --set base_slice_us=N is the run's base slice, not a workload parameter.
   for (auto it = c.sets.begin(); it != c.sets.end();) {
     if (it->rfind("base_slice_us=", 0) == 0) {
@@ -261,7 +262,8 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
     }
   }
   if (c.base_slice_us != 0 && c.base_slice_us < 50) {
-    usage_error(fmt::format("--base-slice-us: {} is below 50 us (0 for the default)", c.base_slice_us));
+    usage_error(
+        fmt::format("--base-slice-us: {} is below 50 us (0 for the default)", c.base_slice_us));
   }
   for (const auto& s : c.sets) {
     const auto eq = s.find('=');

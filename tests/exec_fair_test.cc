@@ -2,14 +2,13 @@
 // (EEVDF) queue per vCPU. Shares are of executed work (compute() does not
 // count time switched out, interrupt time or host stalls), so they do not
 // depend on the host's timing; no latency is asserted.
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 
 namespace {
@@ -36,7 +35,10 @@ TEST(ExecFair, EqualTasksShareUnderPeriodicRtPreemption) {
   c.model = Model::kFull;
   Executive ex(c);
   std::atomic<int64_t> work[2] = {0, 0};
-  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .period_ns = 1 * kMs,
+  ex.add_task({.name = "rt",
+               .policy = Policy::kFifo,
+               .priority = 50,
+               .period_ns = 1 * kMs,
                .body = [](TaskApi& api) {
                  while (api.wait_next_period()) api.compute(200 * kUs);
                }});
@@ -67,13 +69,13 @@ TEST(ExecFair, NiceWeightsSplitTheCpu) {
   Executive ex(c);
   std::atomic<int64_t> work[2] = {0, 0};
   for (int i = 0; i < 2; ++i) {
-    ex.add_task({.name = i == 0 ? "n0" : "n5", .nice = i == 0 ? 0 : 5,
-                 .body = [&work, i](TaskApi& api) {
-                   while (api.running()) {
-                     api.compute(50 * kUs);
-                     work[i].fetch_add(50 * kUs, std::memory_order_relaxed);
-                   }
-                 }});
+    ex.add_task(
+        {.name = i == 0 ? "n0" : "n5", .nice = i == 0 ? 0 : 5, .body = [&work, i](TaskApi& api) {
+           while (api.running()) {
+             api.compute(50 * kUs);
+             work[i].fetch_add(50 * kUs, std::memory_order_relaxed);
+           }
+         }});
   }
   ASSERT_EQ(ex.start(), 0) << ex.error();
   ex.run_for(1'000 * kMs);
@@ -99,8 +101,7 @@ TEST(ExecFair, LazyVersusFullForAFairWakee) {
                    while (api.running()) api.compute(100 * kUs);
                    api.kernel_exit();
                  }});
-    ex.add_task({.name = "w", .period_ns = 10 * kMs, .phase_ns = 1 * kMs,
-                 .body = [](TaskApi& api) {
+    ex.add_task({.name = "w", .period_ns = 10 * kMs, .phase_ns = 1 * kMs, .body = [](TaskApi& api) {
                    for (int i = 0; i < 20 && api.wait_next_period(); ++i) api.compute(20 * kUs);
                    api.request_stop();
                  }});
@@ -108,8 +109,7 @@ TEST(ExecFair, LazyVersusFullForAFairWakee) {
     ex.run_for(2'000 * kMs);
     const auto& r = ex.result();
     const auto& v = r.vcpus[0];
-    const uint64_t at_irq_exit =
-        v.preemptions[static_cast<size_t>(Point::kIrqExitToKernel)];
+    const uint64_t at_irq_exit = v.preemptions[static_cast<size_t>(Point::kIrqExitToKernel)];
     EXPECT_GE(at_irq_exit, 15u) << pb::exec::to_string(m);
     if (m == Model::kFull) {
       EXPECT_EQ(v.lazy_promotions, 0u);
@@ -118,6 +118,60 @@ TEST(ExecFair, LazyVersusFullForAFairWakee) {
       EXPECT_GE(v.lazy_promotions, at_irq_exit);
     }
   }
+}
+
+// pick_eevdf() (kernel/sched/fair.c) at the picks a FIFO task's releases
+// force: the earliest virtual deadline among the eligible entities. With a
+// 1 s base slice the hog's first request (PLACE_DEADLINE_INITIAL: half a
+// slice) lasts 0.5 s of its runtime. A FIFO task released every 10 ms wakes
+// the fair wakee and sleeps. At the first release the wakee is placed at V
+// with no lag (place_entity()), as is the hog, which has the earlier
+// deadline: the hog is picked and the wakee waits. Ten milliseconds later the
+// hog has run ahead of V and is not eligible (entity_eligible()); the wakee,
+// owed the service it waited for, is picked, and from then on at every
+// release (its lag carried across its sleeps, PLACE_LAG). A host stall of a
+// whole period would leave the hog no further ahead, hence the tolerance.
+TEST(ExecFair, FairWakeeLosesOnDeadlineThenWinsOnLag) {
+  PB_SKIP_UNDER_EMULATOR();
+  Config c;
+  c.model = Model::kFull;
+  c.base_slice_ns = 1'000 * kMs;
+  Executive ex(c);
+  std::atomic<int> woken{0};
+  ex.add_task({.name = "w", .start_blocked = true, .body = [](TaskApi& api) {
+                 while (api.running()) api.block();
+               }});
+  ex.add_task({.name = "hog", .body = [](TaskApi& api) {
+                 while (api.running()) api.compute(50 * kUs);
+               }});
+  ex.add_task({.name = "rt",
+               .policy = Policy::kFifo,
+               .priority = 50,
+               .period_ns = 10 * kMs,
+               .body = [&woken](TaskApi& api) {
+                 while (api.wait_next_period()) {
+                   api.wake(0);
+                   woken.fetch_add(1);
+                 }
+               }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(100 * kMs);
+  const auto& r = ex.result();
+  ASSERT_EQ(r.tasks.size(), 3u);
+  const int n = woken.load();
+  ASSERT_GE(n, 5);
+  // After the FIFO task's first release (its second dispatch), the hog.
+  int rt_runs = 0;
+  for (const auto& rec : r.vcpus[0].trace) {
+    if (rec.prev == 2 && ++rt_runs == 2) {
+      EXPECT_EQ(rec.task, 1);
+      break;
+    }
+  }
+  EXPECT_EQ(rt_runs, 2);
+  const auto w = static_cast<int>(r.tasks[0].dispatches);
+  EXPECT_LE(w, n - 1);
+  EXPECT_GE(w, n - 3);
 }
 
 }  // namespace

@@ -193,4 +193,36 @@ TEST(SimFair, RejectsBadNiceAndBaseSlice) {
   EXPECT_THROW(pb::sim::simulate(s, Model::kFull, o), std::invalid_argument);
 }
 
+// RUN_TO_PARITY (pick_eevdf() with the running task's protection,
+// set_protect_slice()/protect_slice()): a fair wakee does not preempt a fair
+// task inside its request, in any model. With a 1 s base slice the hog's
+// first request (PLACE_DEADLINE_INITIAL: half a slice) outlasts the 100 ms
+// run: the wakee, released every 10 ms (a simulated periodic task starts
+// blocked until its first release), never runs: the hog stays protected and
+// is never picked against (the executive's FairWakeeLosesOnDeadlineThenWinsOnLag
+// forces picks with a FIFO task, where the hog's lead makes it ineligible).
+// The same wakee as an RT task runs every period at once.
+TEST(SimFair, FairWakeeWaitsForTheRunningRequest) {
+  for (Model m : pb::exec::kAllModels) {
+    for (Policy wp : {Policy::kFair, Policy::kFifo}) {
+      System s;
+      s.tasks = {periodic("w", wp, wp == Policy::kFair ? 0 : 50, 10 * kMs, 20 * kUs, 10 * kMs),
+                 hog("hog")};
+      SimOptions o = free_options(100 * kMs);
+      o.base_slice_ns = 1'000 * kMs;
+      const SimResult r = pb::sim::simulate(s, m, o);
+      const auto& w = named(r, "w");
+      const auto& hg = named(r, "hog");
+      if (wp == Policy::kFair) {
+        EXPECT_EQ(w.iterations, 0u) << pb::exec::to_string(m);
+        EXPECT_EQ(w.dispatches, 0u) << pb::exec::to_string(m);
+        EXPECT_EQ(hg.preempted, 0u) << pb::exec::to_string(m);
+      } else {
+        EXPECT_EQ(w.iterations, 9u) << pb::exec::to_string(m);
+        EXPECT_EQ(w.latency->max(), 0) << pb::exec::to_string(m);
+      }
+    }
+  }
+}
+
 }  // namespace

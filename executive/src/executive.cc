@@ -121,6 +121,8 @@ struct Executive::Impl {
   int create_thread(Task* t);
   void teardown_threads();
   void collect();
+  // When the stop began: closes the open runtime and wait intervals.
+  int64_t stop_ns = 0;
 };
 
 // --- kernel tasks ------------------------------------------------------------------------------
@@ -614,6 +616,11 @@ void Executive::Impl::boot(const std::vector<Task*>& all) {
       if (t->v == v.get()) t->parked_ns = st.start_ns;
     }
     detail::dispatch_first(v.get());
+    // The others queued at start wait from the start (as the simulator counts).
+    const Task* first = v->current.load(std::memory_order_relaxed);
+    for (Task* t : all) {
+      if (t->v == v.get() && t != first && t->on_rq && !t->is_idle) t->runnable_ns = st.start_ns;
+    }
   }
   for (auto& v : st.vcpus) {
     Task* first = v->current.load(std::memory_order_relaxed);
@@ -663,6 +670,7 @@ void Executive::run_for(int64_t ns) {
 
 void Executive::Impl::teardown_threads() {
   std::vector<Task*> all = all_tasks();
+  stop_ns = sys::now_ns();
   st.stopping.store(1, std::memory_order_seq_cst);
   detail::request_stop(&st);
   if (st.host_fifo) demote_all();
@@ -754,6 +762,17 @@ void Executive::Impl::collect() {
       s.timer_syscalls += t->timer_syscalls.load();
     }
     r.vcpus.push_back(std::move(s));
+  }
+  // The task current at the stop runs until then, a runnable one waits until
+  // then (the stop switches nothing: the threads only unwind).
+  for (auto& v : st.vcpus) {
+    Task* c = v->current.load(std::memory_order_relaxed);
+    if (c != nullptr && !c->is_idle && stop_ns > c->picked_ns)
+      c->runtime_ns += stop_ns - c->picked_ns;
+  }
+  for (Task* t : all_tasks()) {
+    if (t->runnable_ns != 0 && stop_ns > t->runnable_ns) t->wait_ns += stop_ns - t->runnable_ns;
+    t->runnable_ns = 0;
   }
   auto task_stats = [](const Task* t) {
     TaskStats ts;

@@ -29,8 +29,8 @@ class RunTasksReporter final : public Reporter<RunDocument> {
   void report(const RunDocument& doc, std::ostream& out) const override {
     out << "preemptbench run: " << doc.label << " (tasks)\n";
     static const std::vector<std::string> kHeaders = {
-        "task", "class", "vcpu", "ops", "runtime ms", "cpu", "wait ms", "dispatches",
-        "preempted", "p99 us", "max us", "misses"};
+        "task",    "class",      "vcpu",      "ops",    "runtime ms", "cpu",
+        "wait ms", "dispatches", "preempted", "p99 us", "max us",     "misses"};
     for (const wl::CellResult& c : doc.cells) {
       out << fmt::format("\n{} {} load {}{}{}\n", c.workload, c.model, format_load(c.load),
                          c.round > 0 ? fmt::format(" round {}", c.round) : "",

@@ -227,7 +227,7 @@ struct Task {
   const char* poff_where = nullptr;
   const char* ioff_where = nullptr;
   int64_t picked_at = 0;
-  int64_t runnable_at = 0;  // became runnable (woken, preempted) and not yet dispatched; -1: not
+  int64_t runnable_at = -1;  // became runnable (woken, preempted) and not yet dispatched; -1: not
   // The fair class's entity (fair.h): its vruntime, deadline and lag; the
   // vCPU's FairRunQueue links it while the task is a fair one.
   exec::FairEntity se;
@@ -437,6 +437,7 @@ class Engine {
       Task* next = v.rq.pick(0);
       v.curr = next != nullptr ? next : v.idle;
       v.curr->picked_at = 0;
+      v.curr->runnable_at = -1;
       ++v.st.dispatches;
       ++v.curr->out.dispatches;
       trace(v, v.curr, nullptr, SwitchCause::kStart, Point::kSchedule);
@@ -466,6 +467,9 @@ class Engine {
       if (tp <= te) {
         advance(*vp, now_);
         complete(*vp);
+        // A source raised by the completed work itself (a ONESHOT line's
+        // latched firing at the unmask) is taken at this instant.
+        take_batch(*vp);
         settle(*vp);
       } else {
         // Every event of this instant and class arrives before any is taken:
@@ -479,20 +483,18 @@ class Engine {
         } while (!heap_.empty() && heap_.top().t == first.t && heap_.top().cls == first.cls);
         for (Vcpu& v : vcpus_) {
           if (v.batch.empty()) continue;
-          if (v.hard) {
-            v.hq.insert(v.hq.end(), v.batch.begin(), v.batch.end());
-          } else {
-            v.hq.assign(v.batch.begin(), v.batch.end());
-            v.batch.clear();
-            start_hard(v);
-          }
-          v.batch.clear();
+          take_batch(v);
           settle(v);
         }
       }
     }
     if (!done_ && !res_.interrupted) now_ = std::max(now_, end);
     for (Vcpu& v : vcpus_) advance(v, now_);
+    // A task still waiting for its vCPU waited until the end.
+    for (auto& t : tasks_) {
+      if (t->runnable_at >= 0 && now_ > t->runnable_at) t->out.wait_ns += now_ - t->runnable_at;
+      t->runnable_at = -1;
+    }
     return collect(n);
   }
 
@@ -659,6 +661,7 @@ class Engine {
     for (auto& tp : tasks_) {
       Task& t = *tp;
       if (t.kind == Kind::kIdle || t.state != State::kRunnable) continue;
+      t.runnable_at = 0;
       vcpus_[static_cast<size_t>(t.vcpu)].rq.activate(&t, 0, exec::FairEnqueue::kInitial);
     }
   }
@@ -842,6 +845,20 @@ class Engine {
       return;
     }
     v.batch.push_back(s);
+  }
+
+  // The sources delivered at this instant (deliver()) start one hardirq
+  // frame, or join the one running.
+  void take_batch(Vcpu& v) {
+    if (v.batch.empty()) return;
+    if (v.hard) {
+      v.hq.insert(v.hq.end(), v.batch.begin(), v.batch.end());
+    } else {
+      v.hq.assign(v.batch.begin(), v.batch.end());
+      v.batch.clear();
+      start_hard(v);
+    }
+    v.batch.clear();
   }
 
   void replay_masked(Vcpu& v) {
@@ -2207,8 +2224,8 @@ class Engine {
   std::vector<Var> vars_;
   std::vector<std::unique_ptr<std::vector<Step>>> thread_bodies_;
   const std::vector<Step> ksoftirqd_body_{ops::simple(StepOp::kKsoftirqdWait),
-                                           ops::simple(StepOp::kRunSoftirqs),
-                                           ops::simple(StepOp::kCondResched)};
+                                          ops::simple(StepOp::kRunSoftirqs),
+                                          ops::simple(StepOp::kCondResched)};
   SimResult res_;
 };
 

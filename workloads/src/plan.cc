@@ -149,7 +149,8 @@ void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellRe
       if (n != 0) tr.preemptions[std::string(exec::to_string(pt))] = n;
     }
     tr.periodic = p.period_ns > 0;
-    if (tr.periodic && t.latency != nullptr) tr.latency = LatencySummary::of(*t.latency, t.overruns);
+    if (tr.periodic && t.latency != nullptr)
+      tr.latency = LatencySummary::of(*t.latency, t.overruns);
     tr.deadline_misses = t.deadline_misses;
     res.tasks.push_back(std::move(tr));
     if (!p.desc->measure) {
