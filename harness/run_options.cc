@@ -156,7 +156,7 @@ std::vector<std::string> parse_formats(const std::string& text) {
   for (const auto& f : formats) {
     if (!report::parse_run_format(f)) {
       usage_error(
-          fmt::format("--format: unknown format '{}' (expected table, json, csv or md)", f));
+          fmt::format("--format: unknown format '{}' (expected table, tasks, json, csv or md)", f));
     }
   }
   reject_duplicates("--format", formats);
@@ -198,13 +198,18 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
       ("vcpus", po::value<std::string>()->default_value("1"),
        "emulated CPUs (each a host CPU; one CPU always stays with the system)")     //
       ("hz", po::value<std::string>()->default_value("250"), "emulated tick rate")  //
+      ("base-slice-us", po::value<std::string>()->default_value("0"),
+       "the fair class's base slice (sysctl_sched_base_slice) in us, 50..1000000; 0: the "
+       "kernel's default for --vcpus, 700 x (1 + log2(min(vcpus, 8))). Also --set "
+       "base_slice_us=N")  //
       ("seed", po::value<std::string>()->default_value("1"),
        "seed of the workloads' randomness")                                                       //
       ("rounds", po::value<std::string>()->default_value("1"), "repetitions of the whole sweep")  //
       ("out", po::value<std::string>(),
        "output directory (created). Default: out/run-LABEL-UTCTIME in the current directory")  //
       ("format", po::value<std::string>()->default_value("table"),
-       "reports printed on stdout at the end, comma-separated: table, json, csv, md")  //
+       "reports printed on stdout at the end, comma-separated: table, tasks (one row per task "
+       "per cell), json, csv, md")  //
       ("label", po::value<std::string>(),
        "machine label for later comparison. Default: the host name")      //
       ("no-plots", "do not run plot_run.py")                              //
@@ -250,6 +255,21 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
   if (c.workloads.empty()) usage_error("no workload to run (give --workload NAME|FILE)");
   reject_duplicates("--workload", c.workloads);
   if (vm.count("set")) c.sets = vm["set"].as<std::vector<std::string>>();
+  c.base_slice_us =
+      parse_int("--base-slice-us", vm["base-slice-us"].as<std::string>(), 0, 1'000'000);
+  // --set base_slice_us=N is the run's base slice, not a workload parameter.
+  for (auto it = c.sets.begin(); it != c.sets.end();) {
+    if (it->rfind("base_slice_us=", 0) == 0) {
+      c.base_slice_us = parse_int("--set base_slice_us", it->substr(14), 0, 1'000'000);
+      it = c.sets.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (c.base_slice_us != 0 && c.base_slice_us < 50) {
+    usage_error(
+        fmt::format("--base-slice-us: {} is below 50 us (0 for the default)", c.base_slice_us));
+  }
   for (const auto& s : c.sets) {
     const auto eq = s.find('=');
     if (eq == std::string::npos || eq == 0) {

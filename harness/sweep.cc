@@ -119,6 +119,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
     ro.duration_ns = static_cast<int64_t>(config.duration_s * 1e9);
     ro.vcpus = config.vcpus;
     ro.hz = config.hz;
+    ro.base_slice_ns = config.base_slice_us * 1000;
     ro.seed = config.seed;
     ro.round = p.round;
     ro.use_fifo = config.use_fifo;

@@ -97,7 +97,9 @@ void two_at_same_priority(Policy policy, std::vector<int>* events, RunResult* ou
   Log log;
   std::atomic<int> done{0};
   for (int id = 0; id < 2; ++id) {
-    ex.add_task({.name = id == 0 ? "a" : "b", .policy = policy, .priority = 50,
+    ex.add_task({.name = id == 0 ? "a" : "b",
+                 .policy = policy,
+                 .priority = 50,
                  .body = [&, id](TaskApi& api) {
                    api.kernel_enter();
                    log.add(id * 10 + 1);  // start
@@ -148,10 +150,18 @@ struct LazyOutcome {
 };
 
 // A fair task wakes another fair task and keeps computing in kernel mode,
-// passing cond_resched() (a no-op under FULL and LAZY) every 100 us.
+// passing cond_resched() (a no-op under FULL and LAZY) every 100 us. The
+// wakee wins (check_preempt_wakeup_fair()): the waker's request (a 100 us
+// base slice) is over when the wakeup's update_curr() looks, since it has
+// run 300 us with no tick (the only other update_curr()) since it last began
+// one; update_deadline() renews it and the wakeup asks for a reschedule
+// (resched_curr_lazy()). A wakee that wakes inside the waker's request
+// waits for its end instead (RUN_TO_PARITY; exec_fair_test.cc).
 LazyOutcome fair_wakes_fair(Model m) {
   LazyOutcome o;
-  Executive ex(config(m, 250));
+  Config c = config(m, 250);
+  c.base_slice_ns = 100'000;
+  Executive ex(c);
   Log log;
   std::atomic<uint64_t> tick_at_wake{0}, tick_at_run{0};
   std::atomic<int> woken_ran{0};
@@ -163,6 +173,13 @@ LazyOutcome fair_wakes_fair(Model m) {
   ex.add_task({.name = "waker", .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  log.add(1);
+                 // 300 us of runtime with no tick in it (retried if a tick
+                 // came, e.g. across a host stall).
+                 for (int i = 0; i < 100; ++i) {
+                   const uint64_t t = api.vcpu_ticks();
+                   api.compute(300'000);
+                   if (api.vcpu_ticks() == t) break;
+                 }
                  tick_at_wake = api.vcpu_ticks();
                  api.wake(0);
                  log.add(woken_ran.load() != 0 ? 11 : 10);  // right after the wakeup
@@ -319,8 +336,7 @@ TEST(ExecSoftMask, SaveRestoreNestsAndOnlyTheOuterRestoreReplays) {
   PB_SKIP_UNDER_EMULATOR();
   Executive ex(config(Model::kFull, 100));
   std::atomic<int64_t> t0{-1}, inner{-1}, outer{-1};
-  ex.add_task({.name = "nest", .policy = Policy::kFifo, .priority = 10,
-               .body = [&](TaskApi& api) {
+  ex.add_task({.name = "nest", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  const unsigned long f1 = api.local_irq_save();
                  const unsigned long f2 = api.local_irq_save();

@@ -48,15 +48,20 @@ pb::scenarios::ScenarioResult real(const char* name, Model m, std::vector<std::s
 
 TEST(ExecScenario, SleepInAtomicReportsPerModel) {
   SKIP_WITHOUT_RT();
-  const char* sleeping = "BUG: sleeping function called from invalid context";
+  // msleep() has no might_sleep(): schedule()'s reports (scenario_test.cc).
   const char* atomic = "BUG: scheduling while atomic";
+  const char* rcu = "Voluntary context switch within RCU read-side critical section!";
   auto full = real("sleep-in-atomic", Model::kFull);
-  EXPECT_EQ(full.measured["reports"], ordered_json({sleeping, atomic}));
+  EXPECT_EQ(full.measured["reports"], ordered_json({atomic}));
   EXPECT_TRUE(full.pass);
   EXPECT_EQ(full.clock, "real");
   auto rt = real("sleep-in-atomic", Model::kRt);
-  EXPECT_EQ(rt.measured["reports"], ordered_json({sleeping}));
+  EXPECT_EQ(rt.measured["reports"], ordered_json({rcu}));
   EXPECT_TRUE(rt.pass);
+  // RT's BH-off section is an RCU read-side section (__local_bh_disable_ip()).
+  auto bh = real("sleep-in-atomic", Model::kRt, {"lock_type=bh"});
+  EXPECT_EQ(bh.measured["reports"], ordered_json({rcu}));
+  EXPECT_TRUE(bh.pass);
   auto mutex = real("sleep-in-atomic", Model::kFull, {"lock_type=mutex"});
   EXPECT_EQ(mutex.measured["reports"], ordered_json::array());
   EXPECT_TRUE(mutex.pass);

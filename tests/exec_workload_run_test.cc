@@ -2,15 +2,14 @@
 // built-in under two models produce a complete CellResult. Outcomes only,
 // with huge margins: counts are positive, fractions are fractions, load
 // lowers the background's work; no latency or timing value is asserted.
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <atomic>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/policy.h"
 #include "pb/sys.h"
 #include "pb/workloads/cell.h"
@@ -64,6 +63,30 @@ void expect_complete(const CellResult& r, const std::string& workload, Model m) 
   EXPECT_GT(counter(r, "dispatches"), 0u);
   EXPECT_GT(counter(r, "ticks"), 0u);
   EXPECT_EQ(counter(r, "ops"), r.throughput.ops);
+  // Every task instance, with the scheduler's view of it (the same fields as
+  // a simulated cell's): the headline's row carries its latency summary.
+  ASSERT_FALSE(r.tasks.empty());
+  bool headline = false;
+  uint64_t dispatches = 0;
+  for (const auto& t : r.tasks) {
+    SCOPED_TRACE(t.name);
+    EXPECT_TRUE(t.sched_class == "fifo" || t.sched_class == "rr" || t.sched_class == "fair");
+    EXPECT_GE(t.runtime_ns, 0);
+    EXPECT_GE(t.wait_ns, 0);
+    if (t.runtime_ns > 0) {
+      EXPECT_GT(t.dispatches, 0u);
+    }
+    dispatches += t.dispatches;
+    if (t.name == h.name) {
+      headline = true;
+      EXPECT_TRUE(t.periodic);
+      EXPECT_EQ(t.latency.count, h.latency.count);
+      EXPECT_EQ(t.latency.max, h.latency.max);
+      EXPECT_GT(t.runtime_ns, 0);
+    }
+  }
+  EXPECT_TRUE(headline);
+  EXPECT_LE(dispatches, counter(r, "dispatches"));  // the kernel's own tasks count there too
 }
 
 class BuiltinRun : public ::testing::TestWithParam<std::string> {};
@@ -92,13 +115,15 @@ TEST_P(BuiltinRun, CompleteCellUnderTwoModels) {
     if (name == "lock-inversion" || name == "spinlock-path" || name == "spinlock-heavy") {
       uint64_t acquisitions = 0;
       for (const auto& [k, v] : r.counters) {
-        if (k.rfind("lock.", 0) == 0 && k.find(".acquisitions") != std::string::npos) acquisitions += v;
+        if (k.rfind("lock.", 0) == 0 && k.find(".acquisitions") != std::string::npos)
+          acquisitions += v;
       }
       EXPECT_GT(acquisitions, 0u);
     }
     if (name == "io-uring") {
       bool skipped = false;
-      for (const auto& n : r.notes) skipped = skipped || n.find("io_uring unavailable") != std::string::npos;
+      for (const auto& n : r.notes)
+        skipped = skipped || n.find("io_uring unavailable") != std::string::npos;
       EXPECT_TRUE(skipped || counter(r, "io_completed") > 0) << "neither I/O nor a note";
     }
   }

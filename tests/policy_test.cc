@@ -727,3 +727,57 @@ TEST(PolicySoftirq, RestartBounds) {
 }
 
 }  // namespace
+
+// --- RT bottom halves and RCU (kernel/softirq.c PREEMPT_RT branch) ------------------------
+
+namespace rt_bh {
+using pb::exec::BhEnableSoftirqs;
+using pb::exec::bh_disable_enters_rcu;
+using pb::exec::bh_enable_softirqs;
+using pb::exec::kPreemptOffset;
+using pb::exec::kSoftirqDisableOffset;
+using pb::exec::kSoftirqOffset;
+
+// __local_bh_disable_ip() on RT: the first entry, when preemptible(), enters
+// an RCU read-side section; a nested one or a non-preemptible one does not;
+// off RT never.
+TEST(PolicyRtBh, FirstPreemptibleEntryEntersRcu) {
+  EXPECT_TRUE(bh_disable_enters_rcu(Model::kRt, true, true));
+  EXPECT_FALSE(bh_disable_enters_rcu(Model::kRt, false, true));
+  EXPECT_FALSE(bh_disable_enters_rcu(Model::kRt, true, false));
+  for (Model m : {Model::kNone, Model::kVoluntary, Model::kFull, Model::kLazy}) {
+    EXPECT_FALSE(bh_disable_enters_rcu(m, true, true)) << pb::exec::to_string(m);
+  }
+}
+
+// __local_bh_enable_ip(): off RT softirqs run unless in interrupt; on RT only
+// at the end of the task's section, inline when preemptible, else
+// wakeup_softirqd() ("called from non preemptible context").
+TEST(PolicyRtBh, WhereSoftirqsRunAtLocalBhEnable) {
+  // Nothing pending: nothing, everywhere.
+  for (Model m : kModels) EXPECT_EQ(bh_enable_softirqs(m, 0, false, false), BhEnableSoftirqs::kNone);
+  // Off RT.
+  EXPECT_EQ(bh_enable_softirqs(Model::kFull, 0, false, true), BhEnableSoftirqs::kInline);
+  EXPECT_EQ(bh_enable_softirqs(Model::kFull, kPreemptOffset, false, true),
+            BhEnableSoftirqs::kInline);  // do_softirq() needs only !in_interrupt()
+  EXPECT_EQ(bh_enable_softirqs(Model::kFull, kSoftirqDisableOffset, false, true),
+            BhEnableSoftirqs::kNone);  // still BH off (nested)
+  EXPECT_EQ(bh_enable_softirqs(Model::kNone, kSoftirqOffset, false, true),
+            BhEnableSoftirqs::kNone);  // serving a softirq
+  // RT.
+  EXPECT_EQ(bh_enable_softirqs(Model::kRt, 0, false, true), BhEnableSoftirqs::kInline);
+  EXPECT_EQ(bh_enable_softirqs(Model::kRt, kSoftirqDisableOffset, false, true),
+            BhEnableSoftirqs::kNone);  // not the end of the section
+  EXPECT_EQ(bh_enable_softirqs(Model::kRt, kPreemptOffset, false, true),
+            BhEnableSoftirqs::kWakeKsoftirqd);  // preemption off
+  EXPECT_EQ(bh_enable_softirqs(Model::kRt, 0, true, true),
+            BhEnableSoftirqs::kWakeKsoftirqd);  // IRQs off
+}
+
+// rcu_note_context_switch(): a voluntary switch inside an RCU reader warns.
+TEST(PolicyRtBh, VoluntarySwitchInRcuReader) {
+  EXPECT_FALSE(pb::exec::voluntary_switch_in_rcu_reader(0));
+  EXPECT_TRUE(pb::exec::voluntary_switch_in_rcu_reader(1));
+  EXPECT_TRUE(pb::exec::voluntary_switch_in_rcu_reader(3));
+}
+}  // namespace rt_bh

@@ -10,8 +10,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "run_sample.h"
 #include "pb/report/run_summary.h"
+#include "run_sample.h"
 #include "tool_runner.h"
 
 namespace pb::report {
@@ -82,6 +82,24 @@ TEST(RunDocument, RoundTripKeepsEveryField) {
       expect_same_summary(b.measured[m].model_delay, a.measured[m].model_delay);
       EXPECT_TRUE(b.measured[m].latency_hist == a.measured[m].latency_hist);
       EXPECT_TRUE(b.measured[m].model_delay_hist == a.measured[m].model_delay_hist);
+    }
+    ASSERT_EQ(b.tasks.size(), a.tasks.size());
+    for (size_t t = 0; t < a.tasks.size(); ++t) {
+      const wl::TaskRecord& x = a.tasks[t];
+      const wl::TaskRecord& y = b.tasks[t];
+      EXPECT_EQ(y.name, x.name);
+      EXPECT_EQ(y.sched_class, x.sched_class);
+      EXPECT_EQ(y.priority, x.priority);
+      EXPECT_EQ(y.nice, x.nice);
+      EXPECT_EQ(y.vcpu, x.vcpu);
+      EXPECT_EQ(y.ops, x.ops);
+      EXPECT_EQ(y.runtime_ns, x.runtime_ns);
+      EXPECT_EQ(y.wait_ns, x.wait_ns);
+      EXPECT_EQ(y.dispatches, x.dispatches);
+      EXPECT_EQ(y.preemptions, x.preemptions);
+      EXPECT_EQ(y.periodic, x.periodic);
+      expect_same_summary(y.latency, x.latency);
+      EXPECT_EQ(y.deadline_misses, x.deadline_misses);
     }
     EXPECT_EQ(b.throughput.ops, a.throughput.ops);
     EXPECT_EQ(b.throughput.ops_per_s, a.throughput.ops_per_s);

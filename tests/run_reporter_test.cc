@@ -161,6 +161,32 @@ TEST(RunReporter, TableColumnsAlign) {
   EXPECT_EQ(rows, 6);
 }
 
+// `run --format tasks`: per cell, one row per task with its class, CPU share
+// of the cell and latency for periodic tasks; a failed cell shows its error.
+TEST(RunReporter, TasksShowsEveryTaskOfEveryCell) {
+  const std::string text = render(Format::kTasks, testing::sample_document());
+  const auto lines = lines_of(text);
+  int headers = 0, rt_rows = 0, bg_rows = 0;
+  for (const auto& line : lines) {
+    if (line.rfind("task ", 0) == 0) ++headers;
+    if (line.rfind("rt-periodic ", 0) == 0) {
+      ++rt_rows;
+      EXPECT_NE(line.find("fifo:90"), std::string::npos) << line;
+      EXPECT_NE(line.find("2.0%"), std::string::npos) << line;  // 40 ms of 2 s
+    }
+    if (line.rfind("bg ", 0) == 0) {
+      ++bg_rows;
+      EXPECT_NE(line.find("fair:5"), std::string::npos) << line;
+      EXPECT_NE(line.find("75.0%"), std::string::npos) << line;  // 1.5 s of 2 s
+      EXPECT_NE(line.find(" 312 "), std::string::npos) << line;  // preempted, all points
+    }
+  }
+  EXPECT_EQ(headers, 5);  // the failed cell has no table
+  EXPECT_EQ(rt_rows, 5);
+  EXPECT_EQ(bg_rows, 5);
+  EXPECT_NE(text.find("error: no usable CPU"), std::string::npos);
+}
+
 TEST(RunReporter, JsonIsTheDocument) {
   const RunDocument doc = testing::sample_document();
   EXPECT_EQ(render(Format::kJson, doc), dump_json(to_json(doc)));
@@ -233,7 +259,7 @@ TEST(RunReporter, RoundColumnOnlyWithRounds) {
 }
 
 TEST(RunReporter, FormatsHaveNamesAndFiles) {
-  for (const char* name : {"table", "json", "csv", "md"}) {
+  for (const char* name : {"table", "tasks", "json", "csv", "md"}) {
     const auto f = parse_run_format(name);
     ASSERT_TRUE(f) << name;
     EXPECT_EQ(to_string(*f), name);

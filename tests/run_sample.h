@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string>
 
-#include "pb/workloads/result.h"
 #include "pb/report/run_document.h"
+#include "pb/workloads/result.h"
 
 namespace pb::testing {
 
@@ -60,6 +60,29 @@ inline wl::CellResult sample_cell(const std::string& workload, const std::string
   c.windows.preemptoff_where = "workloads/src/kpath.cc:42";
   c.windows.irqsoff_max_ns = 7'890;
   c.counters = {{"dispatches", 12345}, {"ctx_involuntary", 500}};
+  // Every task instance: the measuring FIFO task and a fair background one.
+  wl::TaskRecord rt;
+  rt.name = "rt-periodic";
+  rt.sched_class = "fifo";
+  rt.priority = 90;
+  rt.ops = 400;
+  rt.runtime_ns = 40'000'000;
+  rt.wait_ns = 1'200'000;
+  rt.dispatches = 401;
+  rt.periodic = true;
+  rt.latency = c.measured[0].latency;
+  rt.deadline_misses = 2;
+  wl::TaskRecord bg;
+  bg.name = "bg";
+  bg.sched_class = "fair";
+  bg.nice = 5;
+  bg.vcpu = 0;
+  bg.ops = 123;
+  bg.runtime_ns = 1'500'000'000;
+  bg.wait_ns = 60'000'000;
+  bg.dispatches = 700;
+  bg.preemptions = {{"irq_exit_to_user", 300}, {"cond_resched", 12}};
+  c.tasks = {rt, bg};
   return c;
 }
 

@@ -15,13 +15,13 @@ namespace {
 using pb::exec::Model;
 using pb::exec::Policy;
 using pb::sim::DeviceSpec;
-using pb::sim::Step;
 using pb::sim::LockSpec;
-using pb::sim::StepOp;
 using pb::sim::SimOptions;
 using pb::sim::SimResult;
-using pb::sim::System;
 using pb::sim::SimTask;
+using pb::sim::Step;
+using pb::sim::StepOp;
+using pb::sim::System;
 namespace ops = pb::sim::ops;
 
 constexpr int64_t kUs = 1000;
@@ -245,19 +245,45 @@ TEST(SimEngine, PriorityInheritance) {
   EXPECT_EQ(first_mark(run(sys(pb::exec::LockType::kMutex), Model::kRt), "high"), 1'000 * kUs);
 }
 
+// A plain mutex's waiters queue in arrival order (__mutex_add_waiter():
+// list_add_tail, kernel/locking/mutex.c) and the unlock hands the lock to
+// the first (__mutex_unlock_slowpath() wakes the first waiter): the FIFO 10
+// task that came first gets it before the FIFO 20 task that came later. An
+// rt_mutex (a mutex on RT) orders them by priority (rt_mutex_enqueue()).
+TEST(SimEngine, PlainMutexWaitersQueueInArrivalOrder) {
+  System s;
+  s.locks = {LockSpec{"l", pb::exec::LockType::kMutex}};
+  s.tasks = {
+      task("owner", Policy::kFair, 0,
+           {kenter(), ops::lock(0), ops::compute(1'000 * kUs), ops::unlock(0), kexit()}),
+      task("first", Policy::kFifo, 10,
+           {kenter(), ops::lock(0), mark(), ops::compute(100 * kUs), ops::unlock(0), kexit()},
+           100 * kUs),
+      task("second", Policy::kFifo, 20,
+           {kenter(), ops::lock(0), mark(), ops::compute(100 * kUs), ops::unlock(0), kexit()},
+           200 * kUs)};
+  const SimResult full = run(s, Model::kFull);
+  EXPECT_EQ(first_mark(full, "first"), 1'000 * kUs);
+  EXPECT_EQ(first_mark(full, "second"), 1'100 * kUs);
+  const SimResult rt = run(s, Model::kRt);
+  EXPECT_EQ(first_mark(rt, "second"), 1'000 * kUs);
+  EXPECT_EQ(first_mark(rt, "first"), 1'100 * kUs);
+}
+
 // A PI chain (as exec_lock_test.cc): high waits for A held by mid, which
 // waits for B held by low; low inherits high's priority through mid, so x
 // (between them) cannot run before high has A.
 TEST(SimEngine, PriorityInheritanceChain) {
   System s;
-  s.locks = {LockSpec{"A", pb::exec::LockType::kRtMutex}, LockSpec{"B", pb::exec::LockType::kRtMutex}};
+  s.locks = {LockSpec{"A", pb::exec::LockType::kRtMutex},
+             LockSpec{"B", pb::exec::LockType::kRtMutex}};
   s.tasks = {task("low", Policy::kFifo, 10,
                   {kenter(), ops::lock(1), ops::compute(1'000 * kUs), ops::unlock(1), kexit()}),
              task("mid", Policy::kFifo, 15,
                   {kenter(), ops::lock(0), ops::lock(1), ops::unlock(1), ops::unlock(0), kexit()},
                   100 * kUs),
-             task("high", Policy::kFifo, 90, {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()},
-                  200 * kUs),
+             task("high", Policy::kFifo, 90,
+                  {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()}, 200 * kUs),
              task("x", Policy::kFifo, 50, {ops::compute(5'000 * kUs)}, 300 * kUs)};
   const SimResult r = run(s, Model::kFull);
   EXPECT_EQ(first_mark(r, "high"), 1'000 * kUs);
@@ -273,9 +299,9 @@ TEST(SimEngine, SpinningAcrossVcpus) {
   System s;
   s.locks = {LockSpec{"l", pb::exec::LockType::kRawSpinlock}};
   SimTask a = task("a", Policy::kFifo, 10,
-                    {kenter(), ops::lock(0), ops::compute(500 * kUs), ops::unlock(0), kexit()});
+                   {kenter(), ops::lock(0), ops::compute(500 * kUs), ops::unlock(0), kexit()});
   SimTask b = task("b", Policy::kFifo, 10,
-                    {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()}, 100 * kUs);
+                   {kenter(), ops::lock(0), mark(), ops::unlock(0), kexit()}, 100 * kUs);
   b.vcpu = 1;
   s.tasks = {a, b};
   const SimResult r = run(s, Model::kFull, o);
@@ -327,7 +353,8 @@ TEST(SimEngine, CostsShowInTheWakeupLatency) {
   t.period_ns = 1'000 * kUs;
   t.first_release_ns = 1'007 * kUs;  // never on a tick (4 ms at HZ 250)
   t.measure = true;
-  t.body = {ops::simple(StepOp::kWaitPeriod), ops::compute(10 * kUs), ops::simple(StepOp::kIterEnd)};
+  t.body = {ops::simple(StepOp::kWaitPeriod), ops::compute(10 * kUs),
+            ops::simple(StepOp::kIterEnd)};
   s.tasks = {t};
   const SimResult r = pb::sim::simulate(s, Model::kFull, o);
   const auto& c = named(r, "cyclic");
@@ -339,7 +366,8 @@ TEST(SimEngine, CostsShowInTheWakeupLatency) {
 
 TEST(SimEngine, DebugReports) {
   System leak;
-  leak.tasks = {task("leaky", Policy::kFair, 0, {kenter(), ops::simple(StepOp::kPreemptOff), kexit()})};
+  leak.tasks = {
+      task("leaky", Policy::kFair, 0, {kenter(), ops::simple(StepOp::kPreemptOff), kexit()})};
   const SimResult r = run(leak, Model::kFull);
   EXPECT_EQ(r.vcpus[0].preempt_leaks, 1u);
   ASSERT_EQ(r.reports.size(), 1u);
@@ -349,12 +377,16 @@ TEST(SimEngine, DebugReports) {
   sleepy.locks = {LockSpec{"l", pb::exec::LockType::kSpinlock}};
   sleepy.tasks = {task("s", Policy::kFair, 0,
                        {kenter(), ops::lock(0), ops::sleep(100 * kUs), ops::unlock(0), kexit()})};
+  // A sleep reaches schedule() without might_sleep() (hrtimer_nanosleep(),
+  // like msleep()'s schedule_timeout()): schedule()'s own reports only.
   const SimResult full = run(sleepy, Model::kFull);
-  EXPECT_EQ(full.vcpus[0].might_sleep_bugs, 1u);
+  EXPECT_EQ(full.vcpus[0].might_sleep_bugs, 0u);
   EXPECT_EQ(full.vcpus[0].schedule_while_atomic_bugs, 1u);
+  EXPECT_EQ(full.vcpus[0].rcu_voluntary_switch_warnings, 0u);
   const SimResult rt = run(sleepy, Model::kRt);  // spinlock_t: count 0, rcu_read_lock() held
-  EXPECT_EQ(rt.vcpus[0].might_sleep_bugs, 1u);
+  EXPECT_EQ(rt.vcpus[0].might_sleep_bugs, 0u);
   EXPECT_EQ(rt.vcpus[0].schedule_while_atomic_bugs, 0u);
+  EXPECT_EQ(rt.vcpus[0].rcu_voluntary_switch_warnings, 1u);
 }
 
 // Every decision is the policy module's: decisions are counted per point and

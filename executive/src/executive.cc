@@ -169,6 +169,8 @@ struct Executive::Impl {
   int create_thread(Task* t);
   void teardown_threads();
   void collect();
+  // When the stop began: closes the open runtime and wait intervals.
+  int64_t stop_ns = 0;
 };
 
 // --- kernel tasks ------------------------------------------------------------------------------
@@ -187,8 +189,10 @@ void Executive::Impl::set_policy(Task* t, Policy policy, int priority) {
   t->cls = policy == Policy::kFair ? TaskClass{SchedClass::kFair, 0}
                                    : TaskClass{SchedClass::kRt, priority};
   t->base_cls = t->cls;
+  t->se.owner = t;
   t->track_windows = st.cfg.track_windows ? 1 : 0;
   t->lockdep = st.cfg.lockdep ? 1 : 0;
+  t->rt_bh = model_is_rt(st.cfg.model) ? 1 : 0;
 }
 
 Task* Executive::Impl::add_kernel_task(Vcpu* v, TaskId id, const char* name, Policy policy,
@@ -504,6 +508,10 @@ TaskId Executive::add_task(TaskSpec spec) {
     im.error = "task " + spec.name + ": RT priority must be 1..99";
     return -EINVAL;
   }
+  if (!nice_valid(spec.nice)) {
+    im.error = "task " + spec.name + ": nice must be -20..19";
+    return -EINVAL;
+  }
   if (spec.period_ns < 0 || spec.phase_ns < 0) {
     im.error = "task " + spec.name + ": negative period or phase";
     return -EINVAL;
@@ -549,6 +557,10 @@ int Executive::Impl::claim() {
   }
   if (cfg.watchdog_budget_ns <= 0) {
     error = "watchdog_budget_ns must be positive";
+    return -EINVAL;
+  }
+  if (cfg.base_slice_ns < 0 || cfg.base_slice_ns > int64_t{UINT32_MAX}) {
+    error = "base_slice_ns must be 0..4294967295 (0: the kernel's default)";
     return -EINVAL;
   }
   if (g_active.exchange(true)) {
@@ -606,6 +618,8 @@ void Executive::Impl::build_vcpus() {
     v->ex = &st;
     v->tick_period_ns = period;
     v->rr_ticks = static_cast<int>(std::max<int64_t>(1, cfg.rr_timeslice_ns / period));
+    v->rq.fair().set_params(fair_params_for(static_cast<unsigned>(cfg.vcpus), cfg.hz,
+                                            static_cast<uint64_t>(cfg.base_slice_ns)));
     v->max_parked_armed = std::clamp(cfg.parked_armed_timers, 0, 16);
     v->stats.host_cpu = v->host_cpu;
     v->stats.trace.reserve(static_cast<size_t>(std::max(0, cfg.trace_capacity)));
@@ -637,6 +651,7 @@ void Executive::Impl::build_tasks() {
     t->id = static_cast<TaskId>(i);
     std::snprintf(t->name, sizeof(t->name), "%s", s.name.c_str());
     set_policy(t.get(), s.policy, s.priority);
+    t->se.set_nice(s.nice);
     t->body = std::move(s.body);
     t->period_ns = s.period_ns;
     t->phase_ns = s.phase_ns;
@@ -657,7 +672,10 @@ void Executive::Impl::build_devices() {
     d->v = st.vcpus[static_cast<size_t>(d->spec.vcpu)].get();
     d->timer.fn = &detail::device_fire;
     d->timer.owner = d.get();
+    d->unmask_timer.fn = &detail::device_unmask_fire;
+    d->unmask_timer.owner = d.get();
     d->threaded = irq_threaded(cfg.model, d->spec.flags, cfg.threadirqs);
+    d->line = IrqLine(irq_line_kind(cfg.model, d->spec.flags, cfg.threadirqs));
     st.devices.push_back(std::move(d));
   }
   // Each such vCPU's ksoftirqd (a fair task: run_ksoftirqd() has no .setup
@@ -687,7 +705,7 @@ void Executive::Impl::queue_tasks() {
   // Each vCPU's timer heap holds at most its tasks' and devices' timers.
   std::vector<size_t> per_vcpu(st.vcpus.size(), 0);
   for (const auto& t : st.tasks) ++per_vcpu[static_cast<size_t>(t->v->index)];
-  for (const auto& d : st.devices) ++per_vcpu[static_cast<size_t>(d->v->index)];
+  for (const auto& d : st.devices) per_vcpu[static_cast<size_t>(d->v->index)] += 2;
   for (size_t i = 0; i < st.vcpus.size(); ++i) st.vcpus[i]->timers.reserve(per_vcpu[i] + 8);
   // Runnable tasks queue in creation order; blocked ones wait on their token.
   for (size_t i = 0; i < st.tasks.size(); ++i) {
@@ -698,7 +716,8 @@ void Executive::Impl::queue_tasks() {
       detail::CompletionAccess::head(t->wake_token) = t;
       detail::CompletionAccess::tail(t->wake_token) = t;
     } else {
-      t->v->rq.enqueue(t, false);
+      // New tasks (ENQUEUE_INITIAL: half a request to start with).
+      t->v->rq.activate(t, detail::task_clock_locked(t->v), FairEnqueue::kInitial);
     }
   }
 }
@@ -793,6 +812,11 @@ void Executive::Impl::boot(const std::vector<Task*>& all) {
       if (t->v == v.get()) t->parked_ns = st.start_ns;
     }
     detail::dispatch_first(v.get());
+    // The others queued at start wait from the start (as the simulator counts).
+    const Task* first = v->current.load(std::memory_order_relaxed);
+    for (Task* t : all) {
+      if (t->v == v.get() && t != first && t->on_rq && !t->is_idle) t->runnable_ns = st.start_ns;
+    }
   }
   for (auto& v : st.vcpus) {
     Task* first = v->current.load(std::memory_order_relaxed);
@@ -842,6 +866,7 @@ void Executive::run_for(int64_t ns) {
 
 void Executive::Impl::teardown_threads() {
   std::vector<Task*> all = all_tasks();
+  stop_ns = sys::now_ns();
   st.stopping.store(1, std::memory_order_seq_cst);
   detail::request_stop(&st);
   st.host_rt_off.store(1, std::memory_order_seq_cst);
@@ -938,6 +963,7 @@ void Executive::Impl::collect() {
                           " such windows; at +" + std::to_string(h.max_at_ns / 1'000'000) + " ms)");
       }
     }
+    s.fair_slice_expiries = v->rq.fair().stats().slice_expiries;
     for (Task* t : all_tasks()) {
       if (t->v != v.get()) continue;
       s.irq_forwarded += t->stale_signals.load();
@@ -945,6 +971,17 @@ void Executive::Impl::collect() {
       s.timer_syscalls += t->timer_syscalls.load();
     }
     r.vcpus.push_back(std::move(s));
+  }
+  // The task current at the stop runs until then, a runnable one waits until
+  // then (the stop switches nothing: the threads only unwind).
+  for (auto& v : st.vcpus) {
+    Task* c = v->current.load(std::memory_order_relaxed);
+    if (c != nullptr && !c->is_idle && stop_ns > c->picked_ns)
+      c->runtime_ns += stop_ns - c->picked_ns;
+  }
+  for (Task* t : all_tasks()) {
+    if (t->runnable_ns != 0 && stop_ns > t->runnable_ns) t->wait_ns += stop_ns - t->runnable_ns;
+    t->runnable_ns = 0;
   }
   auto task_stats = [](const Task* t) {
     TaskStats ts;
@@ -954,6 +991,9 @@ void Executive::Impl::collect() {
     ts.dispatches = t->dispatches;
     ts.preempted = t->preempted;
     ts.blocked = t->blocked;
+    ts.runtime_ns = t->runtime_ns;
+    ts.wait_ns = t->wait_ns;
+    ts.preempted_at = t->preempted_at;
     ts.stale_signals = t->stale_signals.load();
     return ts;
   };
@@ -963,9 +1003,12 @@ void Executive::Impl::collect() {
     is.name = d->spec.name;
     is.vcpu = d->v->index;
     is.threaded = d->threaded;
-    is.fired = d->fired;
-    is.coalesced = d->coalesced;
-    is.handled = d->handled;
+    const IrqLineStats& ls = d->line.stats();
+    is.fired = ls.fired;
+    is.delivered = ls.delivered;
+    is.coalesced = ls.coalesced;
+    is.handled = ls.handled;
+    is.worst_fire_to_handled_ns = ls.worst_fire_to_handled_ns;
     r.irqs.push_back(std::move(is));
   }
   for (auto& t : st.tasks) {
@@ -979,6 +1022,9 @@ void Executive::Impl::collect() {
     ts.periods = t->periods;
     ts.overruns = t->overruns;
     ts.stale_signals = t->stale_signals.load();
+    ts.runtime_ns = t->runtime_ns;
+    ts.wait_ns = t->wait_ns;
+    ts.preempted_at = t->preempted_at;
     ts.wakeup_latency = t->wakeup_hist;
     ts.model_delay = t->delay_hist;
     r.tasks.push_back(std::move(ts));

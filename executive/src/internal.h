@@ -24,6 +24,8 @@
 #include <source_location>
 
 #include "pb/executive/executive.h"
+#include "pb/executive/fair.h"
+#include "pb/executive/irq_line.h"
 #include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
 #include "pb/cycleclock.h"
@@ -119,8 +121,11 @@ struct Task : TaskHot {
   bool on_rq = false;
   Task* rq_next = nullptr;
   Task* rq_prev = nullptr;
-  bool requeue_tail = false;  // the next requeue goes to the tail (RR expiry, fair)
+  bool requeue_tail = false;  // the next requeue goes to the tail (RR expiry)
   int rr_ticks_left = 0;
+  // The fair class's entity (fair.h): vruntime, deadline, lag. Linked by the
+  // vCPU's FairRunQueue (under the rq lock) while the task is a fair one.
+  FairEntity se;
 
   // Dispatch gate: 1 = dispatched. Set by the dispatcher, reset by the task.
   std::atomic<uint32_t> gate{0};
@@ -151,6 +156,10 @@ struct Task : TaskHot {
   uint64_t dispatches = 0;
   uint64_t preempted = 0;
   uint64_t blocked = 0;
+  int64_t runtime_ns = 0;   // summed dispatch-to-switch-out intervals (own)
+  int64_t wait_ns = 0;      // summed runnable-to-dispatch intervals (rq)
+  int64_t runnable_ns = 0;  // when it last became runnable and waiting; 0 = not (rq)
+  std::array<uint64_t, kNumPoints> preempted_at{};  // (own)
   uint64_t periods = 0;
   uint64_t overruns = 0;
   std::atomic<uint64_t> stale_signals{0};
@@ -169,7 +178,8 @@ struct Task : TaskHot {
   std::atomic<LockBase*> blocked_on{nullptr};
   bool blocked_on_pi = false;      // blocked_on is a PI lock (that lock's wait_lock)
   Task* lock_next = nullptr;       // that lock's waiter list (its wait_lock)
-  uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks (own)
+  uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks and BH (own)
+  bool bh_rcu = false;             // RT: its BH-disabled section holds rcu_read_lock() (own)
   // lockdep-lite: classes of the locks held, in acquisition order (own).
   std::array<uint8_t, 16> held_classes{};
   int n_held_classes = 0;
@@ -193,29 +203,44 @@ struct Task : TaskHot {
 };
 
 // --- the runqueue ------------------------------------------------------------------------
-// Per-priority FIFO lists for RT 1..99 with a bitmap, and the fair queue.
-// The current task is not on it. Intrusive: no allocation.
+// Per-priority FIFO lists for RT 1..99 with a bitmap, and the fair class's
+// EEVDF queue (fair.h). The current task is on no RT list; a current fair task
+// is the fair queue's curr until a pick puts it back. Task::on_rq: runnable
+// and waiting for the CPU. Intrusive: no allocation. Under the vCPU's rq lock.
 class RunQueue {
  public:
-  void enqueue(Task* t, bool at_head) noexcept;
-  void dequeue(Task* t) noexcept;
-  // Highest RT priority first (FIFO order within), then the fair queue; null
-  // when empty. Dequeues it.
-  Task* pick() noexcept;
+  FairRunQueue& fair() noexcept { return fair_; }
+  const FairRunQueue& fair() const noexcept { return fair_; }
+  // A task becomes runnable: RT at the tail of its list; fair through
+  // enqueue_task_fair() (a delayed sleeper is requeued where it is).
+  void activate(Task* t, int64_t clock, FairEnqueue kind) noexcept;
+  // The current task stays runnable at a switch: RT at the head of its list
+  // (the tail after an RR expiry); a fair one stays the fair queue's curr and
+  // the pick puts it back (put_prev_entity()).
+  void requeue_prev(Task* t, bool at_head) noexcept;
+  // A task stops being runnable (blocks, exits) or leaves its class: RT off
+  // its list if queued; fair through dequeue_task_fair() (a sleeper that is
+  // not eligible stays queued, delayed).
+  void deactivate(Task* t, int64_t clock, FairDequeue kind) noexcept;
+  // pick_next_task(): the highest RT priority, FIFO within it (a fair curr is
+  // put back first: put_prev_task_fair()); else the fair class's pick; null
+  // when nothing is runnable.
+  Task* pick(int64_t clock) noexcept;
   bool has_rt_prio(int prio) const noexcept;
-  bool has_fair() const noexcept { return fair_.head != nullptr; }
-  uint32_t nr_running() const noexcept { return nr_; }
+  // Runnable tasks waiting for the CPU.
+  uint32_t nr_running() const noexcept;
 
  private:
   struct List {
     Task* head = nullptr;
     Task* tail = nullptr;
   };
-  List& list_of(Task* t) noexcept;
+  void push_rt(Task* t, bool at_head) noexcept;
+  void erase_rt(Task* t) noexcept;
   std::array<List, 100> rt_{};
   std::array<uint64_t, 2> bitmap_{};  // bit p set when rt_[p] non-empty
-  List fair_;
-  uint32_t nr_ = 0;
+  uint32_t nr_rt_ = 0;
+  FairRunQueue fair_;
 };
 
 // --- virtual CPUs ------------------------------------------------------------------------
@@ -262,6 +287,9 @@ struct Vcpu {
   // dispatched task and by class changes of the current task.
   std::atomic<int64_t> rt_since_ns{0};
   std::atomic<int64_t> rt_busy_ns{0};
+  // The fair class's clock (rq_clock_task()): the last value handed out by
+  // task_clock_locked(), which keeps it monotonic (rq).
+  int64_t task_clock_ns = 0;
   Task* ksoftirqd = nullptr;                // when the vCPU has device interrupts
   std::atomic<uint32_t> ksoftirqd_woken{0};
 
@@ -292,19 +320,27 @@ struct Vcpu {
   std::array<uint64_t, kAcctStates> acct_ticks{};
 };
 
+// rq_clock_task() of `v`: CLOCK_MONOTONIC less the time its signal handlers
+// (interrupts) and host stalls took, so the fair class charges a task only
+// its own execution (IRQ_TIME_ACCOUNTING, steal accounting). Monotonic.
+// REQUIRES: v's rq lock held.
+int64_t task_clock_locked(Vcpu* v) noexcept;
+
 // --- device interrupts ---------------------------------------------------------------------
 struct Device {
   IrqSpec spec;
   int index = 0;
   Vcpu* v = nullptr;
-  Hrtimer timer;
+  Hrtimer timer;  // the device's firings (periodic)
+  // The interrupt controller raising a firing latched by the masked line at
+  // the unmask (irq_finalize_oneshot()): an hrtimer at "now" whose callback
+  // is the hardirq.
+  Hrtimer unmask_timer;
   bool threaded = false;  // irq_threaded(): the handler runs in `thread`
   Task* thread = nullptr;
-  std::atomic<uint32_t> thread_pending{0};  // hardirqs not yet handled by the thread
-  // Written on the device's vCPU only (hardirq or its thread).
-  uint64_t fired = 0;
-  uint64_t coalesced = 0;
-  uint64_t handled = 0;
+  // The line as the kernel's IRQ layer runs it (irq_line.h). Touched on the
+  // device's vCPU only, with IRQs soft-off (its hardirq, or its thread).
+  IrqLine line;
 };
 
 // --- lockdep-lite ---------------------------------------------------------------------------
@@ -410,7 +446,8 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq,
                    OffCpuHook off_cpu = nullptr, void* off_cpu_arg = nullptr) noexcept;
 // schedule() of a task that set itself blocked: the scheduling-while-atomic
 // check, the policy consultation and the switch.
-void schedule_block(Task* t, OffCpuHook off_cpu = nullptr, void* arg = nullptr) noexcept;
+void schedule_block(Task* t, OffCpuHook off_cpu = nullptr, void* arg = nullptr,
+                    bool rtlock_wait = false) noexcept;
 Context context_of(const Task* t) noexcept;
 void record_decision(Vcpu* v, Point p, const Decision& d) noexcept;
 uint32_t irq_save(Task* t) noexcept;
@@ -500,6 +537,7 @@ void timer_disarm(Task* t) noexcept;
 // Queues an hrtimer on t's vCPU (t current there) and reprograms t's timer
 // when it is the new first expiry. Under rq.
 void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept;
+void device_unmask_fire(Hrtimer* h, Task* curr) noexcept;
 void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept;
 void update_programmed_locked(Vcpu* v) noexcept;
 void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept;

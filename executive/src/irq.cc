@@ -80,7 +80,7 @@ void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
 
 // scheduler_tick(): LAZY promotion first (core.c:5597-5598), then the class's
 // task_tick: RR slice (task_tick_rt) or the fair slice (update_curr()).
-void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
+void sched_tick(Task* t, Vcpu* v, int64_t /*now*/) noexcept {
   const Model m = t->ex->cfg.model;
   v->rq_lock.lock();
   const uint32_t f = t->resched.load(std::memory_order_relaxed);
@@ -101,11 +101,11 @@ void sched_tick(Task* t, Vcpu* v, int64_t now) noexcept {
         ++v->stats.rr_expiries;
       }
     }
-  } else if (t->cls.sched_class == SchedClass::kFair) {
-    if (now - t->picked_ns >= t->ex->cfg.fair_slice_ns && v->rq.has_fair()) {
-      t->requeue_tail = true;
-      if (req == Resched::kNone) req = resched_curr_lazy_flag(m);
-      ++v->stats.fair_slice_expiries;
+  } else if (t->cls.sched_class == SchedClass::kFair && v->rq.fair().curr() == &t->se) {
+    // task_tick_fair() -> update_curr(): the request used up, or the
+    // protected slice over, with a peer queued (fair.h).
+    if (v->rq.fair().tick(task_clock_locked(v)) && req == Resched::kNone) {
+      req = resched_curr_lazy_flag(m);
     }
   }
   if (req != Resched::kNone) {
@@ -210,37 +210,54 @@ void run_softirqs(Task* t) noexcept {
                          std::memory_order_relaxed);
 }
 
-// A device's hrtimer callback: the hardirq of that device.
+// The device's hardirq: the hard prologue (entry, ack), then the flow
+// handler (a ONESHOT line is masked) and the primary handler, which either
+// runs the handler here or sets IRQTF_RUNTHREAD and wakes the thread
+// (__irq_wake_thread()).
+void device_hardirq(Device* d, Task* curr) noexcept {
+  Vcpu* v = d->v;
+  spin_ns(d->spec.entry_ns);
+  const IrqHardirqAction a = d->line.hardirq();
+  if (d->threaded) {
+    if (a.wake_thread) {
+      ++v->stats.irq_thread_wakeups;
+      complete_noresched(curr, d->thread->wake_token);
+    }
+    return;
+  }
+  ++v->stats.irq_device;
+  d->line.handler_begin();
+  spin_ns(d->spec.handler_ns);
+  if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
+  raise_softirq(v, d->spec.softirq_ns);
+  d->line.handler_end(sys::now_ns());
+}
+
+// A device's hrtimer callback: the device asserts its line. A hardirq
+// follows unless the line is masked (its ONESHOT thread pending or running:
+// the firing is latched, delivered at the unmask).
 void device_fire(Hrtimer* h, Task* curr) noexcept {
   auto* d = static_cast<Device*>(h->owner);
   Vcpu* v = d->v;
-  ++d->fired;
-  // Re-arm on the period grid; periods that already passed coalesce into
-  // this interrupt (a level-triggered line is pending once).
+  // Re-arm on the period grid; periods that already passed merge into this
+  // firing (a level-triggered line is asserted once).
   const int64_t period = d->spec.period_ns;
   const int64_t now = sys::now_ns();
   int64_t next = h->expires + period;
   if (next <= now) {
     const int64_t k = (now - next) / period + 1;
     next += k * period;
-    d->coalesced += static_cast<uint64_t>(k);
+    d->line.fire_missed(static_cast<uint64_t>(k));
   }
   v->rq_lock.lock();
   hrtimer_start_locked(curr, h, next);
   v->rq_lock.unlock();
-  spin_ns(d->spec.entry_ns);
-  if (d->threaded) {
-    // The primary handler (irq_default_primary_handler) only wakes the thread.
-    ++v->stats.irq_thread_wakeups;
-    d->thread_pending.fetch_add(1, std::memory_order_relaxed);
-    complete_noresched(curr, d->thread->wake_token);
-    return;
-  }
-  ++v->stats.irq_device;
-  spin_ns(d->spec.handler_ns);
-  if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
-  ++d->handled;
-  raise_softirq(v, d->spec.softirq_ns);
+  if (d->line.fire(now)) device_hardirq(d, curr);
+}
+
+// The latched firing delivered at the unmask.
+void device_unmask_fire(Hrtimer* h, Task* curr) noexcept {
+  device_hardirq(static_cast<Device*>(h->owner), curr);
 }
 
 // --- the kernel's own tasks ---------------------------------------------------------------
@@ -267,16 +284,33 @@ void irq_thread_body(TaskApi& api, Device* d, Model m) {
   api.kernel_enter();
   const bool forced = (d->spec.flags & kIrqfThreadFn) == 0;
   const bool mask = forced && forced_irq_thread_masks_irqs(m);
+  Task* self = d->thread;
   while (api.block()) {
-    for (uint32_t n = d->thread_pending.exchange(0); n > 0 && api.running(); --n) {
+    while (api.running()) {
+      // irq_wait_for_interrupt(): test_and_clear_bit(IRQTF_RUNTHREAD); the
+      // line state is shared with the device's hardirq on this vCPU.
+      api.local_irq_disable();
+      const bool run = d->line.thread_take();
+      api.local_irq_enable();
+      if (!run) break;
       if (forced) api.local_bh_disable();
-      if (mask) api.local_irq_disable();
+      api.local_irq_disable();
+      d->line.handler_begin();  // the handler serves every firing so far
+      if (!mask) api.local_irq_enable();
       // The thread's own work: time it is preempted or interrupted does not count.
       api.compute(d->spec.handler_ns);
       if (d->spec.handler_fn != nullptr) d->spec.handler_fn(d->spec.handler_arg);
-      ++d->handled;
       raise_softirq(d->v, d->spec.softirq_ns);
-      if (mask) api.local_irq_enable();
+      // irq_finalize_oneshot() (under desc->lock, IRQs off): unmask unless
+      // RUNTHREAD was set again; a firing latched meanwhile is raised now
+      // and taken when this thread enables interrupts.
+      if (!mask) api.local_irq_disable();
+      if (d->line.handler_end(sys::now_ns())) {
+        d->v->rq_lock.lock();
+        hrtimer_start_locked(self, &d->unmask_timer, sys::now_ns());
+        d->v->rq_lock.unlock();
+      }
+      api.local_irq_enable();
       if (forced) api.local_bh_enable();
     }
   }

@@ -73,10 +73,12 @@ void update_top(LockBase& l) noexcept {
 }
 
 // Highest effective priority first, FIFO among equals (rt_mutex_waiter_less()).
-void waiter_insert(LockBase& l, Task* t) noexcept {
+// PI locks keep their waiters by priority (rt_mutex_enqueue(), FIFO within
+// one); a plain mutex in arrival order (__mutex_add_waiter(): list_add_tail).
+void waiter_insert(LockBase& l, Task* t, bool by_priority = true) noexcept {
   Task** pp = &LockAccess::waiters(l);
   const int p = prio_of(t->cls);
-  while (*pp != nullptr && prio_of((*pp)->cls) >= p) pp = &(*pp)->lock_next;
+  while (*pp != nullptr && (!by_priority || prio_of((*pp)->cls) >= p)) pp = &(*pp)->lock_next;
   t->lock_next = *pp;
   *pp = t;
   t->blocked_on = &l;
@@ -119,11 +121,30 @@ bool set_effective_class(Task* by, Task* p, TaskClass c, bool only_raise = false
     return false;
   }
   const bool queued = p->on_rq;
-  if (queued) pv->rq.dequeue(p);
+  const bool was_fair = p->cls.sched_class == SchedClass::kFair;
+  const bool to_fair = c.sched_class == SchedClass::kFair;
+  Task* curr = pv->current.load(std::memory_order_relaxed);
+  const int64_t clock = task_clock_locked(pv);
+  // rt_mutex_setprio(): dequeue (DEQUEUE_SAVE), put_prev if running, change,
+  // enqueue (ENQUEUE_RESTORE), set_next if running. A fair sleeper still
+  // queued as delayed (DELAY_DEQUEUE) finishes its dequeue first.
+  if (queued) {
+    pv->rq.deactivate(p, clock, FairDequeue::kSave);
+  } else if (was_fair && !to_fair && p->se.on_rq) {
+    pv->rq.fair().dequeue(&p->se, clock, FairDequeue::kSave);
+    if (pv->rq.fair().curr() == &p->se) pv->rq.fair().put_prev(clock);
+  }
   p->cls = c;
   host_class_changed_locked(p);
-  if (queued) pv->rq.enqueue(p, false);
-  Task* curr = pv->current.load(std::memory_order_relaxed);
+  if (queued) {
+    pv->rq.activate(p, clock, FairEnqueue::kRestore);
+  } else if (curr == p && !was_fair && to_fair) {
+    pv->rq.fair().enqueue(&p->se, clock, FairEnqueue::kRestore);
+    pv->rq.fair().set_next(&p->se, clock);
+    // switched_to_fair(): a running task that comes back to the fair class
+    // is rescheduled (resched_curr()).
+    resched_locked(p, Resched::kFull, false);
+  }
   if (queued && curr != nullptr && curr != p && curr != by &&
       prio_of(c) > (curr->is_idle ? -1 : prio_of(curr->cls))) {
     ipi = resched_locked(curr, Resched::kFull, pv != by->v).ipi;
@@ -279,7 +300,8 @@ void boost_chain(Task* t, Task* owner) noexcept {
   }
 }
 
-bool pi_acquire(Task* t, LockBase& l) noexcept {
+// rtlock: an RT spinlock_t (its waiter schedules in SM_RTLOCK_WAIT).
+bool pi_acquire(Task* t, LockBase& l, bool rtlock) noexcept {
   std::atomic<uint32_t>& w = LockAccess::word(l);
   const uint32_t tid = tid_of(t);
   uint32_t expected = 0;
@@ -340,7 +362,7 @@ bool pi_acquire(Task* t, LockBase& l) noexcept {
     }
     irq_restore_replay(t, irqs);
     PiWait arg{&l};
-    schedule_block(t, &pi_host_wait, &arg);
+    schedule_block(t, &pi_host_wait, &arg, rtlock);
     // Back on the CPU: dispatched after the host handed us the word, or
     // the run is stopping, or we were never switched out.
     irqs = irq_save(t);
@@ -433,7 +455,7 @@ bool plain_acquire(Task* t, LockBase& l) noexcept {
       irq_restore_replay(t, irqs);
       continue;
     }
-    waiter_insert(l, t);
+    waiter_insert(l, t, /*by_priority=*/false);
     t->v->rq_lock.lock();
     t->state = TaskState::kBlocked;
     t->v->rq_lock.unlock();
@@ -472,8 +494,9 @@ void sleeping_lock_checks(Task* t, LockType type, const std::source_location& lo
 }
 
 bool sleeping_acquire(Task* t, LockBase& l, LockType type) noexcept {
-  return lock_impl(t->ex->cfg.model, type) == LockImpl::kSleepingPi ? pi_acquire(t, l)
-                                                                   : plain_acquire(t, l);
+  return lock_impl(t->ex->cfg.model, type) == LockImpl::kSleepingPi
+             ? pi_acquire(t, l, type == LockType::kSpinlock)
+             : plain_acquire(t, l);
 }
 
 void sleeping_release(Task* t, LockBase& l, LockType type) noexcept {
@@ -580,7 +603,7 @@ bool TaskApi::spin_lock(Spinlock& l, std::source_location loc) noexcept {
   // (vCPUs never migrate), then the rt_mutex.
   detail::sleeping_lock_checks(t, LockType::kSpinlock, loc);
   ++t->rcu_depth;
-  if (detail::pi_acquire(t, l)) {
+  if (detail::pi_acquire(t, l, /*rtlock=*/true)) {
     detail::lockdep_acquired(t, l);
     return true;
   }
@@ -650,7 +673,7 @@ bool TaskApi::rt_mutex_lock(RtMutex& l, std::source_location loc) noexcept {
   if (detail::stopping(t)) return false;
   detail::sleeping_lock_checks(t, LockType::kRtMutex, loc);
   detail::lockdep_before(t, l);
-  if (!detail::pi_acquire(t, l)) return false;
+  if (!detail::pi_acquire(t, l, /*rtlock=*/false)) return false;
   detail::lockdep_acquired(t, l);
   return true;
 }

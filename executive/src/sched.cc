@@ -164,14 +164,10 @@ Task* wq_pop(Completion& c) noexcept {
 
 // --- runqueue ------------------------------------------------------------------------------
 
-RunQueue::List& RunQueue::list_of(Task* t) noexcept {
+void RunQueue::push_rt(Task* t, bool at_head) noexcept {
   // The effective class: a PI-boosted task queues at its inherited priority.
-  return t->cls.sched_class == SchedClass::kRt ? rt_[static_cast<size_t>(t->cls.rt_priority)]
-                                                : fair_;
-}
-
-void RunQueue::enqueue(Task* t, bool at_head) noexcept {
-  List& l = list_of(t);
+  const auto p = static_cast<unsigned>(t->cls.rt_priority);
+  List& l = rt_[p];
   t->rq_prev = nullptr;
   t->rq_next = nullptr;
   if (l.head == nullptr) {
@@ -185,16 +181,13 @@ void RunQueue::enqueue(Task* t, bool at_head) noexcept {
     l.tail->rq_next = t;
     l.tail = t;
   }
-  if (t->cls.sched_class == SchedClass::kRt) {
-    const auto p = static_cast<unsigned>(t->cls.rt_priority);
-    bitmap_[p / 64] |= uint64_t{1} << (p % 64);
-  }
-  t->on_rq = true;
-  ++nr_;
+  bitmap_[p / 64] |= uint64_t{1} << (p % 64);
+  ++nr_rt_;
 }
 
-void RunQueue::dequeue(Task* t) noexcept {
-  List& l = list_of(t);
+void RunQueue::erase_rt(Task* t) noexcept {
+  const auto p = static_cast<unsigned>(t->cls.rt_priority);
+  List& l = rt_[p];
   if (t->rq_prev != nullptr) {
     t->rq_prev->rq_next = t->rq_next;
   } else {
@@ -206,30 +199,69 @@ void RunQueue::dequeue(Task* t) noexcept {
     l.tail = t->rq_prev;
   }
   t->rq_prev = t->rq_next = nullptr;
-  if (t->cls.sched_class == SchedClass::kRt && l.head == nullptr) {
-    const auto p = static_cast<unsigned>(t->cls.rt_priority);
-    bitmap_[p / 64] &= ~(uint64_t{1} << (p % 64));
-  }
-  t->on_rq = false;
-  --nr_;
+  if (l.head == nullptr) bitmap_[p / 64] &= ~(uint64_t{1} << (p % 64));
+  --nr_rt_;
 }
 
-Task* RunQueue::pick() noexcept {
+void RunQueue::activate(Task* t, int64_t clock, FairEnqueue kind) noexcept {
+  t->on_rq = true;
+  if (t->cls.sched_class == SchedClass::kRt) {
+    push_rt(t, false);
+  } else {
+    fair_.enqueue(&t->se, clock, kind);
+  }
+}
+
+void RunQueue::requeue_prev(Task* t, bool at_head) noexcept {
+  t->on_rq = true;
+  if (t->cls.sched_class == SchedClass::kRt) push_rt(t, at_head);
+}
+
+void RunQueue::deactivate(Task* t, int64_t clock, FairDequeue kind) noexcept {
+  if (t->cls.sched_class == SchedClass::kRt) {
+    if (t->on_rq) erase_rt(t);
+  } else if (t->se.on_rq) {
+    fair_.dequeue(&t->se, clock, kind);
+  }
+  t->on_rq = false;
+}
+
+Task* RunQueue::pick(int64_t clock) noexcept {
   Task* t = nullptr;
   if (bitmap_[1] != 0) {
     t = rt_[64 + 63 - static_cast<size_t>(__builtin_clzll(bitmap_[1]))].head;
   } else if (bitmap_[0] != 0) {
     t = rt_[63 - static_cast<size_t>(__builtin_clzll(bitmap_[0]))].head;
-  } else {
-    t = fair_.head;
   }
-  if (t != nullptr) dequeue(t);
+  if (t != nullptr) {
+    erase_rt(t);
+    t->on_rq = false;
+    fair_.put_prev(clock);
+    return t;
+  }
+  FairEntity* se = fair_.pick_next(clock);
+  if (se == nullptr) return nullptr;
+  t = static_cast<Task*>(se->owner);
+  t->on_rq = false;
   return t;
+}
+
+uint32_t RunQueue::nr_running() const noexcept {
+  const FairEntity* c = fair_.curr();
+  const uint32_t running_fair = (c != nullptr && c->on_rq && !c->sched_delayed) ? 1 : 0;
+  return nr_rt_ + fair_.nr_runnable() - running_fair;
 }
 
 bool RunQueue::has_rt_prio(int prio) const noexcept {
   const auto p = static_cast<unsigned>(prio);
   return (bitmap_[p / 64] & (uint64_t{1} << (p % 64))) != 0;
+}
+
+int64_t task_clock_locked(Vcpu* v) noexcept {
+  const int64_t c = sys::now_ns() - v->handler_ns.load(std::memory_order_relaxed) -
+                    v->host_stolen_ns.load(std::memory_order_relaxed);
+  if (c > v->task_clock_ns) v->task_clock_ns = c;
+  return v->task_clock_ns;
 }
 
 // --- hrtimer heap --------------------------------------------------------------------------
@@ -363,8 +395,16 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // head unless a slice expiry or a fair wakeup sent them to the tail.
   const bool blocking = kind == SwitchKind::kExit ||
                         (kind == SwitchKind::kBlock && t->state != TaskState::kRunning);
-  if (!t->is_idle && !blocking) v->rq.enqueue(t, !t->requeue_tail);
-  Task* next = v->rq.pick();
+  const int64_t clock = task_clock_locked(v);
+  if (!t->is_idle) {
+    if (!blocking) {
+      v->rq.requeue_prev(t, !t->requeue_tail);
+    } else {
+      v->rq.deactivate(t, clock,
+                       kind == SwitchKind::kExit ? FairDequeue::kSpecial : FairDequeue::kSleep);
+    }
+  }
+  Task* next = v->rq.pick(clock);
   if (next == nullptr) next = v->idle;
   // clear_tsk_need_resched(prev): both flags, whatever comes next.
   t->resched.store(0, std::memory_order_relaxed);
@@ -388,6 +428,12 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   const int64_t wake_stamp = next->wake_req_ns;
   const int64_t wake_stolen = next->wake_req_stolen_ns;
   next->wake_req_ns = 0;
+  const int64_t switch_ns = sys::now_ns();
+  if (!blocking && !t->is_idle) t->runnable_ns = switch_ns;
+  if (next->runnable_ns != 0) {
+    next->wait_ns += switch_ns - next->runnable_ns;
+    next->runnable_ns = 0;
+  }
   v->rq_lock.unlock();
 
   // Accounting, while this task still owns the vCPU.
@@ -410,6 +456,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
     ++st.ctx_involuntary;
     ++st.preemptions[point_index(p)];
     ++t->preempted;
+    ++t->preempted_at[point_index(p)];
     // Model-induced: the host's stalls inside the window are its cost, not
     // the model's (they are reported as host_stolen_ns).
     if (wake_stamp != 0 && next->delay_hist) {
@@ -420,6 +467,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   trace_dispatch(v, next, t->is_idle ? nullptr : t, cause, p);
   acct_switch(v, acct_state_of(next));
   t->parked_ns = now;
+  if (!t->is_idle) t->runtime_ns += now - t->picked_ns;
   next->picked_ns = now;
   v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // Keep this task's timer armed while parked when there is room in the set
@@ -455,7 +503,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
 
 void dispatch_first(Vcpu* v) noexcept {
   v->rq_lock.lock();
-  Task* next = v->rq.pick();
+  Task* next = v->rq.pick(task_clock_locked(v));
   if (next == nullptr) next = v->idle;
   v->current.store(next, std::memory_order_relaxed);
   v->rq_lock.unlock();
@@ -476,15 +524,38 @@ void preempt_point(TaskHot* h, Point p) noexcept {
   if (d.switch_now) schedule_core(t, p, SwitchKind::kPreempt, false);
 }
 
+void bh_disable_rt(TaskHot* h) noexcept {
+  Task* t = to_task(h);
+  const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
+  // __local_bh_disable_ip() on RT: the first entry, when preemptible,
+  // migrate_disable() (a no-op: tasks are pinned) and rcu_read_lock().
+  if (bh_disable_enters_rcu(t->ex->cfg.model, softirq_count(c) == 0,
+                            preemptible(c, t->irqs_disabled.load() != 0, t->ex->cfg.model))) {
+    ++t->rcu_depth;
+    t->bh_rcu = true;
+  }
+}
+
 void bh_enable_slow(TaskHot* h) noexcept {
   Task* t = to_task(h);
   if (stopping(t)) return;
-  // __local_bh_enable_ip(): "if (!in_interrupt() && local_softirq_pending())
-  // do_softirq();", then preempt_check_resched().
+  // __local_bh_enable_ip(): pending softirqs where bh_enable_softirqs() says
+  // (off RT: unless in interrupt; RT: at the end of the section, inline if
+  // preemptible, else ksoftirqd), then preempt_check_resched(). On RT the
+  // end of the section leaves its RCU read-side section.
   const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
-  if (!in_interrupt(c) && t->softirq_pending->load(std::memory_order_relaxed) != 0) {
+  const BhEnableSoftirqs soft =
+      bh_enable_softirqs(t->ex->cfg.model, c, t->irqs_disabled.load() != 0,
+                         t->softirq_pending->load(std::memory_order_relaxed) != 0);
+  if (t->bh_rcu && softirq_count(c) == 0) {
+    --t->rcu_depth;
+    t->bh_rcu = false;
+  }
+  if (soft == BhEnableSoftirqs::kInline) {
     ++t->v->stats.softirq_at_bh_enable;
     run_softirqs(t);
+  } else if (soft == BhEnableSoftirqs::kWakeKsoftirqd) {
+    wakeup_softirqd(t, t->v);
   }
   preempt_point(h, Point::kPreemptEnable);
 }
@@ -497,7 +568,7 @@ void irq_replay(TaskHot* h) noexcept {
 
 // schedule() on block: the debug check, then decide() (which always says
 // switch for kSchedule) and the switch.
-void schedule_block(Task* t, OffCpuHook off_cpu, void* arg) noexcept {
+void schedule_block(Task* t, OffCpuHook off_cpu, void* arg, bool rtlock_wait) noexcept {
   if (stopping(t)) return;
   const Model m = t->ex->cfg.model;
   const PreemptCount c = t->preempt_count.load(std::memory_order_relaxed);
@@ -507,6 +578,12 @@ void schedule_block(Task* t, OffCpuHook off_cpu, void* arg) noexcept {
     std::snprintf(buf, sizeof(buf), "BUG: scheduling while atomic: %s/%d/0x%08x\n", t->name,
                   static_cast<int>(t->tid), static_cast<unsigned>(c));
     debug_report(t, buf);
+  }
+  // rcu_note_context_switch(): a wait for an RT spinlock_t is
+  // __schedule(SM_RTLOCK_WAIT), counted as a preemption (no warning).
+  if (!rtlock_wait && voluntary_switch_in_rcu_reader(t->rcu_depth)) {
+    ++t->v->stats.rcu_voluntary_switch_warnings;
+    debug_report(t, "Voluntary context switch within RCU read-side critical section!\n");
   }
   const Decision d = decide(m, Point::kSchedule, context_of(t));
   record_decision(t->v, Point::kSchedule, d);
@@ -632,26 +709,33 @@ Task* activate_locked(Task* p, bool remote, bool* ipi) noexcept {
   Task* curr = tv->current.load(std::memory_order_relaxed);
   *ipi = false;
   if (p->on_rq || p == curr) return curr;
-  tv->rq.enqueue(p, false);
+  const int64_t clock = task_clock_locked(tv);
+  p->runnable_ns = sys::now_ns();
+  tv->rq.activate(p, clock, FairEnqueue::kWakeup);
   if (curr == nullptr) return curr;
   const uint32_t f = curr->resched.load(std::memory_order_relaxed);
   Wakeup w;
   w.curr = curr->is_idle ? TaskClass{SchedClass::kIdle, 0} : class_of(curr);
   w.wakee = class_of(p);
   w.remote = remote;
-  w.fair_wakee_wins = p->ex->cfg.fair_wakeup_preempts;
   w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
+  // Fair vs fair: check_preempt_wakeup_fair() decides (EEVDF, fair.h).
+  if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
+    w.fair_wakee_wins = tv->rq.fair().wakeup_preempt(&p->se, clock, w.curr_flags.need_resched);
+  }
+  // update_curr() on the way may have found curr's request used up.
+  const bool curr_expired = tv->rq.fair().take_resched() && !w.fair_wakee_wins;
   const WakeupAction a = on_wakeup(p->ex->cfg.model, w);
   p->wake_req_ns = a.requested != Resched::kNone ? sys::now_ns() : 0;
   p->wake_req_stolen_ns = tv->host_stolen_ns.load(std::memory_order_relaxed);
   if (a.requested != Resched::kNone) {
     const ReschedAction done = resched_locked(curr, a.requested, remote);
     *ipi = done.ipi;
-    // A fair wakee that wins over a fair current goes first: the current
-    // is requeued behind it (the EEVDF pick is not modelled).
-    if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
-      curr->requeue_tail = true;
-    }
+  }
+  if (curr_expired && w.curr.sched_class == SchedClass::kFair) {
+    const ReschedAction done =
+        resched_locked(curr, resched_curr_lazy_flag(p->ex->cfg.model), remote);
+    *ipi = *ipi || done.ipi;
   }
   return curr;
 }
@@ -852,7 +936,9 @@ bool TaskApi::sleep_until(int64_t abs_ns) noexcept {
   Task* t = to_task(t_);
   if (detail::stopping(t)) return false;
   detail::SyscallScope sc(t);
-  might_sleep();
+  // hrtimer_nanosleep() -> do_nanosleep(), like msleep() ->
+  // schedule_timeout(): no might_sleep() on the way to schedule(); a sleep
+  // in atomic context is reported by schedule() itself.
   detail::Vcpu* v = t->v;
   const uint32_t irqs = detail::irq_save(t);
   v->rq_lock.lock();

@@ -16,6 +16,8 @@ std::string_view to_string(Format f) {
       return "md";
     case Format::kHtml:
       return "html";
+    case Format::kTasks:
+      return "tasks";
   }
   return "?";
 }
@@ -25,6 +27,7 @@ std::optional<Format> parse_run_format(std::string_view name) {
   if (name == "json") return Format::kJson;
   if (name == "csv") return Format::kCsv;
   if (name == "md") return Format::kMarkdown;
+  if (name == "tasks") return Format::kTasks;
   return std::nullopt;
 }
 
@@ -45,6 +48,7 @@ std::string_view run_file_name(Format f) {
       return "run.md";
     case Format::kTable:
     case Format::kHtml:
+    case Format::kTasks:
       break;
   }
   return "";
@@ -61,6 +65,7 @@ std::string_view report_file_name(Format f) {
     case Format::kJson:
       return "report.json";
     case Format::kTable:
+    case Format::kTasks:
       break;
   }
   return "";
@@ -77,6 +82,8 @@ std::unique_ptr<Reporter<RunDocument>> make_reporter<RunDocument>(Format f) {
       return detail::make_run_csv_reporter();
     case Format::kMarkdown:
       return detail::make_run_markdown_reporter();
+    case Format::kTasks:
+      return detail::make_run_tasks_reporter();
     case Format::kHtml:
       break;
   }
@@ -95,6 +102,7 @@ std::unique_ptr<Reporter<Report>> make_reporter<Report>(Format f) {
     case Format::kHtml:
       return detail::make_report_html_reporter();
     case Format::kTable:
+    case Format::kTasks:
       break;
   }
   return nullptr;

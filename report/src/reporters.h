@@ -9,6 +9,7 @@
 namespace pb::report::detail {
 
 std::unique_ptr<Reporter<RunDocument>> make_run_table_reporter();     // table_reporter.cc
+std::unique_ptr<Reporter<RunDocument>> make_run_tasks_reporter();     // tasks_reporter.cc
 std::unique_ptr<Reporter<RunDocument>> make_run_json_reporter();      // json_reporter.cc
 std::unique_ptr<Reporter<Report>> make_report_json_reporter();        // json_reporter.cc
 std::unique_ptr<Reporter<RunDocument>> make_run_csv_reporter();       // csv_reporter.cc

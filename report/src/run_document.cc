@@ -56,6 +56,25 @@ ojson measured_json(const wl::MeasuredTask& m) {
                {"model_delay_histogram", histogram_json(m.model_delay_hist)}};
 }
 
+ojson task_json(const wl::TaskRecord& t) {
+  ojson by_point = ojson::object();
+  for (const auto& [point, n] : t.preemptions) by_point[point] = n;
+  ojson o{{"name", t.name},
+          {"class", t.sched_class},
+          {"priority", t.priority},
+          {"nice", t.nice},
+          {"vcpu", t.vcpu},
+          {"ops", t.ops},
+          {"runtime_ns", t.runtime_ns},
+          {"wait_ns", t.wait_ns},
+          {"dispatches", t.dispatches},
+          {"preemptions", std::move(by_point)},
+          {"periodic", t.periodic}};
+  o["latency_ns"] = t.periodic ? summary_json(t.latency) : ojson(nullptr);
+  o["deadline_misses"] = t.deadline_misses;
+  return o;
+}
+
 ojson cell_json(const wl::CellResult& c) {
   static const wl::MeasuredTask kNothing{};
   const wl::MeasuredTask& head = c.measured.empty() ? kNothing : c.measured.front();
@@ -87,6 +106,9 @@ ojson cell_json(const wl::CellResult& c) {
   ojson measured = ojson::array();
   for (const auto& m : c.measured) measured.push_back(measured_json(m));
   cell["measured"] = std::move(measured);
+  ojson tasks = ojson::array();
+  for (const auto& t : c.tasks) tasks.push_back(task_json(t));
+  cell["tasks"] = std::move(tasks);
   ojson counters = ojson::object();
   for (const auto& [name, n] : c.counters) counters[name] = n;
   cell["counters"] = std::move(counters);
@@ -119,6 +141,7 @@ ojson config_json(const RunConfig& c, const std::string& label) {
                {"duration_s", number(c.duration_s)},
                {"vcpus", c.vcpus},
                {"hz", c.hz},
+               {"base_slice_us", c.base_slice_us},
                {"seed", c.seed},
                {"rounds", c.rounds},
                {"use_fifo", c.use_fifo},
@@ -377,6 +400,35 @@ wl::MeasuredTask read_measured(const Obj& o) {
   return m;
 }
 
+wl::TaskRecord read_task(const Obj& o) {
+  wl::TaskRecord t;
+  t.name = as_string(o.at("name"), o.path_of("name"));
+  optional_key(o, "class", &t.sched_class, as_string);
+  const auto any_int = [](const json& v, const std::string& p) {
+    return as_int(v, p, std::numeric_limits<int>::min(), std::numeric_limits<int>::max());
+  };
+  const auto i64 = [](const json& v, const std::string& p) { return as_int64(v, p); };
+  optional_key(o, "priority", &t.priority, any_int);
+  optional_key(o, "nice", &t.nice, any_int);
+  optional_key(o, "vcpu", &t.vcpu, any_int);
+  optional_key(o, "ops", &t.ops, as_uint64);
+  optional_key(o, "runtime_ns", &t.runtime_ns, i64);
+  optional_key(o, "wait_ns", &t.wait_ns, i64);
+  optional_key(o, "dispatches", &t.dispatches, as_uint64);
+  if (o.find("preemptions")) {
+    const Obj by = o.obj("preemptions");
+    for (const auto& [point, n] : o.at("preemptions").items()) {
+      t.preemptions[point] = as_uint64(n, by.path_of(point.c_str()));
+    }
+  }
+  optional_key(o, "periodic", &t.periodic, as_bool);
+  if (const json* l = o.find("latency_ns"); l != nullptr && !l->is_null()) {
+    t.latency = read_summary(o.obj("latency_ns"));
+  }
+  optional_key(o, "deadline_misses", &t.deadline_misses, as_uint64);
+  return t;
+}
+
 wl::CellResult read_cell(const Obj& o) {
   wl::CellResult c;
   c.model = as_string(o.at("model"), o.path_of("model"));
@@ -410,6 +462,12 @@ wl::CellResult read_cell(const Obj& o) {
     if (!m->is_array()) wrong_type(path, "an array", *m);
     for (size_t i = 0; i < m->size(); ++i)
       c.measured.push_back(read_measured(Obj((*m)[i], index(path, i))));
+  }
+  if (const json* ts = o.find("tasks")) {
+    const std::string path = o.path_of("tasks");
+    if (!ts->is_array()) wrong_type(path, "an array", *ts);
+    for (size_t i = 0; i < ts->size(); ++i)
+      c.tasks.push_back(read_task(Obj((*ts)[i], index(path, i))));
   }
   if (!c.measured.empty()) {
     if (!same_summary(latency, c.measured[0].latency)) {
@@ -503,6 +561,8 @@ RunConfig read_config(const Obj& o) {
   };
   optional_key(o, "vcpus", &c.vcpus, positive_int);
   optional_key(o, "hz", &c.hz, positive_int);
+  optional_key(o, "base_slice_us", &c.base_slice_us,
+               [](const json& v, const std::string& p) { return as_int64(v, p); });
   optional_key(o, "seed", &c.seed, as_uint64);
   optional_key(o, "rounds", &c.rounds, positive_int);
   optional_key(o, "use_fifo", &c.use_fifo, as_bool);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "pb/executive/policy.h"
+#include "pb/scenarios/scenario.h"
 #include "pb/sim/engine.h"
 
 namespace pb::scenarios {
@@ -53,24 +54,27 @@ nlohmann::ordered_json report_titles(const std::vector<BugReport>& reports);
 inline constexpr const char* kBugSleeping = "BUG: sleeping function called from invalid context";
 inline constexpr const char* kBugAtomic = "BUG: scheduling while atomic";
 inline constexpr const char* kBugAtomicity = "BUG: spinlock atomicity broken";
+// rcu_note_context_switch()'s WARN_ONCE (kernel/rcu/tree_plugin.h).
+inline constexpr const char* kWarnRcuSwitch =
+    "Voluntary context switch within RCU read-side critical section!";
+
+// What a real-time run reports beside its outcome: notes, and each device's
+// interrupts (exec::IrqStats).
+struct RealOut {
+  std::vector<std::string> notes;
+  std::vector<ScenarioDevice> devices;
+};
 
 // Real-time runs on the executive (scenario_real.cc). Each returns the
 // measured outcome with the scenario's keys; throws ScenarioRunError when the
 // executive cannot run and ScenarioError when the parameters have no
 // real-time form.
-nlohmann::ordered_json real_pathfinder(const Params& p, exec::Model m,
-                                       std::vector<std::string>* notes);
-nlohmann::ordered_json real_audio_isr(const Params& p, exec::Model m,
-                                      std::vector<std::string>* notes);
-nlohmann::ordered_json real_percpu_irq(const Params& p, exec::Model m,
-                                       std::vector<std::string>* notes);
-nlohmann::ordered_json real_braking(const Params& p, exec::Model m,
-                                    std::vector<std::string>* notes);
-nlohmann::ordered_json real_nested_locks(const Params& p, exec::Model m,
-                                         std::vector<std::string>* notes);
-nlohmann::ordered_json real_reentrancy(const Params& p, exec::Model m,
-                                       std::vector<std::string>* notes);
-nlohmann::ordered_json real_sleep_in_atomic(const Params& p, exec::Model m,
-                                            std::vector<std::string>* notes);
+nlohmann::ordered_json real_pathfinder(const Params& p, exec::Model m, RealOut* out);
+nlohmann::ordered_json real_audio_isr(const Params& p, exec::Model m, RealOut* out);
+nlohmann::ordered_json real_percpu_irq(const Params& p, exec::Model m, RealOut* out);
+nlohmann::ordered_json real_braking(const Params& p, exec::Model m, RealOut* out);
+nlohmann::ordered_json real_nested_locks(const Params& p, exec::Model m, RealOut* out);
+nlohmann::ordered_json real_reentrancy(const Params& p, exec::Model m, RealOut* out);
+nlohmann::ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, RealOut* out);
 
 }  // namespace pb::scenarios::detail

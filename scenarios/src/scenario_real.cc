@@ -76,7 +76,7 @@ class Run {
     if (left.fetch_sub(1) == 1) api.request_stop();
   }
 
-  const exec::RunResult& run(std::vector<std::string>* notes) {
+  const exec::RunResult& run(RealOut* out) {
     if (ex_->start() != 0) throw ScenarioRunError("executive: " + ex_->error());
     if (sys::now_ns() > base_ - kSpinLead) {
       ex_->stop();
@@ -85,10 +85,14 @@ class Run {
     }
     ex_->run_for(kBound);
     const exec::RunResult& r = ex_->result();
-    notes->push_back("real: the executive on 1 vCPU, model " +
-                     std::string(exec::to_string(r.model)) +
-                     (r.host_fifo ? ", host SCHED_FIFO" : ", host SCHED_OTHER"));
-    for (const std::string& n : r.notes) notes->push_back(n);
+    out->notes.push_back("real: the executive on 1 vCPU, model " +
+                         std::string(exec::to_string(r.model)) +
+                         (r.host_fifo ? ", host SCHED_FIFO" : ", host SCHED_OTHER"));
+    for (const std::string& n : r.notes) out->notes.push_back(n);
+    for (const exec::IrqStats& q : r.irqs) {
+      out->devices.push_back({q.name, q.threaded, q.fired, q.delivered, q.coalesced, q.handled,
+                              q.worst_fire_to_handled_ns});
+    }
     if (r.watchdog_tripped) throw ScenarioRunError("watchdog: " + r.watchdog_message);
     if (left_.load() != 0) throw ScenarioRunError("the run ended before its tasks finished");
     return r;
@@ -118,14 +122,16 @@ exec::TaskSpec fair(const char* name, std::function<void(TaskApi&)> body) {
 }
 
 ordered_json reports_of(const exec::RunResult& r) {
-  uint64_t sleeping = 0, atomic = 0;
+  uint64_t sleeping = 0, atomic = 0, rcu = 0;
   for (const auto& v : r.vcpus) {
     sleeping += v.might_sleep_bugs;
     atomic += v.schedule_while_atomic_bugs;
+    rcu += v.rcu_voluntary_switch_warnings;
   }
   ordered_json out = ordered_json::array();
   if (sleeping > 0) out.push_back(kBugSleeping);
   if (atomic > 0) out.push_back(kBugAtomic);
+  if (rcu > 0) out.push_back(kWarnRcuSwitch);
   return out;
 }
 
@@ -161,7 +167,7 @@ ordered_json response_outcome(const std::vector<int64_t>& resp, int64_t deadline
 
 }  // namespace
 
-ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_pathfinder(const Params& p, exec::Model m, RealOut* out) {
   Run run(m);
   exec::Mutex mutex("resource");
   exec::RtMutex rt("resource");
@@ -216,13 +222,13 @@ ordered_json real_pathfinder(const Params& p, exec::Model m, std::vector<std::st
     api.compute(mid);
     Run::done(api, r->left());
   }));
-  run.run(notes);
+  run.run(out);
   ordered_json o;
   o["high_blocking_us"] = real_us(acquired.load() - (lock_at.load() + high_at));
   return o;
 }
 
-ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_audio_isr(const Params& p, exec::Model m, RealOut* out) {
   Run run(m);
   const int64_t T = p.ns("period_us"), C = p.ns("compute_us");
   const int n = static_cast<int>(p.i("periods"));
@@ -244,7 +250,7 @@ ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::str
   dev.handler_ns = p.ns("handler_us");
   dev.thread_priority = static_cast<int>(p.i("thread_prio"));
   run.add_irq(dev);
-  const exec::RunResult& res = run.run(notes);
+  const exec::RunResult& res = run.run(out);
   const exec::VcpuStats& v = res.vcpus.at(0);
   const uint64_t irqs = v.irq_timer + v.irq_ipi;
   char buf[200];
@@ -254,7 +260,7 @@ ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::str
                 static_cast<unsigned long long>(irqs),
                 irqs > 0 ? static_cast<double>(v.irq_ns) / static_cast<double>(irqs) / 1e3 : 0.0,
                 static_cast<double>(v.host_stolen_ns) / 1e3);
-  notes->push_back(buf);
+  out->notes.push_back(buf);
   ordered_json o = response_outcome(resp, T);
   ordered_json list = ordered_json::array();
   for (int64_t x : resp) list.push_back(real_us(x));
@@ -262,7 +268,7 @@ ordered_json real_audio_isr(const Params& p, exec::Model m, std::vector<std::str
   return o;
 }
 
-ordered_json real_braking(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_braking(const Params& p, exec::Model m, RealOut* out) {
   Run run(m);
   Run* r = &run;
   const int64_t P = p.ns("period_us"), D = p.ns("deadline_us"), C = p.ns("compute_us");
@@ -287,11 +293,11 @@ ordered_json real_braking(const Params& p, exec::Model m, std::vector<std::strin
     Run::done(api, r->left());
   }));
   run.add(periodic_jobs("brake", static_cast<int>(p.i("brake_prio")), &run, P, C, n, resp.data()));
-  run.run(notes);
+  run.run(out);
   return response_outcome(resp, D);
 }
 
-ordered_json real_nested_locks(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_nested_locks(const Params& p, exec::Model m, RealOut* out) {
   if (p.b("wrong_rule")) {
     throw ScenarioError(
         "wrong_rule=true exists in simulated time only: the executive runs the real rule");
@@ -342,14 +348,14 @@ ordered_json real_nested_locks(const Params& p, exec::Model m, std::vector<std::
     api.kernel_exit();
     Run::done(api, r->left());
   }));
-  const exec::RunResult& res = run.run(notes);
+  const exec::RunResult& res = run.run(out);
   ordered_json o;
   o["reports"] = reports_of(res);
   o["resched_delay_us"] = real_us(dispatched.load() - (run.base() + req));
   return o;
 }
 
-ordered_json real_reentrancy(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_reentrancy(const Params& p, exec::Model m, RealOut* out) {
   Run run(m);
   Run* r = &run;
   const std::string prot = p.s("protect");
@@ -391,7 +397,7 @@ ordered_json real_reentrancy(const Params& p, exec::Model m, std::vector<std::st
     }
     Run::done(api, r->left());
   }));
-  run.run(notes);
+  run.run(out);
   int64_t value = acc.load();
   for (int i = 0; i < exec::kMaxVcpus; ++i) value += per_cpu.on(i).load();
   const uint64_t s = stores.load();
@@ -419,7 +425,7 @@ struct PercpuCounter {
 
 }  // namespace
 
-ordered_json real_percpu_irq(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_percpu_irq(const Params& p, exec::Model m, RealOut* out) {
   Run run(m);
   Run* r = &run;
   const bool irq_save = p.s("protect") == "irq_save";
@@ -462,7 +468,7 @@ ordered_json real_percpu_irq(const Params& p, exec::Model m, std::vector<std::st
   dev.handler_fn = &PercpuCounter::handler;
   dev.handler_arg = c;
   run.add_irq(dev);
-  run.run(notes);
+  run.run(out);
   int64_t value = 0;
   for (int i = 0; i < exec::kMaxVcpus; ++i) value += c->slot.on(i).load();
   const uint64_t made = c->increments.load();
@@ -472,7 +478,7 @@ ordered_json real_percpu_irq(const Params& p, exec::Model m, std::vector<std::st
   return o;
 }
 
-ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, std::vector<std::string>* notes) {
+ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, RealOut* out) {
   Run run(m);
   Run* r = &run;
   const std::string lt = p.s("lock_type");
@@ -487,6 +493,8 @@ ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, std::vector<st
       (void)api.spin_lock(spin);
     } else if (lt == "raw_spinlock") {
       api.raw_spin_lock(raw);
+    } else if (lt == "bh") {
+      api.local_bh_disable();
     } else {
       (void)api.mutex_lock(mutex);
     }
@@ -496,13 +504,15 @@ ordered_json real_sleep_in_atomic(const Params& p, exec::Model m, std::vector<st
       api.spin_unlock(spin);
     } else if (lt == "raw_spinlock") {
       api.raw_spin_unlock(raw);
+    } else if (lt == "bh") {
+      api.local_bh_enable();
     } else {
       api.mutex_unlock(mutex);
     }
     api.kernel_exit();
     Run::done(api, r->left());
   }));
-  const exec::RunResult& res = run.run(notes);
+  const exec::RunResult& res = run.run(out);
   ordered_json o;
   o["reports"] = reports_of(res);
   return o;

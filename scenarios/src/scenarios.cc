@@ -48,6 +48,7 @@ namespace {
 using detail::kBugAtomic;
 using detail::kBugAtomicity;
 using detail::kBugSleeping;
+using detail::kWarnRcuSwitch;
 using detail::us_value;
 using exec::Model;
 
@@ -65,7 +66,7 @@ struct Def {
   std::function<System(const Params&, Model, SimOptions&)> build;
   std::function<ordered_json(const Params&, Model, const SimResult&)> measure;
   // The same scenario on the executive, in real time (every scenario has one).
-  std::function<ordered_json(const Params&, Model, std::vector<std::string>*)> real;
+  std::function<ordered_json(const Params&, Model, detail::RealOut*)> real;
   // Real time only: the outcome keys left out of `pass` for this expectation,
   // each with the reason (a note); none when unset.
   std::function<std::vector<std::pair<std::string, std::string>>(const ordered_json& expected)>
@@ -218,7 +219,7 @@ Def pathfinder() {
     low.priority = static_cast<int>(p.i("low_prio"));
     low.iterations = 1;
     low.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),
-                ops::compute(p.ns("hold_us")), ops::unlock(0),
+                ops::compute(p.ns("hold_us")),     ops::unlock(0),
                 ops::simple(StepOp::kKernelExit),  ops::simple(StepOp::kIterEnd)};
     SimTask high;
     high.name = "T_H";
@@ -226,9 +227,10 @@ Def pathfinder() {
     high.priority = static_cast<int>(p.i("high_prio"));
     high.start_ns = p.ns("high_at_us");
     high.iterations = 1;
-    high.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),   mark(),
-                 ops::compute(p.ns("high_us")), ops::unlock(0), ops::simple(StepOp::kKernelExit),
-                 ops::simple(StepOp::kIterEnd)};
+    high.body = {
+        ops::simple(StepOp::kKernelEnter), ops::lock(0),   mark(),
+        ops::compute(p.ns("high_us")),     ops::unlock(0), ops::simple(StepOp::kKernelExit),
+        ops::simple(StepOp::kIterEnd)};
     SimTask mid;
     mid.name = "T_M";
     mid.policy = exec::Policy::kFifo;
@@ -251,6 +253,83 @@ Def pathfinder() {
 }
 
 // --- audio-isr ------------------------------------------------------------------------------
+
+// audio-isr on RT with the IRQ thread below the task: the forced-threaded
+// line is ONESHOT (handle_fasteoi_irq() masks it before the primary handler,
+// irq_finalize_oneshot() unmasks it after the thread's handler run), so only a
+// firing that finds the line unmasked costs a hardirq prologue; one arriving
+// while the thread is pending or running is latched (one interrupt delivered
+// at the unmask) or merged. The walk follows the one CPU through the
+// firings, the releases and the end of each piece of work (prologue above
+// the task above the thread; a piece ending at an instant is taken before a
+// firing or release at that instant) and returns each job's response.
+std::vector<int64_t> oneshot_thread_below_responses(int64_t T, int64_t C, int64_t phase, int64_t Ti,
+                                                    int64_t P, int64_t H, int n) {
+  std::vector<int64_t> out;
+  int64_t t = 0, next_fire = phase, next_release = 0;
+  int64_t prologue = 0, audio = 0, job_release = 0, handler = 0;
+  int queued = 0, released = 0;
+  bool masked = false, latched = false, runthread = false, in_run = false;
+  const auto deliver = [&] {
+    prologue = P;
+    masked = true;
+    runthread = true;  // the primary handler sets IRQTF_RUNTHREAD
+  };
+  const auto start_job = [&] {
+    if (audio == 0 && queued > 0) {
+      --queued;
+      audio = C;
+      job_release = static_cast<int64_t>(out.size()) * T;
+    }
+  };
+  while (static_cast<int>(out.size()) < n) {
+    // The running piece and when it ends.
+    if (prologue == 0 && audio == 0 && !in_run && runthread) {
+      runthread = false;  // irq_wait_for_interrupt(); the run serves every firing so far
+      in_run = true;
+      latched = false;
+      handler = H;
+    }
+    int64_t* piece = prologue > 0 ? &prologue : audio > 0 ? &audio : in_run ? &handler : nullptr;
+    const int64_t piece_end = piece != nullptr ? t + *piece : INT64_MAX;
+    const int64_t ev = std::min(next_fire, released < n ? next_release : INT64_MAX);
+    if (piece_end <= ev) {
+      t = piece_end;
+      *piece = 0;
+      if (piece == &audio) {
+        out.push_back(t - job_release);
+        start_job();
+      } else if (piece == &handler) {
+        in_run = false;
+        if (!runthread) {
+          masked = false;  // irq_finalize_oneshot()
+          if (latched) {
+            latched = false;
+            deliver();
+          }
+        }
+      }
+      continue;
+    }
+    if (piece != nullptr) *piece -= ev - t;
+    t = ev;
+    if (t == next_fire) {
+      next_fire += Ti;
+      if (masked) {
+        latched = true;
+      } else {
+        deliver();
+      }
+    }
+    if (released < n && t == next_release) {
+      ++released;
+      next_release += T;
+      ++queued;
+      start_job();
+    }
+  }
+  return out;
+}
 
 Def audio_isr() {
   Def d;
@@ -302,7 +381,11 @@ Def audio_isr() {
     const int64_t cost = p.ns("prologue_us") + (threaded && !thread_above ? 0 : p.ns("handler_us"));
     const std::vector<rta::Source> hp = {{p.ns("irq_phase_us"), Ti, cost}};
     const int n = static_cast<int>(p.i("periods"));
-    const std::vector<int64_t> rs = rta::job_responses(0, T, C, 0, hp, n, 1'000'000'000'000);
+    const std::vector<int64_t> rs =
+        threaded && !thread_above
+            ? oneshot_thread_below_responses(T, C, p.ns("irq_phase_us"), Ti, p.ns("prologue_us"),
+                                             p.ns("handler_us"), n)
+            : rta::job_responses(0, T, C, 0, hp, n, 1'000'000'000'000);
     int64_t worst = 0, misses = 0;
     ordered_json list = ordered_json::array();
     for (int64_t r : rs) {
@@ -328,17 +411,31 @@ Def audio_isr() {
           " of demand per " + fmt_us(T) + " period; with the prologue " +
           fmt_us(C + static_cast<int64_t>(per_period * static_cast<double>(cost))) + ".");
     } else {
-      e.analysis.push_back("RT: the handler is force-threaded (prio " +
-                           std::to_string(p.i("thread_prio")) + ", below the task's " +
-                           std::to_string(p.i("audio_prio")) + "); only the " + fmt_us(cost) +
-                           " hard prologue of each interrupt preempts the task.");
+      e.analysis.push_back(
+          "RT: the handler is force-threaded (prio " + std::to_string(p.i("thread_prio")) +
+          ", below the task's " + std::to_string(p.i("audio_prio")) + "); only the " +
+          fmt_us(cost) +
+          " hard prologue preempts the task, and only for a firing that finds the line "
+          "unmasked: the ONESHOT line stays masked from the hardirq until the thread's handler "
+          "run ends (irq_finalize_oneshot()), so while the thread waits behind the job the "
+          "device's firings are latched, one delivered at the unmask, and cost the job "
+          "nothing.");
     }
-    e.analysis.push_back(
-        "exact: job k released at r_k = k x " + fmt_us(T) +
-        " starts at s_k = max(r_k, f_(k-1)) "
-        "and finishes at the least f = s_k + C + Q(s_k) + A[s_k, f) (A: interrupt work "
-        "arriving, Q: interrupt work pending); R_k = f_k - r_k; R_0 = R = C + ceil(R/" +
-        fmt_us(Ti) + ") x " + fmt_us(cost) + " = " + fmt_us(rs.empty() ? 0 : rs[0]) + ".");
+    if (threaded && !thread_above) {
+      e.analysis.push_back(
+          "exact: the CPU walked through the firings, the releases and the ends of the "
+          "prologues (above the task), the jobs (a job starts at max(r_k, f_(k-1))) and the "
+          "thread's handler runs (below it), the line masked from a delivered firing to the end "
+          "of the thread's run; R_0 = " +
+          fmt_us(rs.empty() ? 0 : rs[0]) + ".");
+    } else {
+      e.analysis.push_back(
+          "exact: job k released at r_k = k x " + fmt_us(T) +
+          " starts at s_k = max(r_k, f_(k-1)) "
+          "and finishes at the least f = s_k + C + Q(s_k) + A[s_k, f) (A: interrupt work "
+          "arriving, Q: interrupt work pending); R_k = f_k - r_k; R_0 = R = C + ceil(R/" +
+          fmt_us(Ti) + ") x " + fmt_us(cost) + " = " + fmt_us(rs.empty() ? 0 : rs[0]) + ".");
+    }
     if (misses > 0 && rs.size() > 1 && rs.back() > rs.front()) {
       e.analysis.push_back("overload: the backlog grows, R_k rises from " + fmt_us(rs.front()) +
                            " to " + fmt_us(rs.back()) + " over " + std::to_string(n) + " periods.");
@@ -597,11 +694,11 @@ Def nested_locks() {
     low.policy = exec::Policy::kFifo;
     low.priority = 10;
     low.iterations = 1;
-    low.body = {ops::simple(StepOp::kKernelEnter),         ops::lock(0),
+    low.body = {ops::simple(StepOp::kKernelEnter),     ops::lock(0),
                 ops::compute(p.ns("outer_before_us")), ops::lock(1),
                 ops::compute(p.ns("inner_us")),        ops::unlock(1),
                 ops::compute(p.ns("outer_after_us")),  ops::unlock(0),
-                ops::simple(StepOp::kKernelExit),          ops::simple(StepOp::kIterEnd)};
+                ops::simple(StepOp::kKernelExit),      ops::simple(StepOp::kIterEnd)};
     SimTask high;
     high.name = "T_H";
     high.policy = exec::Policy::kFifo;
@@ -850,12 +947,13 @@ Def sleep_in_atomic() {
   Def d;
   d.info.name = "sleep-in-atomic";
   d.info.summary =
-      "A blocking call (msleep) under a lock: the kernel's debug checks report sleeping in atomic "
-      "context under a spinning lock, a held RT spinlock_t (rcu_read_lock), never under a mutex.";
+      "A blocking call (msleep) under a lock or with BH off: schedule() reports scheduling while "
+      "atomic under a spinning lock or BH off (off RT), RCU warns of a voluntary switch under a "
+      "held RT spinlock_t or RT's BH-off section (rcu_read_lock), nothing under a mutex.";
   d.info.default_model = Model::kFull;
   d.info.params = {
-      pstr("lock_type", "spinlock", {"spinlock", "raw_spinlock", "mutex"},
-           "the lock held across the sleep"),
+      pstr("lock_type", "spinlock", {"spinlock", "raw_spinlock", "mutex", "bh"},
+           "the lock held across the sleep (bh: a local_bh_disable() section)"),
       pint("hold_us", 100, "work under the lock before the sleep"),
       pint("sleep_us", 1000, "the sleep"),
   };
@@ -868,27 +966,29 @@ Def sleep_in_atomic() {
     Expectation e;
     const std::string lt = p.s("lock_type");
     ordered_json reports = ordered_json::array();
+    // msleep() -> schedule_timeout() calls schedule() with no might_sleep()
+    // on the way (kernel/time/timer.c): the reports are schedule()'s.
+    e.analysis.push_back(
+        "msleep() reaches schedule() without might_sleep(): schedule_timeout() has none.");
     if (lt == "mutex") {
       e.analysis.push_back(
-          "a mutex holder may sleep: might_sleep() finds preempt_count 0 and IRQs on; no report.");
+          "a mutex holder may sleep: preempt_count 0, no RCU read-side section; no report.");
     } else {
-      // raw_spinlock_t always adds to preempt_count, spinlock_t only off RT; on
-      // RT spinlock_t holds rcu_read_lock() instead (rt_spin_lock(),
-      // kernel/locking/spinlock_rt.c), which __might_sleep() also reports.
+      // raw_spinlock_t always adds to preempt_count, spinlock_t and BH off
+      // only off RT; on RT a held spinlock_t and a BH-off section hold
+      // rcu_read_lock() instead (rt_spin_lock(), __local_bh_disable_ip()).
       const bool counted = lt == "raw_spinlock" || !exec::model_is_rt(m);
-      const bool rcu = lt == "spinlock" && exec::model_is_rt(m);
-      e.analysis.push_back(
-          counted ? lt + " raises preempt_count to 1 under " + model_name(m) + "."
-                  : "RT: spinlock_t leaves preempt_count at 0 but holds rcu_read_lock().");
-      if (counted || rcu) {
-        reports.push_back(kBugSleeping);
-        e.analysis.push_back(std::string("msleep()'s might_sleep() reports: ") + kBugSleeping +
-                             ".");
-      }
+      const std::string what = lt == "bh" ? "local_bh_disable()" : lt;
+      e.analysis.push_back(counted ? what + " raises preempt_count under " + model_name(m) + "."
+                                   : "RT: " + what +
+                                         " leaves preempt_count at 0 but holds rcu_read_lock().");
       if (counted) {
         reports.push_back(kBugAtomic);
-        e.analysis.push_back(std::string("schedule() with the count raised reports: ") +
+        e.analysis.push_back(std::string("schedule_debug() with the count raised reports: ") +
                              kBugAtomic + ".");
+      } else {
+        reports.push_back(kWarnRcuSwitch);
+        e.analysis.push_back(std::string("rcu_note_context_switch() warns: ") + kWarnRcuSwitch);
       }
     }
     e.outcome["reports"] = reports;
@@ -904,8 +1004,13 @@ Def sleep_in_atomic() {
     SimTask t;
     t.name = "sleeper";
     t.iterations = 1;
-    t.body = {ops::simple(StepOp::kKernelEnter), ops::lock(0),   ops::compute(p.ns("hold_us")),
-              ops::sleep(p.ns("sleep_us")),  ops::unlock(0), ops::simple(StepOp::kKernelExit),
+    const bool bh = lt == "bh";
+    t.body = {ops::simple(StepOp::kKernelEnter),
+              bh ? ops::simple(StepOp::kBhOff) : ops::lock(0),
+              ops::compute(p.ns("hold_us")),
+              ops::sleep(p.ns("sleep_us")),
+              bh ? ops::simple(StepOp::kBhOn) : ops::unlock(0),
+              ops::simple(StepOp::kKernelExit),
               ops::simple(StepOp::kIterEnd)};
     s.tasks = {t};
     return s;
@@ -1056,6 +1161,10 @@ ScenarioResult run_scenario(std::string_view name, std::optional<Model> model, C
     const System sys = d.build(p, m, o);
     const SimResult sr = simulate(sys, m, o);
     r.measured = d.measure(p, m, sr);
+    for (const sim::DeviceResult& q : sr.devices) {
+      r.devices.push_back({q.name, q.threaded, q.fired, q.delivered, q.coalesced, q.handled,
+                           q.worst_fire_to_handled_ns});
+    }
     r.notes.push_back(
         "simulated: " + std::to_string(sr.events) + " events, " + fmt_us(sr.end_ns) +
         " of virtual time; context switches, interrupt entry and IPIs cost 0" +
@@ -1066,7 +1175,10 @@ ScenarioResult run_scenario(std::string_view name, std::optional<Model> model, C
           "(policy.h is unchanged)");
     }
   } else {
-    r.measured = d.real(p, m, &r.notes);
+    detail::RealOut out;
+    r.measured = d.real(p, m, &out);
+    r.notes.insert(r.notes.end(), out.notes.begin(), out.notes.end());
+    r.devices = std::move(out.devices);
   }
   if (clock == Clock::kReal && d.real_uncompared) {
     for (const auto& [key, why] : d.real_uncompared(r.expected)) {
@@ -1091,6 +1203,19 @@ ordered_json to_json(const ScenarioResult& r) {
   if (!r.uncompared.empty()) j["uncompared"] = r.uncompared;
   j["analysis"] = r.analysis;
   j["notes"] = r.notes;
+  if (!r.devices.empty()) {
+    ordered_json devs = ordered_json::array();
+    for (const ScenarioDevice& q : r.devices) {
+      devs.push_back({{"name", q.name},
+                      {"threaded", q.threaded},
+                      {"fired", q.fired},
+                      {"delivered", q.delivered},
+                      {"coalesced", q.coalesced},
+                      {"handled", q.handled},
+                      {"worst_fire_to_handled_us", us_value(q.worst_fire_to_handled_ns)}});
+    }
+    j["devices"] = std::move(devs);
+  }
   return j;
 }
 
@@ -1147,8 +1272,26 @@ std::string to_text(const ScenarioResult& r) {
         std::find(r.uncompared.begin(), r.uncompared.end(), it.key()) != r.uncompared.end();
     std::snprintf(line, sizeof(line), "  %-*s  %-*s  %s%s\n", static_cast<int>(kw),
                   it.key().c_str(), static_cast<int>(ew), cell(it.value()).c_str(), cell(m).c_str(),
-                  skipped ? "   (not compared)" : ok ? "" : "   << differs");
+                  skipped ? "   (not compared)"
+                  : ok    ? ""
+                          : "   << differs");
     o << line;
+  }
+  if (!r.devices.empty()) {
+    o << "\ndevices:\n";
+    std::snprintf(line, sizeof(line), "  %-16s %-8s %9s %9s %9s %9s  %s\n", "device", "handler",
+                  "fired", "delivered", "coalesced", "handled", "worst fire->handled");
+    o << line;
+    for (const ScenarioDevice& q : r.devices) {
+      std::snprintf(
+          line, sizeof(line), "  %-16s %-8s %9llu %9llu %9llu %9llu  %s%s\n", q.name.c_str(),
+          q.threaded ? "thread" : "hardirq", static_cast<unsigned long long>(q.fired),
+          static_cast<unsigned long long>(q.delivered),
+          static_cast<unsigned long long>(q.coalesced), static_cast<unsigned long long>(q.handled),
+          fmt_us(q.worst_fire_to_handled_ns).c_str(),
+          q.threaded && q.coalesced > 0 ? "   << behind: the masked line coalesced" : "");
+      o << line;
+    }
   }
   o << "\nanalysis:\n";
   for (const std::string& a : r.analysis) o << "  " << a << "\n";

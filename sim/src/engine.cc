@@ -32,6 +32,8 @@
 #include <string>
 #include <vector>
 
+#include "pb/executive/fair.h"
+#include "pb/executive/irq_line.h"
 #include "pb/xorshift.h"
 
 namespace pb::sim {
@@ -215,6 +217,7 @@ struct Task {
   int64_t wait_start = -1;
   std::vector<int> held_pi;
   uint32_t rcu_depth = 0;
+  bool bh_rcu = false;  // RT: its BH-disabled section holds rcu_read_lock()
   int64_t reg = 0;
   bool token = false;  // block()'s wake token (ksoftirqd)
   bool wq_queued = false;
@@ -224,33 +227,55 @@ struct Task {
   const char* poff_where = nullptr;
   const char* ioff_where = nullptr;
   int64_t picked_at = 0;
+  int64_t runnable_at = -1;  // became runnable (woken, preempted) and not yet dispatched; -1: not
+  // The fair class's entity (fair.h): its vruntime, deadline and lag; the
+  // vCPU's FairRunQueue links it while the task is a fair one.
+  exec::FairEntity se;
   Xorshift64Star rng;  // think-time jitter
   TaskResult out;
 };
 
-// Per vCPU: 99 FIFO lists for RT and one for fair, as executive/src/sched.cc.
+// Per vCPU: 99 FIFO lists for RT, as executive/src/sched.cc, and the fair
+// class's EEVDF queue (fair.h). The running task is on no RT list; a running
+// fair task is the fair queue's curr until a pick puts it back.
+// Task::on_rq: runnable and waiting for the CPU (not the running task).
 class RunQueue {
  public:
-  void enqueue(Task* t, bool at_head) {
-    auto& l = list_of(t);
-    if (at_head) {
-      l.push_front(t);
-    } else {
-      l.push_back(t);
-    }
-    if (t->cls.sched_class == SchedClass::kRt) set_bit(t->cls.rt_priority);
+  exec::FairRunQueue& fair() { return fair_; }
+  const exec::FairRunQueue& fair() const { return fair_; }
+
+  // A task becomes runnable: RT at the tail of its list; fair through
+  // enqueue_task_fair() (a delayed sleeper is requeued where it is).
+  void activate(Task* t, int64_t clock, exec::FairEnqueue kind) {
     t->on_rq = true;
-    ++nr_;
+    if (is_rt(t)) {
+      push_rt(t, false);
+    } else {
+      fair_.enqueue(&t->se, clock, kind);
+    }
   }
-  void dequeue(Task* t) {
-    auto& l = list_of(t);
-    auto it = std::find(l.begin(), l.end(), t);
-    if (it != l.end()) l.erase(it);
-    if (t->cls.sched_class == SchedClass::kRt && l.empty()) clear_bit(t->cls.rt_priority);
+  // The running task stays runnable at a switch: RT at the head of its list
+  // (the tail after an RR expiry); a fair one stays the fair queue's curr
+  // and the pick puts it back (put_prev_entity()).
+  void requeue_prev(Task* t, bool at_head) {
+    t->on_rq = true;
+    if (is_rt(t)) push_rt(t, at_head);
+  }
+  // A task stops being runnable (blocks, exits) or leaves its class: RT off
+  // its list if queued; fair through dequeue_task_fair() (a sleeper that is
+  // not eligible stays queued, delayed).
+  void deactivate(Task* t, int64_t clock, exec::FairDequeue kind) {
+    if (is_rt(t)) {
+      if (t->on_rq) erase_rt(t);
+    } else if (t->se.on_rq) {
+      fair_.dequeue(&t->se, clock, kind);
+    }
     t->on_rq = false;
-    --nr_;
   }
-  Task* pick() {
+  // pick_next_task(): the highest RT priority, FIFO within it (the fair curr
+  // is put back, put_prev_task_fair()); else the fair class's pick; null
+  // when nothing is runnable.
+  Task* pick(int64_t clock) {
     int p = -1;
     if (bits_[1] != 0) {
       p = 64 + 63 - __builtin_clzll(bits_[1]);
@@ -259,37 +284,56 @@ class RunQueue {
     }
     if (p > 0) {
       auto& l = rt_[static_cast<size_t>(p)];
-      Task* t = pop(l);
+      Task* t = l.front();
+      l.pop_front();
       if (l.empty()) clear_bit(p);
+      --nr_rt_;
+      t->on_rq = false;
+      fair_.put_prev(clock);
       return t;
     }
-    if (!fair_.empty()) return pop(fair_);
-    return nullptr;
+    exec::FairEntity* se = fair_.pick_next(clock);
+    if (se == nullptr) return nullptr;
+    Task* t = static_cast<Task*>(se->owner);
+    t->on_rq = false;
+    return t;
   }
   bool has_rt_prio(int p) const {
     return p >= 1 && p <= 99 && !rt_[static_cast<size_t>(p)].empty();
   }
-  bool has_fair() const { return !fair_.empty(); }
-  size_t nr() const { return nr_; }
+  // Runnable tasks waiting for the CPU.
+  size_t nr() const {
+    const exec::FairEntity* c = fair_.curr();
+    const uint32_t running_fair = (c != nullptr && c->on_rq && !c->sched_delayed) ? 1 : 0;
+    return nr_rt_ + fair_.nr_runnable() - running_fair;
+  }
 
  private:
-  std::deque<Task*>& list_of(const Task* t) {
-    return t->cls.sched_class == SchedClass::kRt ? rt_[static_cast<size_t>(t->cls.rt_priority)]
-                                                 : fair_;
+  static bool is_rt(const Task* t) { return t->cls.sched_class == SchedClass::kRt; }
+  void push_rt(Task* t, bool at_head) {
+    auto& l = rt_[static_cast<size_t>(t->cls.rt_priority)];
+    if (at_head) {
+      l.push_front(t);
+    } else {
+      l.push_back(t);
+    }
+    set_bit(t->cls.rt_priority);
+    ++nr_rt_;
   }
-  Task* pop(std::deque<Task*>& l) {
-    Task* t = l.front();
-    l.pop_front();
-    t->on_rq = false;
-    --nr_;
-    return t;
+  void erase_rt(Task* t) {
+    auto& l = rt_[static_cast<size_t>(t->cls.rt_priority)];
+    auto it = std::find(l.begin(), l.end(), t);
+    if (it == l.end()) return;
+    l.erase(it);
+    if (l.empty()) clear_bit(t->cls.rt_priority);
+    --nr_rt_;
   }
   void set_bit(int p) { bits_[static_cast<size_t>(p) / 64] |= uint64_t{1} << (p % 64); }
   void clear_bit(int p) { bits_[static_cast<size_t>(p) / 64] &= ~(uint64_t{1} << (p % 64)); }
   std::array<std::deque<Task*>, 100> rt_{};
-  std::deque<Task*> fair_;
   std::array<uint64_t, 2> bits_{};
-  size_t nr_ = 0;
+  size_t nr_rt_ = 0;
+  exec::FairRunQueue fair_;
 };
 
 struct Vcpu {
@@ -298,6 +342,9 @@ struct Vcpu {
   Task* idle = nullptr;
   RunQueue rq;
   int64_t last = 0;
+  // rq_clock_task(): time spent on tasks and switches up to `last`, not in
+  // interrupt frames (IRQ_TIME_ACCOUNTING); the fair class's clock.
+  int64_t task_clock = 0;
   // Hardirq frame: hq.front() is the source being handled.
   bool hard = false;
   std::deque<Source> hq;
@@ -338,10 +385,11 @@ struct Channel {
 struct Device {
   DeviceSpec spec;
   bool threaded = false;
-  bool queued = false;  // fired and not yet handled (coalesces further firings)
+  // The line as the kernel's IRQ layer runs it (irq_line.h): pending at the
+  // CPU, masked while a ONESHOT thread is pending or running, RUNTHREAD.
+  exec::IrqLine line;
   int64_t entry = 0;
   Task* thread = nullptr;
-  uint32_t thread_pending = 0;
   DeviceResult out;
 };
 
@@ -386,9 +434,10 @@ class Engine {
     build();
     const int64_t end = o_.duration_ns;
     for (Vcpu& v : vcpus_) {
-      Task* next = v.rq.pick();
+      Task* next = v.rq.pick(0);
       v.curr = next != nullptr ? next : v.idle;
       v.curr->picked_at = 0;
+      v.curr->runnable_at = -1;
       ++v.st.dispatches;
       ++v.curr->out.dispatches;
       trace(v, v.curr, nullptr, SwitchCause::kStart, Point::kSchedule);
@@ -418,6 +467,9 @@ class Engine {
       if (tp <= te) {
         advance(*vp, now_);
         complete(*vp);
+        // A source raised by the completed work itself (a ONESHOT line's
+        // latched firing at the unmask) is taken at this instant.
+        take_batch(*vp);
         settle(*vp);
       } else {
         // Every event of this instant and class arrives before any is taken:
@@ -431,20 +483,18 @@ class Engine {
         } while (!heap_.empty() && heap_.top().t == first.t && heap_.top().cls == first.cls);
         for (Vcpu& v : vcpus_) {
           if (v.batch.empty()) continue;
-          if (v.hard) {
-            v.hq.insert(v.hq.end(), v.batch.begin(), v.batch.end());
-          } else {
-            v.hq.assign(v.batch.begin(), v.batch.end());
-            v.batch.clear();
-            start_hard(v);
-          }
-          v.batch.clear();
+          take_batch(v);
           settle(v);
         }
       }
     }
     if (!done_ && !res_.interrupted) now_ = std::max(now_, end);
     for (Vcpu& v : vcpus_) advance(v, now_);
+    // A task still waiting for its vCPU waited until the end.
+    for (auto& t : tasks_) {
+      if (t->runnable_at >= 0 && now_ > t->runnable_at) t->out.wait_ns += now_ - t->runnable_at;
+      t->runnable_at = -1;
+    }
     return collect(n);
   }
 
@@ -457,10 +507,16 @@ class Engine {
     vcpus_.resize(static_cast<size_t>(o_.vcpus));
     const int64_t tick = 1'000'000'000 / o_.hz;
     const int64_t rr_ticks = std::max<int64_t>(1, o_.rr_timeslice_ns / tick);  // as the executive
+    if (o_.base_slice_ns < 0 || o_.base_slice_ns > int64_t{UINT32_MAX}) {
+      throw std::invalid_argument("base_slice_ns must be in 0..4294967295 (0: the default)");
+    }
+    const exec::FairParams fair = exec::fair_params_for(static_cast<unsigned>(o_.vcpus), o_.hz,
+                                                        static_cast<uint64_t>(o_.base_slice_ns));
     for (int i = 0; i < o_.vcpus; ++i) {
       Vcpu& v = vcpus_[static_cast<size_t>(i)];
       v.index = i;
       v.rr_ticks = static_cast<int>(rr_ticks);
+      v.rq.fair().set_params(fair);
     }
     tick_ns_ = tick;
     for (const LockSpec& l : sys_.locks) {
@@ -494,6 +550,11 @@ class Engine {
       t.kind = Kind::kUser;
       t.vcpu = s.vcpu;
       set_class(t, s.policy, s.priority);
+      if (!exec::nice_valid(s.nice)) {
+        throw std::invalid_argument("task " + s.name + ": nice must be -20..19");
+      }
+      t.se.set_nice(s.nice);
+      t.se.owner = &t;
       t.body = &s.body;
       t.rr_ticks_left = static_cast<int>(rr_ticks);
       t.iterations_limit = s.iterations;
@@ -501,8 +562,8 @@ class Engine {
       t.rng = Xorshift64Star(task_seed(o_.seed, i));
       t.out.name = s.name;
       t.out.vcpu = s.vcpu;
+      if (s.measure || s.period_ns > 0) t.out.latency = std::make_shared<LatencyHistogram>();
       if (s.measure) {
-        t.out.latency = std::make_shared<LatencyHistogram>();
         t.out.model_delay = std::make_shared<LatencyHistogram>();
         t.out.response = std::make_shared<LatencyHistogram>();
       }
@@ -541,6 +602,7 @@ class Engine {
       Device d;
       d.spec = s;
       d.threaded = exec::irq_threaded(m_, s.flags, o_.threadirqs);
+      d.line = exec::IrqLine(exec::irq_line_kind(m_, s.flags, o_.threadirqs));
       d.entry = s.entry_ns >= 0 ? s.entry_ns : o_.irq_entry_ns;
       d.out.name = s.name;
       d.out.threaded = d.threaded;
@@ -595,11 +657,12 @@ class Engine {
       v.idle = &t;
       push(tick, 1, EvKind::kTick, v.index, 0);
     }
-    // Runnable tasks queue in creation order.
+    // Runnable tasks queue in creation order (new tasks: ENQUEUE_INITIAL).
     for (auto& tp : tasks_) {
       Task& t = *tp;
       if (t.kind == Kind::kIdle || t.state != State::kRunnable) continue;
-      vcpus_[static_cast<size_t>(t.vcpu)].rq.enqueue(&t, false);
+      t.runnable_at = 0;
+      vcpus_[static_cast<size_t>(t.vcpu)].rq.activate(&t, 0, exec::FairEnqueue::kInitial);
     }
   }
 
@@ -661,6 +724,7 @@ class Engine {
     t.kind = kind;
     t.vcpu = vcpu;
     set_class(t, s, prio);
+    t.se.owner = &t;
     t.body = body;
     t.mode = Mode::kKernel;
     t.state = State::kBlocked;  // in its first wait step (body[0])
@@ -701,8 +765,11 @@ class Engine {
     } else if (v.switch_rem >= 0) {
       v.switch_rem -= dt;
       v.st.kernel_ns += dt;
+      v.task_clock += dt;
     } else {
+      v.task_clock += dt;
       Task* c = v.curr;
+      if (c->kind != Kind::kIdle) c->out.runtime_ns += dt;
       if (c->busy >= 0 && c->busy < kNever) c->busy -= dt;
       if (c->kind == Kind::kIdle) {
         v.st.idle_ns += dt;
@@ -742,13 +809,9 @@ class Engine {
         Vcpu& v = vcpus_[static_cast<size_t>(d.spec.vcpu)];
         push(e.t + d.spec.period_ns, 1, EvKind::kDevice, e.who, 0);
         advance(v, now_);
-        ++d.out.fired;
-        if (d.queued) {
-          ++d.out.coalesced;  // a level-triggered line is pending once
-        } else {
-          d.queued = true;
-          deliver(v, Source{EvKind::kDevice, e.who, 0});
-        }
+        // The device asserts its line: a hardirq unless the line is masked
+        // (latched) or one is already pending at the CPU (merged).
+        if (d.line.fire(now_)) deliver(v, Source{EvKind::kDevice, e.who, 0});
         break;
       }
       case EvKind::kIpi: {
@@ -782,6 +845,20 @@ class Engine {
       return;
     }
     v.batch.push_back(s);
+  }
+
+  // The sources delivered at this instant (deliver()) start one hardirq
+  // frame, or join the one running.
+  void take_batch(Vcpu& v) {
+    if (v.batch.empty()) return;
+    if (v.hard) {
+      v.hq.insert(v.hq.end(), v.batch.begin(), v.batch.end());
+    } else {
+      v.hq.assign(v.batch.begin(), v.batch.end());
+      v.batch.clear();
+      start_hard(v);
+    }
+    v.batch.clear();
   }
 
   void replay_masked(Vcpu& v) {
@@ -833,16 +910,19 @@ class Engine {
       }
       case EvKind::kDevice: {
         Device& d = devices_[static_cast<size_t>(s.who)];
-        d.queued = false;
+        const exec::IrqHardirqAction a = d.line.hardirq();
         if (d.threaded) {
-          // irq_default_primary_handler(): only wakes the thread.
-          ++v.st.irq_thread_wakeups;
-          ++d.thread_pending;
-          if (d.thread->state == State::kBlocked) try_to_wake_up(v, *d.thread);
+          // The flow handler masks a ONESHOT line; irq_default_primary_handler()
+          // only sets IRQTF_RUNTHREAD and wakes the thread (__irq_wake_thread()).
+          if (a.wake_thread) {
+            ++v.st.irq_thread_wakeups;
+            if (d.thread->state == State::kBlocked) try_to_wake_up(v, *d.thread);
+          }
           return d.entry;
         }
         ++v.st.irq_device;
-        ++d.out.handled;
+        d.line.handler_begin();
+        d.line.handler_end(now_ + d.entry + d.spec.handler_ns);
         if (d.spec.var >= 0) var_increment(d.spec.var, v.index);
         raise_softirq(v, d.spec.softirq_ns);
         return d.entry + d.spec.handler_ns;
@@ -982,8 +1062,16 @@ class Engine {
     if (v.ksoftirqd->state == State::kBlocked) try_to_wake_up(v, *v.ksoftirqd);
   }
 
+  // rq_clock_task() of `v` now (Vcpu::task_clock brought up to now_ when the
+  // vCPU is running a task or a switch).
+  int64_t task_clock(const Vcpu& v) const {
+    int64_t c = v.task_clock;
+    if (!v.hard && !v.soft && now_ > v.last) c += now_ - v.last;
+    return c;
+  }
+
   // scheduler_tick(): LAZY promotion, then the class's task_tick (RR slice,
-  // the fair slice), as executive/src/irq.cc sched_tick().
+  // the fair class's update_curr()), as executive/src/irq.cc sched_tick().
   void sched_tick(Vcpu& v) {
     Task* t = v.curr;
     const ReschedFlags flags = t->flags;
@@ -1003,11 +1091,11 @@ class Engine {
           ++v.st.rr_expiries;
         }
       }
-    } else if (t->cls.sched_class == SchedClass::kFair) {
-      if (now_ - t->picked_at >= o_.fair_slice_ns && v.rq.has_fair()) {
-        t->requeue_tail = true;
-        if (req == Resched::kNone) req = exec::resched_curr_lazy_flag(m_);
-        ++v.st.fair_slice_expiries;
+    } else if (t->cls.sched_class == SchedClass::kFair && v.rq.fair().curr() == &t->se) {
+      // task_tick_fair() -> update_curr(): the request used up, or the
+      // protected slice over, with a peer queued.
+      if (v.rq.fair().tick(task_clock(v)) && req == Resched::kNone) {
+        req = exec::resched_curr_lazy_flag(m_);
       }
     }
     if (req != Resched::kNone) resched(*t, req, false);
@@ -1056,8 +1144,17 @@ class Engine {
     Task* prev = v.curr;
     const bool blocking = cause == SwitchCause::kExit ||
                           (cause == SwitchCause::kBlock && prev->state != State::kRunnable);
-    if (prev->kind != Kind::kIdle && !blocking) v.rq.enqueue(prev, !prev->requeue_tail);
-    Task* next = v.rq.pick();
+    const int64_t clock = task_clock(v);
+    if (prev->kind != Kind::kIdle) {
+      if (!blocking) {
+        v.rq.requeue_prev(prev, !prev->requeue_tail);
+      } else {
+        v.rq.deactivate(
+            prev, clock,
+            cause == SwitchCause::kExit ? exec::FairDequeue::kSpecial : exec::FairDequeue::kSleep);
+      }
+    }
+    Task* next = v.rq.pick(clock);
     if (next == nullptr) next = v.idle;
     // clear_tsk_need_resched(prev): both flags, whatever comes next.
     prev->flags = ReschedFlags{};
@@ -1083,6 +1180,8 @@ class Engine {
         ++v.st.ctx_involuntary;
         ++v.st.preemptions[static_cast<size_t>(p)];
         ++prev->out.preempted;
+        ++prev->out.preempted_at[static_cast<size_t>(p)];
+        prev->runnable_at = now_;
         if (stamp >= 0 && next->out.model_delay) next->out.model_delay->record(now_ - stamp);
         break;
       case SwitchCause::kStart:
@@ -1090,6 +1189,8 @@ class Engine {
     }
     trace(v, next, prev->kind == Kind::kIdle ? nullptr : prev, cause, p);
     ++next->out.dispatches;
+    if (next->runnable_at >= 0) next->out.wait_ns += now_ - next->runnable_at;
+    next->runnable_at = -1;
     next->picked_at = now_;
     v.curr = next;
     // An IPI in flight is superseded: this pick saw the runqueue as its sender left it.
@@ -1103,13 +1204,21 @@ class Engine {
 
   void after_switch(Vcpu& v) { replay_masked(v); }
 
-  void schedule_block(Vcpu& v, Task& t) {
+  // schedule() of a blocking task: schedule_debug()'s check, then
+  // rcu_note_context_switch()'s (a wait for an RT spinlock_t is
+  // __schedule(SM_RTLOCK_WAIT), which RCU counts as a preemption: no warning).
+  void schedule_block(Vcpu& v, Task& t, bool rtlock_wait = false) {
     if (exec::schedule_while_atomic(t.count, m_)) {
       ++v.st.schedule_while_atomic_bugs;
       char buf[160];
       std::snprintf(buf, sizeof(buf), "BUG: scheduling while atomic: %s/%d/0x%08x\n",
                     t.name.c_str(), t.id, static_cast<unsigned>(t.count));
       report(v, t, "BUG: scheduling while atomic", buf);
+    }
+    if (!rtlock_wait && exec::voluntary_switch_in_rcu_reader(t.rcu_depth)) {
+      ++v.st.rcu_voluntary_switch_warnings;
+      report(v, t, "Voluntary context switch within RCU read-side critical section!",
+             "Voluntary context switch within RCU read-side critical section!\n");
     }
     const Decision d = exec::decide(m_, Point::kSchedule, Context{t.count, t.irqs_off, t.flags});
     record(v, Point::kSchedule, d);
@@ -1143,21 +1252,25 @@ class Engine {
     Task* curr = tv.curr;
     bool ipi = false;
     if (!p.on_rq && curr != &p) {
-      tv.rq.enqueue(&p, false);
+      p.runnable_at = now_;
+      const int64_t clock = task_clock(tv);
+      tv.rq.activate(&p, clock, exec::FairEnqueue::kWakeup);
       exec::Wakeup w;
       w.curr = curr->kind == Kind::kIdle ? TaskClass{SchedClass::kIdle, 0} : curr->cls;
       w.wakee = p.cls;
       w.remote = remote;
-      w.fair_wakee_wins = o_.fair_wakeup_preempts;
       w.curr_flags = curr->flags;
+      // Fair vs fair: check_preempt_wakeup_fair() decides (EEVDF).
+      if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
+        w.fair_wakee_wins = tv.rq.fair().wakeup_preempt(&p.se, clock, curr->flags.need_resched);
+      }
+      // update_curr() on the way may have found curr's request used up.
+      const bool curr_expired = tv.rq.fair().take_resched() && !w.fair_wakee_wins;
       const exec::WakeupAction a = exec::on_wakeup(m_, w);
       p.wake_req_at = a.requested != Resched::kNone ? now_ : -1;
-      if (a.requested != Resched::kNone) {
-        ipi = resched(*curr, a.requested, remote).ipi;
-        // A fair wakee that wins over a fair current goes first.
-        if (w.curr.sched_class == SchedClass::kFair && w.wakee.sched_class == SchedClass::kFair) {
-          curr->requeue_tail = true;
-        }
+      if (a.requested != Resched::kNone) ipi = resched(*curr, a.requested, remote).ipi;
+      if (curr_expired && curr->cls.sched_class == SchedClass::kFair) {
+        ipi = resched(*curr, exec::resched_curr_lazy_flag(m_), remote).ipi || ipi;
       }
     }
     if (remote) {
@@ -1246,9 +1359,11 @@ class Engine {
         break;
       case Busy::kHandler: {
         Device& d = devices_[static_cast<size_t>(t.device)];
-        ++d.out.handled;
         if (d.spec.var >= 0) var_increment(d.spec.var, v.index);
         raise_softirq(v, d.spec.softirq_ns);
+        // irq_finalize_oneshot(): unmask unless RUNTHREAD was set again; a
+        // firing latched meanwhile is delivered at once.
+        if (d.line.handler_end(now_)) deliver(v, Source{EvKind::kDevice, t.device, 0});
         ++t.pc;
         break;
       }
@@ -1463,15 +1578,32 @@ class Engine {
         ++t.pc;
         return !irq_restore(v, t);
       case StepOp::kBhOff:
+        // RT: the first entry enters an RCU read-side section (and disables
+        // migration, a no-op here), as __local_bh_disable_ip().
+        if (exec::bh_disable_enters_rcu(m_, exec::softirq_count(t.count) == 0,
+                                        exec::preemptible(t.count, t.irqs_off, m_))) {
+          ++t.rcu_depth;
+          t.bh_rcu = true;
+        }
         count_add(v, t, exec::kSoftirqDisableOffset, where_of(in, StepOp::kBhOff));
         ++t.pc;
         return true;
-      case StepOp::kBhOn:
+      case StepOp::kBhOn: {
         count_sub(v, t, exec::kSoftirqDisableOffset);
         ++t.pc;
-        if (t.flags.need_resched || t.flags.need_resched_lazy || v.softirq_pending > 0) {
-          // __local_bh_enable_ip(): softirqs unless in interrupt, then preempt_check_resched().
-          if (!exec::in_interrupt(t.count) && v.softirq_pending > 0) {
+        // __local_bh_enable_ip(): pending softirqs where bh_enable_softirqs()
+        // says, then preempt_check_resched(); on RT the end of the section
+        // leaves the RCU read-side section.
+        const exec::BhEnableSoftirqs soft =
+            exec::bh_enable_softirqs(m_, t.count, t.irqs_off, v.softirq_pending > 0);
+        if (t.bh_rcu && exec::softirq_count(t.count) == 0) {
+          --t.rcu_depth;
+          t.bh_rcu = false;
+        }
+        if (soft == exec::BhEnableSoftirqs::kWakeKsoftirqd) wakeup_softirqd(v);
+        if (t.flags.need_resched || t.flags.need_resched_lazy ||
+            soft == exec::BhEnableSoftirqs::kInline) {
+          if (soft == exec::BhEnableSoftirqs::kInline) {
             ++v.st.softirq_at_bh_enable;
             start_task_soft(v, t, SoftOrigin::kBhEnable);
             return false;
@@ -1479,6 +1611,7 @@ class Engine {
           return !point(v, t, Point::kPreemptEnable);
         }
         return true;
+      }
       case StepOp::kSleep:
       case StepOp::kThink:
         return step_sleep(v, t, in);
@@ -1538,8 +1671,8 @@ class Engine {
         return step_iter_end(v, t);
       case StepOp::kIrqThreadWait: {
         Device& d = devices_[static_cast<size_t>(in.index)];
-        if (d.thread_pending > 0) {
-          --d.thread_pending;
+        // irq_wait_for_interrupt(): test_and_clear_bit(IRQTF_RUNTHREAD).
+        if (d.line.thread_take()) {
           t.phase = 0;
           ++t.pc;
           return true;
@@ -1550,7 +1683,8 @@ class Engine {
         return false;
       }
       case StepOp::kIrqHandler: {
-        const Device& d = devices_[static_cast<size_t>(in.index)];
+        Device& d = devices_[static_cast<size_t>(in.index)];
+        d.line.handler_begin();  // the handler serves every firing so far
         if (d.spec.handler_ns <= 0) {
           start_busy(t, 0, Busy::kHandler);
           return false;
@@ -1600,8 +1734,8 @@ class Engine {
         t.entered = t.mode == Mode::kUser;
         t.mode = Mode::kKernel;
         t.phase = 1;
-        might_sleep_check(v, t);
-        if (point(v, t, Point::kMightResched)) return false;
+        // hrtimer_nanosleep() -> do_nanosleep(), like msleep() ->
+        // schedule_timeout(): no might_sleep() on the way to schedule().
         [[fallthrough]];
       }
       case 1:
@@ -1834,7 +1968,7 @@ class Engine {
       ++L.out.contentions;
       ++v.st.lock_contentions;
     }
-    waiter_insert(L, t);
+    waiter_insert(L, t, impl == LockImpl::kSleepingPi);
     t.blocked_on = in.index;
     if (impl == LockImpl::kSleepingPi && L.owner != &t &&
         set_effective_class(v, t, *L.owner, t.cls, true)) {
@@ -1844,7 +1978,7 @@ class Engine {
     }
     t.state = State::kBlocked;
     t.phase = 3;
-    schedule_block(v, t);
+    schedule_block(v, t, type == LockType::kSpinlock && exec::model_is_rt(m_));
     return false;
   }
 
@@ -1952,11 +2086,13 @@ class Engine {
     }
   }
 
-  static void waiter_insert(Lock& L, Task& t) {
+  // PI locks keep their waiters by priority (rt_mutex_enqueue(), FIFO within
+  // one); a plain mutex in arrival order (__mutex_add_waiter()).
+  static void waiter_insert(Lock& L, Task& t, bool by_priority = true) {
     if (std::find(L.waiters.begin(), L.waiters.end(), &t) != L.waiters.end()) return;
     const int p = prio_of(t.cls);
     auto it = L.waiters.begin();
-    while (it != L.waiters.end() && prio_of((*it)->cls) >= p) ++it;
+    while (it != L.waiters.end() && (!by_priority || prio_of((*it)->cls) >= p)) ++it;
     L.waiters.insert(it, &t);
   }
 
@@ -1966,10 +2102,29 @@ class Engine {
     if (only_raise && prio_of(c) <= prio_of(p.cls)) return false;
     Vcpu& pv = vcpus_[static_cast<size_t>(p.vcpu)];
     const bool queued = p.on_rq;
-    if (queued) pv.rq.dequeue(&p);
-    p.cls = c;
-    if (queued) pv.rq.enqueue(&p, false);
+    const bool was_fair = p.cls.sched_class == SchedClass::kFair;
+    const bool to_fair = c.sched_class == SchedClass::kFair;
     Task* curr = pv.curr;
+    const int64_t clock = task_clock(pv);
+    // rt_mutex_setprio(): dequeue (DEQUEUE_SAVE), put_prev if running,
+    // change, enqueue (ENQUEUE_RESTORE), set_next if running. A fair
+    // sleeper still queued as delayed finishes its dequeue first.
+    if (queued) {
+      pv.rq.deactivate(&p, clock, exec::FairDequeue::kSave);
+    } else if (was_fair && !to_fair && p.se.on_rq) {
+      pv.rq.fair().dequeue(&p.se, clock, exec::FairDequeue::kSave);
+      if (pv.rq.fair().curr() == &p.se) pv.rq.fair().put_prev(clock);
+    }
+    p.cls = c;
+    if (queued) {
+      pv.rq.activate(&p, clock, exec::FairEnqueue::kRestore);
+    } else if (curr == &p && !was_fair && to_fair) {
+      pv.rq.fair().enqueue(&p.se, clock, exec::FairEnqueue::kRestore);
+      pv.rq.fair().set_next(&p.se, clock);
+      // switched_to_fair(): a running task that comes back to the fair
+      // class is rescheduled (resched_curr()).
+      resched(p, Resched::kFull, false);
+    }
     bool ipi = false;
     if (queued && curr != &p && curr != &by &&
         prio_of(c) > (curr->kind == Kind::kIdle ? -1 : prio_of(curr->cls))) {
@@ -2024,9 +2179,21 @@ class Engine {
       if (tp->kind == Kind::kIdle) continue;
       res_.tasks.push_back(std::move(tp->out));
     }
-    for (Vcpu& v : vcpus_) res_.vcpus.push_back(v.st);
+    for (Vcpu& v : vcpus_) {
+      v.st.fair_slice_expiries = v.rq.fair().stats().slice_expiries;
+      res_.vcpus.push_back(v.st);
+    }
     for (Lock& l : locks_) res_.locks.push_back(l.out);
-    for (Device& d : devices_) res_.devices.push_back(d.out);
+    for (Device& d : devices_) {
+      const exec::IrqLineStats& ls = d.line.stats();
+      d.out.fired = ls.fired;
+      d.out.delivered = ls.delivered;
+      d.out.coalesced = ls.coalesced;
+      d.out.handled = ls.handled;
+      d.out.worst_fire_to_handled_ns = ls.worst_fire_to_handled_ns;
+      d.out.pending = d.line.latched() || d.line.pending_at_cpu() || d.line.runthread();
+      res_.devices.push_back(d.out);
+    }
     for (Var& x : vars_) {
       VarResult r;
       r.name = x.spec.name;
@@ -2057,8 +2224,8 @@ class Engine {
   std::vector<Var> vars_;
   std::vector<std::unique_ptr<std::vector<Step>>> thread_bodies_;
   const std::vector<Step> ksoftirqd_body_{ops::simple(StepOp::kKsoftirqdWait),
-                                           ops::simple(StepOp::kRunSoftirqs),
-                                           ops::simple(StepOp::kCondResched)};
+                                          ops::simple(StepOp::kRunSoftirqs),
+                                          ops::simple(StepOp::kCondResched)};
   SimResult res_;
 };
 

@@ -56,6 +56,7 @@ void add_vcpu_figures(const V& v, Where&& where, VcpuFigures& out) {
   PB_CELL_COUNT(wakeups_remote)
   PB_CELL_COUNT(might_sleep_bugs)
   PB_CELL_COUNT(schedule_while_atomic_bugs)
+  PB_CELL_COUNT(rcu_voluntary_switch_warnings)
   PB_CELL_COUNT(preempt_leaks)
   PB_CELL_COUNT(lockdep_cycles)
   PB_CELL_COUNT(lockdep_inconsistent)

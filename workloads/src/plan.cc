@@ -134,6 +134,25 @@ void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellRe
     sends += t.sends;
     recvs += t.recvs;
     deadline_misses += t.deadline_misses;  // every periodic task's, background too
+    TaskRecord tr;
+    tr.name = p.name;
+    tr.sched_class = to_string(p.desc->sched);
+    tr.priority = p.desc->sched == Policy::kFair ? 0 : p.desc->priority;
+    tr.nice = p.desc->sched == Policy::kFair ? p.desc->nice : 0;
+    tr.vcpu = p.vcpu;
+    tr.ops = t.iterations;
+    tr.runtime_ns = t.runtime_ns;
+    tr.wait_ns = t.wait_ns;
+    tr.dispatches = t.dispatches;
+    for (exec::Point pt : exec::kAllPoints) {
+      const uint64_t n = t.preemptions[static_cast<size_t>(pt)];
+      if (n != 0) tr.preemptions[std::string(exec::to_string(pt))] = n;
+    }
+    tr.periodic = p.period_ns > 0;
+    if (tr.periodic && t.latency != nullptr)
+      tr.latency = LatencySummary::of(*t.latency, t.overruns);
+    tr.deadline_misses = t.deadline_misses;
+    res.tasks.push_back(std::move(tr));
     if (!p.desc->measure) {
       ops += t.iterations;
       work_ns += t.work_ns;
@@ -183,6 +202,19 @@ void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellRe
     cnt[p + "fired"] = q.fired;
     cnt[p + "handled"] = q.handled;
     cnt[p + "coalesced"] = q.coalesced;
+    cnt[p + "delivered"] = q.delivered;
+    cnt[p + "worst_fire_to_handled_ns"] =
+        static_cast<uint64_t>(std::max<int64_t>(q.worst_fire_to_handled_ns, 0));
+    // A threaded handler slower than its device: the ONESHOT line stayed
+    // masked while the thread was pending or running and the firings merged.
+    if (q.threaded && q.coalesced > 0) {
+      res.notes.push_back("device " + q.name + ": " + std::to_string(q.coalesced) + " of " +
+                          std::to_string(q.fired) +
+                          " interrupts coalesced while its thread was pending or running "
+                          "(the line stays masked until the handler ends: the handler falls "
+                          "behind the device); worst firing to handled " +
+                          std::to_string(q.worst_fire_to_handled_ns / 1000) + " us");
+    }
   }
 
   Throughput& tp = res.throughput;

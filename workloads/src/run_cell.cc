@@ -449,6 +449,7 @@ exec::Config executive_config(exec::Model model, const RunOptions& opt) {
   cfg.hz = opt.hz;
   cfg.vcpus = opt.vcpus;
   cfg.use_fifo = opt.use_fifo;
+  cfg.base_slice_ns = opt.base_slice_ns;
   // BUGs are counted in might_sleep_bugs, schedule_while_atomic_bugs,
   // preempt_leaks and lockdep_*; printed too with debug aids on.
   cfg.print_debug_reports = opt.debug_aids == 1;
@@ -466,6 +467,7 @@ std::string add_tasks_and_devices(exec::Executive& ex, const CellPlan& plan,
     in.id = ex.add_task({.name = p.name,
                          .policy = p.desc->sched,
                          .priority = p.desc->priority,
+                         .nice = p.desc->nice,
                          .vcpu = p.vcpu,
                          .period_ns = p.period_ns,
                          .phase_ns = p.phase_ns,
@@ -506,6 +508,10 @@ CellFigures figures_of(const Workload& w, const CellPlan& plan, const RunState& 
       t.overruns = ts->overruns;
       t.latency = ts->wakeup_latency.get();
       t.model_delay = ts->model_delay.get();
+      t.runtime_ns = ts->runtime_ns;
+      t.wait_ns = ts->wait_ns;
+      t.dispatches = ts->dispatches;
+      t.preemptions = ts->preempted_at;
     }
     f.tasks.push_back(t);
   }
@@ -519,7 +525,8 @@ CellFigures figures_of(const Workload& w, const CellPlan& plan, const RunState& 
         {w.locks[i].name, ls.acquisitions, ls.contentions, ls.pi_boosts, ls.max_wait_ns});
   }
   for (const exec::IrqStats& q : r.irqs)
-    f.irqs.push_back({q.name, q.fired, q.handled, q.coalesced});
+    f.irqs.push_back({q.name, q.fired, q.handled, q.coalesced, q.delivered,
+                      q.worst_fire_to_handled_ns, q.threaded});
   if (plan.has_io) {
     f.extra_counters["io_completed"] = io_done;
     f.extra_counters["io_errors"] = io_errors;

@@ -109,6 +109,7 @@ sim::System system_of(const Workload& w, const CellPlan& plan) {
     sim::SimTask s{.name = p.name,
                    .policy = p.desc->sched,
                    .priority = p.desc->priority,
+                   .nice = p.desc->nice,
                    .vcpu = p.vcpu,
                    .period_ns = p.period_ns,
                    .phase_ns = p.phase_ns,
@@ -146,6 +147,7 @@ sim::SimOptions sim_options_from(const RunOptions& ro) {
   o.hz = ro.hz;
   o.seed = ro.seed;
   o.round = ro.round;
+  o.base_slice_ns = ro.base_slice_ns;
   o.interrupt = ro.interrupt;
   return o;
 }
@@ -170,7 +172,8 @@ CellResult simulate_cell(const Workload& w, exec::Model model, double load,
   for (size_t i = 0; i < plan.tasks.size(); ++i) {
     const sim::TaskResult& tr = r.tasks[i];
     f.tasks.push_back({tr.iterations, tr.work_ns, tr.sends, tr.recvs, tr.deadline_misses,
-                       tr.periods, tr.overruns, tr.latency.get(), tr.model_delay.get()});
+                       tr.periods, tr.overruns, tr.latency.get(), tr.model_delay.get(),
+                       tr.runtime_ns, tr.wait_ns, tr.dispatches, tr.preempted_at});
   }
   for (const sim::VcpuResult& v : r.vcpus) {
     detail::add_vcpu_figures(
@@ -180,7 +183,8 @@ CellResult simulate_cell(const Workload& w, exec::Model model, double load,
     f.locks.push_back({l.name, l.acquisitions, l.contentions, l.pi_boosts, l.max_wait_ns});
   }
   for (const sim::DeviceResult& d : r.devices)
-    f.irqs.push_back({d.name, d.fired, d.handled, d.coalesced});
+    f.irqs.push_back({d.name, d.fired, d.handled, d.coalesced, d.delivered,
+                      d.worst_fire_to_handled_ns, d.threaded});
   assemble_cell(plan, opt.vcpus, f, res);
 
   res.notes.push_back("simulated clock: ctx_switch " + std::to_string(opt.ctx_switch_ns) +

@@ -557,8 +557,8 @@ void Parser::parse_tasks(const json& v, const KeyPath& at, Workload& w) {
     const KeyPath p = at.index(i);
     const json& o = object(v[i], p);
     only_keys(o, p,
-              {"name", "class", "priority", "vcpu", "count", "period_us", "deadline_us", "phase_us",
-               "measure", "user_us", "path"});
+              {"name", "class", "priority", "nice", "vcpu", "count", "period_us", "deadline_us",
+               "phase_us", "measure", "user_us", "path"});
     TaskDesc t;
     t.name = name(require(o, p, "name", "the task's name"), p.key("name"));
     if (const json* c = find(o, "class")) t.sched = choice(*c, p.key("class"), kSchedNames);
@@ -568,7 +568,13 @@ void Parser::parse_tasks(const json& v, const KeyPath& at, Workload& w) {
           fail(p.key("priority"), "a priority applies to class fifo and rr only (fair tasks have none)");
         }
       }
+      t.nice = static_cast<int>(integer_key(o, p, "nice", -20, 19, 0));
     } else {
+      if (const json* ni = find(o, "nice")) {
+        if (!(ni->is_number_integer() && ni->get<int64_t>() == 0)) {
+          fail(p.key("nice"), "nice applies to class fair only (fifo and rr tasks have a priority)");
+        }
+      }
       t.priority = static_cast<int>(integer(
           require(o, p, "priority", "1..99 for class fifo and rr"), p.key("priority"), 1, 99));
     }
@@ -810,6 +816,7 @@ struct Writer {
     if (t.sched != Policy::kFair || referenced.count(at + "/priority") != 0) {
       o["priority"] = t.priority;
     }
+    if (keep(at + "/nice", t.nice != 0)) o["nice"] = t.nice;
     if (keep(at + "/vcpu", t.vcpu != 0)) o["vcpu"] = t.vcpu;
     if (keep(at + "/count", t.count != 1)) o["count"] = t.count;
     if (keep(at + "/period_us", t.period_us != 0)) o["period_us"] = t.period_us;

@@ -55,6 +55,7 @@ struct TaskSpec {
   std::string name;  // up to 31 bytes are kept
   Policy policy = Policy::kFair;
   int priority = 0;  // 1..99 for kFifo and kRr; ignored for kFair
+  int nice = 0;      // kFair: -20..19, its weight (sched_prio_to_weight[], fair.h)
   int vcpu = 0;
   // Created blocked (in block()); someone must wake() it.
   bool start_blocked = false;
@@ -117,15 +118,12 @@ struct Config {
   bool use_fifo = true;
   // sched_rr_timeslice (RR_TIMESLICE, 100 ms), rounded to whole ticks (>= 1).
   int64_t rr_timeslice_ns = 100'000'000;
-  // The fair class's slice: a fair task that has run this long since it was
-  // picked, with another fair task waiting, gets resched_curr_lazy() at the
-  // tick (update_curr(), fair.c:1251-1253). EEVDF's base slice is 0.75 ms x
-  // (1 + ilog2(ncpus)); checked at tick granularity as the kernel does
-  // without HRTICK.
-  int64_t fair_slice_ns = 3'000'000;
-  // check_preempt_wakeup_fair()'s verdict for a fair wakee over a fair
-  // current (the EEVDF pick is not modelled): true = the wakee wins.
-  bool fair_wakeup_preempts = true;
+  // The fair class is EEVDF (fair.h, one FairRunQueue per vCPU). Its base
+  // slice, sysctl_sched_base_slice: 0 = the kernel's default for `vcpus`
+  // CPUs, 0.70 ms x (1 + ilog2(min(vcpus, 8))) (update_sysctl()); else the
+  // value written, as to /sys/kernel/debug/sched/base_slice_ns. Requests
+  // end at the tick (no HRTICK, as the kernel's default).
+  int64_t base_slice_ns = 0;
   // Up to this many switched-out tasks per vCPU keep their POSIX timer armed
   // for the vCPU's next expiry instead of disarming it when they park, so a
   // task dispatched again before that expiry needs no timer system call
@@ -241,6 +239,7 @@ struct VcpuStats {
   uint64_t lockdep_inconsistent = 0;  // classes taken with IRQs both off and on (once each)
   uint64_t lockdep_held_at_exit = 0;  // returns to user with a lock held
   uint64_t schedule_while_atomic_bugs = 0;
+  uint64_t rcu_voluntary_switch_warnings = 0;  // schedule() inside an RCU read-side section
   // Time, by what the vCPU was doing (cycle counter, converted).
   int64_t user_ns = 0;
   int64_t kernel_ns = 0;
@@ -288,6 +287,9 @@ struct TaskStats {
   uint64_t periods = 0;       // wait_next_period() releases
   uint64_t overruns = 0;      // releases already past when waited for
   uint64_t stale_signals = 0;  // interrupts that hit it while switched out
+  int64_t runtime_ns = 0;      // current on its vCPU (dispatch to switch-out, wall clock)
+  int64_t wait_ns = 0;         // runnable (woken or preempted) until dispatched
+  std::array<uint64_t, kNumPoints> preempted_at{};  // involuntary switch-outs by point
   // Wakeup latency (wait_next_period()) and model-induced delay (this task's
   // wakeup asking for a reschedule → the preemption that dispatched it; a
   // flag already pending from another wakeup does not count); null unless
@@ -296,13 +298,16 @@ struct TaskStats {
   std::shared_ptr<const LatencyHistogram> model_delay;
 };
 
+// A device's interrupts (IrqLineStats, irq_line.h).
 struct IrqStats {
   std::string name;
   int vcpu = 0;
-  bool threaded = false;   // the handler ran in the IRQ's thread
-  uint64_t fired = 0;      // hardirqs taken
-  uint64_t coalesced = 0;  // periods that passed without their own interrupt
-  uint64_t handled = 0;    // handler runs (hardirq or thread)
+  bool threaded = false;    // the handler ran in the IRQ's thread
+  uint64_t fired = 0;       // the device asserted its line (late periods included)
+  uint64_t delivered = 0;   // hardirqs taken
+  uint64_t coalesced = 0;   // firings merged into another (masked line, late periods)
+  uint64_t handled = 0;     // handler runs (hardirq, or the thread once per wakeup)
+  int64_t worst_fire_to_handled_ns = 0;
 };
 
 struct RunResult {

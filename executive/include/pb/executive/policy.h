@@ -463,6 +463,54 @@ constexpr bool lock_acquire_is_bug(Model m, LockType t, PreemptCount c, bool irq
   return false;
 }
 
+// rcu_note_context_switch() (kernel/rcu/tree_plugin.h), on a kernel with
+// preemptible RCU: a voluntary switch (schedule() from a blocking call, not a
+// preemption) inside an RCU read-side section warns "Voluntary context switch
+// within RCU read-side critical section!" (WARN_ONCE). `rcu_depth` as for
+// might_sleep_is_bug(): on RT a held spinlock_t and a BH-disabled section
+// hold rcu_read_lock() without raising the count, so schedule_debug()'s
+// "scheduling while atomic" stays silent there and this is what is printed.
+constexpr bool voluntary_switch_in_rcu_reader(uint32_t rcu_depth) noexcept {
+  return rcu_depth != 0;
+}
+
+// --- RT bottom halves (kernel/softirq.c, CONFIG_PREEMPT_RT) --------------------------------
+
+// __local_bh_disable_ip() on RT (6.18, without PREEMPT_RT_NEEDS_BH_LOCK): the
+// task's first entry into a BH-disabled section, when preemptible(), calls
+// migrate_disable() and rcu_read_lock() (6.12 took the per-CPU softirq_ctrl
+// local lock instead of migrate_disable(); both enter the RCU read-side
+// section). A non-preemptible first entry takes neither. Off RT nothing:
+// the BH count in preempt_count is the whole story.
+constexpr bool bh_disable_enters_rcu(Model m, bool first_entry, bool preemptible_now) noexcept {
+  return model_is_rt(m) && first_entry && preemptible_now;
+}
+
+enum class BhEnableSoftirqs : uint8_t {
+  kNone,           // nothing pending, or not the place to run them
+  kInline,         // run them now, on this task (do_softirq() / __do_softirq())
+  kWakeKsoftirqd,  // wakeup_softirqd(): the BH section ends where softirqs may not run
+};
+
+// __local_bh_enable_ip(), with `count_after` the task's word after the
+// decrement and `irqs_disabled` its IRQ state:
+// - off RT: "if (!in_interrupt() && local_softirq_pending()) do_softirq()";
+// - RT: only when this enable ends the task's BH-disabled section ("curcnt !=
+//   cnt: no point in trying to run pending ones"), and then inline when
+//   preemptible() (RT's preempt_count() without the BH count, and IRQs on),
+//   else wakeup_softirqd(): "If this was called from non preemptible
+//   context, wake up the softirq daemon."
+constexpr BhEnableSoftirqs bh_enable_softirqs(Model m, PreemptCount count_after, bool irqs_disabled,
+                                              bool pending) noexcept {
+  if (!pending) return BhEnableSoftirqs::kNone;
+  if (!model_is_rt(m)) {
+    return in_interrupt(count_after) ? BhEnableSoftirqs::kNone : BhEnableSoftirqs::kInline;
+  }
+  if (softirq_count(count_after) != 0) return BhEnableSoftirqs::kNone;
+  return preemptible(count_after, irqs_disabled, m) ? BhEnableSoftirqs::kInline
+                                                    : BhEnableSoftirqs::kWakeKsoftirqd;
+}
+
 // "BUG: scheduling while atomic" (schedule_debug(), core.c:5854-5905): the
 // count at the call to schedule(), before schedule()'s own preempt_disable(),
 // is not 0 (in_atomic_preempt_off() inside).

@@ -68,6 +68,9 @@ struct TaskHot {
   // inline raw_spin_lock fast path (set before the body runs).
   uint32_t lock_tid = 0;
   uint32_t lockdep = 0;
+  // The model is PREEMPT_RT: local_bh_disable()/enable() take the slow path
+  // (the BH section's RCU read-side section, softirqs at its end).
+  uint32_t rt_bh = 0;
 };
 
 inline constexpr uint32_t kReschedFull = 1u << 0;
@@ -77,6 +80,7 @@ inline constexpr uint32_t kReschedLazy = 1u << 1;
 void preempt_point(TaskHot* t, Point p) noexcept;
 void irq_replay(TaskHot* t) noexcept;
 void bh_enable_slow(TaskHot* t) noexcept;
+void bh_disable_rt(TaskHot* t) noexcept;
 // Preempt-off (the count's PREEMPT and SOFTIRQ fields leave 0) and irq-off
 // (the soft mask set) windows: begin at the outermost disable, end at the
 // matching enable; the vCPU keeps the longest of each with its location.
@@ -159,12 +163,16 @@ class TaskApi {
   // local_bh_disable()/enable(): SOFTIRQ_DISABLE_OFFSET. Enabling runs the
   // vCPU's pending softirqs (when no longer in interrupt context) and then
   // preempt_check_resched(), the kPreemptEnable point (softirq.c:427-458).
+  // On RT the first entry also enters an RCU read-side section
+  // (bh_disable_enters_rcu(), policy.h) and the last runs pending softirqs
+  // only where bh_enable_softirqs() says.
   void local_bh_disable(std::source_location loc = std::source_location::current()) noexcept {
+    if (t_->rt_bh != 0) [[unlikely]] detail::bh_disable_rt(t_);
     add_count(kSoftirqDisableOffset, loc);
   }
   void local_bh_enable() noexcept {
     sub_count(kSoftirqDisableOffset);
-    if ((t_->resched.load(std::memory_order_relaxed) |
+    if ((t_->resched.load(std::memory_order_relaxed) | t_->rt_bh |
          static_cast<uint32_t>(t_->softirq_pending->load(std::memory_order_relaxed) != 0)) != 0)
         [[unlikely]] {
       detail::bh_enable_slow(t_);

@@ -24,11 +24,11 @@
 
 namespace pb::report {
 
-enum class Format { kTable, kJson, kCsv, kMarkdown, kHtml };
+enum class Format { kTable, kJson, kCsv, kMarkdown, kHtml, kTasks };
 
-// "table", "json", "csv", "md", "html".
+// "table", "json", "csv", "md", "html", "tasks".
 std::string_view to_string(Format f);
-// The names each command accepts: `run --format` table, json, csv, md;
+// The names each command accepts: `run --format` table, tasks, json, csv, md;
 // `report --format` md (or markdown), csv, html. nullopt for anything else.
 std::optional<Format> parse_run_format(std::string_view name);
 std::optional<Format> parse_report_format(std::string_view name);

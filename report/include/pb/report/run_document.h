@@ -59,6 +59,9 @@ struct RunConfig {
   double duration_s = 0;  // per cell
   int vcpus = 1;
   int hz = 250;
+  // The fair class's base slice in us (sysctl_sched_base_slice); 0: the
+  // kernel's default for `vcpus` (0.70 ms x (1 + ilog2(min(vcpus, 8)))).
+  int64_t base_slice_us = 0;
   uint64_t seed = 1;
   int rounds = 1;
   bool use_fifo = true;

@@ -73,19 +73,33 @@ struct ScenarioOptions {
   uint64_t seed = 1;  // simulated runs (the scenarios draw no random numbers today)
 };
 
+// One device's interrupts over the run (irq_line.h's counts, both clocks):
+// a threaded handler that cannot keep up shows as coalesced firings and a
+// growing firing-to-handled time.
+struct ScenarioDevice {
+  std::string name;
+  bool threaded = false;
+  uint64_t fired = 0;
+  uint64_t delivered = 0;
+  uint64_t coalesced = 0;
+  uint64_t handled = 0;
+  int64_t worst_fire_to_handled_ns = 0;
+};
+
 struct ScenarioResult {
   std::string scenario;
-  std::string model;                  // "none", "voluntary", "full", "lazy", "rt"
-  std::string clock;                  // "simulated" or "real"
-  nlohmann::ordered_json params;      // every parameter with the value used
-  nlohmann::ordered_json expected;    // the analysis
-  nlohmann::ordered_json measured;    // the run, same keys
-  bool pass = false;                  // measured matches expected (outcomes_match())
+  std::string model;                // "none", "voluntary", "full", "lazy", "rt"
+  std::string clock;                // "simulated" or "real"
+  nlohmann::ordered_json params;    // every parameter with the value used
+  nlohmann::ordered_json expected;  // the analysis
+  nlohmann::ordered_json measured;  // the run, same keys
+  bool pass = false;                // measured matches expected (outcomes_match())
   // Real runs: keys outside `pass` (a note says why), e.g. audio-isr's worst
   // response in overload, which grows with the host's cost per interrupt.
   std::vector<std::string> uncompared;
   std::vector<std::string> analysis;  // how the expectation follows from the parameters
   std::vector<std::string> notes;
+  std::vector<ScenarioDevice> devices;  // the run's devices (none: the scenario has none)
 };
 
 // Runs scenario `name` under `model` (nullopt: its default model) with the
@@ -105,10 +119,10 @@ bool outcomes_match(const nlohmann::ordered_json& expected, const nlohmann::orde
                     Clock clock, const std::vector<std::string>& uncompared = {});
 
 // {"format", "scenario", "model", "clock", "params", "expected", "measured",
-// "pass", "analysis", "notes"}.
+// "pass", "analysis", "notes"}, and "devices" when the scenario has any.
 nlohmann::ordered_json to_json(const ScenarioResult& r);
-// The table the CLI prints: expected beside measured per key, the analysis,
-// the verdict.
+// The table the CLI prints: expected beside measured per key, the devices'
+// interrupts, the analysis, the verdict.
 std::string to_text(const ScenarioResult& r);
 
 }  // namespace pb::scenarios

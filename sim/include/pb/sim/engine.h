@@ -58,9 +58,10 @@ struct SimOptions {
   // The scheduler tick's own work, on top of irq_entry_ns.
   int64_t tick_ns = 0;
   // As exec::Config.
-  int64_t fair_slice_ns = 3'000'000;
   int64_t rr_timeslice_ns = 100'000'000;
-  bool fair_wakeup_preempts = true;
+  // sysctl_sched_base_slice, the fair class's request (fair.h); 0: the
+  // kernel's default for `vcpus` (exec::default_base_slice_ns()).
+  int64_t base_slice_ns = 0;
   bool threadirqs = false;
   // A deliberate mutation, for the nested-locks scenario only: at
   // preempt_enable() and at the return from an interrupt to kernel code, switch
@@ -144,6 +145,7 @@ struct SimTask {
   std::string name;
   exec::Policy policy = exec::Policy::kFair;
   int priority = 0;  // 1..99 for kFifo/kRr
+  int nice = 0;      // kFair: -20..19, the weight of sched_prio_to_weight[]
   int vcpu = 0;
   // The body, run again and again. A periodic task's body begins with
   // kWaitPeriod; the task starts blocked in it, its first release armed.
@@ -240,10 +242,13 @@ struct TaskResult {
   uint64_t sends = 0;
   uint64_t recvs = 0;
   int64_t work_ns = 0;  // busy work of kCompute steps completed
+  int64_t runtime_ns = 0;  // current on its vCPU (outside interrupt frames)
+  int64_t wait_ns = 0;     // runnable, waiting for its vCPU
+  std::array<uint64_t, exec::kNumPoints> preempted_at{};  // switched away involuntarily, by point
   int64_t worst_response_ns = 0;
   std::vector<int64_t> responses_ns;  // the first keep_responses jobs
   std::vector<int64_t> marks_ns;      // kMark instants (the first 1024)
-  // measure only (else null).
+  // latency: periodic tasks; model_delay, response: measure only (else null).
   std::shared_ptr<LatencyHistogram> latency;
   std::shared_ptr<LatencyHistogram> model_delay;
   std::shared_ptr<LatencyHistogram> response;
@@ -290,6 +295,7 @@ struct VcpuResult {
   uint64_t pi_boosts = 0;
   uint64_t might_sleep_bugs = 0;
   uint64_t schedule_while_atomic_bugs = 0;
+  uint64_t rcu_voluntary_switch_warnings = 0;  // schedule() inside an RCU read-side section
   uint64_t preempt_leaks = 0;
   uint64_t atomicity_breaks = 0;  // a spinning lock entered while its holder is switched out
   int64_t preemptoff_max_ns = 0;
@@ -310,12 +316,19 @@ struct LockResult {
   int64_t max_wait_ns = 0;
 };
 
+// A device's interrupts (exec::IrqLineStats): firings, hardirqs taken,
+// firings merged into another (a ONESHOT line masked while its thread is
+// pending or running, or a hardirq already pending at the CPU), handler runs,
+// and the worst time from a firing to the end of the run that served it.
 struct DeviceResult {
   std::string name;
   bool threaded = false;
   uint64_t fired = 0;
-  uint64_t coalesced = 0;  // firings merged into one still pending
+  uint64_t delivered = 0;
+  uint64_t coalesced = 0;
   uint64_t handled = 0;
+  int64_t worst_fire_to_handled_ns = 0;
+  bool pending = false;  // an interrupt or a thread run still outstanding at the end
 };
 
 struct VarResult {

@@ -30,6 +30,9 @@ struct RunOptions {
   int hz = 250;
   uint64_t seed = 1;
   int round = 0;
+  // The fair class's base slice (sysctl_sched_base_slice); 0: the kernel's
+  // default for `vcpus`, 0.70 ms x (1 + ilog2(min(vcpus, 8))).
+  int64_t base_slice_ns = 0;
   bool use_fifo = true;  // host SCHED_FIFO when permitted
   // 1: lockdep-lite on, and BUG reports printed in the kernel's words
   // (stderr, the first 16); 0: lockdep off, BUGs only counted
@@ -126,6 +129,11 @@ struct InstanceFigures {
   uint64_t overruns = 0;
   const LatencyHistogram* latency = nullptr;  // measuring tasks (null: none recorded)
   const LatencyHistogram* model_delay = nullptr;
+  // The scheduler's view (TaskRecord).
+  int64_t runtime_ns = 0;
+  int64_t wait_ns = 0;
+  uint64_t dispatches = 0;
+  std::array<uint64_t, exec::kNumPoints> preemptions{};
 };
 
 struct LockFigures {
@@ -136,11 +144,15 @@ struct LockFigures {
   int64_t max_wait_ns = 0;
 };
 
+// A device's interrupts (exec::IrqLineStats, both clocks).
 struct IrqFigures {
   std::string name;
   uint64_t fired = 0;
   uint64_t handled = 0;
   uint64_t coalesced = 0;
+  uint64_t delivered = 0;
+  int64_t worst_fire_to_handled_ns = 0;
+  bool threaded = false;
 };
 
 // Per-vCPU figures summed over the vCPUs (add_vcpu_figures()).

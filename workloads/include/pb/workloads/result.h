@@ -40,6 +40,24 @@ struct MeasuredTask {
   LatencyHistogram model_delay_hist;
 };
 
+// One task instance of the cell, as both clocks count it: who it is, what it
+// did and how the scheduler treated it (fairness and starvation show here).
+struct TaskRecord {
+  std::string name;
+  std::string sched_class;  // "fifo", "rr" or "fair"
+  int priority = 0;         // fifo/rr: 1..99; fair: 0
+  int nice = 0;             // fair: -20..19; fifo/rr: 0
+  int vcpu = 0;
+  uint64_t ops = 0;          // iterations completed
+  int64_t runtime_ns = 0;    // on the CPU (switches included, interrupt time excluded)
+  int64_t wait_ns = 0;       // runnable, waiting for the CPU
+  uint64_t dispatches = 0;
+  std::map<std::string, uint64_t> preemptions;  // switched away involuntarily, by point name
+  bool periodic = false;
+  LatencySummary latency;    // periodic: release -> back in the task (else empty)
+  uint64_t deadline_misses = 0;
+};
+
 struct Throughput {
   uint64_t ops = 0;            // background operations completed (kernel paths, messages, I/Os)
   double ops_per_s = 0;
@@ -81,6 +99,8 @@ struct CellResult {
   // Measuring tasks in description order; measured[0] is the cell's headline
   // (the first RT periodic measuring task, else the first one).
   std::vector<MeasuredTask> measured;
+  // Every task instance (the plan's), in plan order.
+  std::vector<TaskRecord> tasks;
   Throughput throughput;
   Windows windows;
   // Executive counters summed over vCPUs: "dispatches", "ctx_voluntary",

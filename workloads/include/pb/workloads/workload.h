@@ -95,6 +95,7 @@ struct TaskDesc {
   Policy sched = Policy::kFair;
   int priority = 0;       // 1..99 for kFifo and kRr; 0 for kFair
   int vcpu = 0;           // folded onto the run's vCPUs (index modulo their number)
+  int nice = 0;             // kFair: -20..19 (sched_prio_to_weight[]); 0 for kFifo and kRr
   int count = 1;          // 0 disables the entry (e.g. from a parameter)
   int64_t period_us = 0;  // 0: continuous; else released every period (wait_next_period())
   int64_t deadline_us = 0;  // periodic: relative deadline, 0 = the period
