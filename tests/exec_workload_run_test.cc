@@ -287,6 +287,13 @@ TEST(WorkloadRun, LongCellRunsInSegmentsAndReportsEach) {
   EXPECT_LT(r.segments[0].start_ns, r.segments[1].start_ns);
   EXPECT_LT(r.segments[1].start_ns, r.segments[2].start_ns);
   EXPECT_GT(counter(r, "ticks"), 0u);
+  // Per-task figures are sums over the segments too.
+  ASSERT_FALSE(r.tasks.empty());
+  ASSERT_EQ(r.tasks.size(), seen[0].tasks.size());
+  for (size_t k = 0; k < r.tasks.size(); ++k) {
+    EXPECT_GT(r.tasks[k].runtime_ns, seen[0].tasks[k].runtime_ns) << r.tasks[k].name;
+    EXPECT_GT(r.tasks[k].dispatches, seen[0].tasks[k].dispatches) << r.tasks[k].name;
+  }
 }
 
 // The segment length: whole cells up to 15 s, then at least 10 s and at most

@@ -605,6 +605,10 @@ struct FigureSum {
       a.deadline_misses += b.deadline_misses;
       a.periods += b.periods;
       a.overruns += b.overruns;
+      a.runtime_ns += b.runtime_ns;
+      a.wait_ns += b.wait_ns;
+      a.dispatches += b.dispatches;
+      for (size_t p = 0; p < a.preemptions.size(); ++p) a.preemptions[p] += b.preemptions[p];
       if (b.latency != nullptr) {
         latency[i].merge(*b.latency);
         has_latency[i] = true;
