@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "pb/executive/policy.h"
@@ -63,11 +65,19 @@ struct SweepControl {
   // Rest before a real cell that follows one at host SCHED_FIFO (RT
   // throttling: wl::rt_throttle_rest_ns()); 0: none.
   int64_t rest_ns = 0;
+  // Called just before and just after each cell: notes on whatever else
+  // competes for the cell's host CPUs (other real-time threads, another
+  // measurement); what either call returns becomes the cell's notes. Empty:
+  // no check (the simulated clock).
+  std::function<std::vector<std::string>()> contention;
 };
 
 struct SweepOutcome {
   bool cell_failed = false;  // a cell has an error or tripped the watchdog
   bool cut_short = false;    // a signal ended a cell early or stopped the sweep
+  // Cells whose headline measuring task recorded no wakeup (its notes say
+  // why): a result with nothing measured, which `run` reports as a failure.
+  size_t no_samples = 0;
 };
 
 // Runs every cell of `plan` in order into doc->cells (the rest of *doc, its

@@ -161,7 +161,7 @@ TEST(IngestPbCyclic, JsonAndItsText) {
 
 TEST(IngestPbCyclic, MissedPeriodsLine) {
   // pb-cyclictest's current text: "# Missed Periods:", one column per thread.
-  const Measurement t = read_one("report_pbcyclic-vm-t2-h100.txt", Detected::kHistogramText);
+  const Record t = read_one("report_pbcyclic-vm-t2-h100.txt", Detected::kHistogramText);
   EXPECT_EQ(t.count, 599u);  // -l 300: the first thread done ends the run
   ASSERT_TRUE(t.missed.has_value());
   EXPECT_EQ(*t.missed, 24u + 21u);

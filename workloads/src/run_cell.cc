@@ -581,8 +581,11 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
   if (std::string n = throttle_note(r, res.duration_ns, rt_bw); !n.empty()) {
     notes.push_back(std::move(n));
   }
+  // The executive's notes first, then the cell's, then what assemble_cell() found.
+  std::vector<std::string> found = std::move(res.notes);
   res.notes = r.notes;
   res.notes.insert(res.notes.end(), notes.begin(), notes.end());
+  res.notes.insert(res.notes.end(), found.begin(), found.end());
   if (r.watchdog_tripped && !r.watchdog_message.empty()) res.notes.push_back(r.watchdog_message);
   if (opt.interrupt != nullptr && opt.interrupt->load())
     res.notes.push_back("interrupted: partial cell");
