@@ -35,15 +35,18 @@ int compare_main(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   po::options_description desc(
       "usage: preemptbench compare BASELINE CANDIDATE [--metric p99,max,throughput]\n"
-      "                            [--max-regression 10%] [--alpha 0.05] [--out FILE]\n"
-      "                            [--allow-missing] [--allow-partial]\n"
+      "                            [--max-regression 10%] [--test auto|rank|welch] [--alpha 0.05]\n"
+      "                            [--out FILE] [--allow-missing] [--allow-partial]\n"
       "                            [--allow-different-params] [--allow-different-duration]\n\n"
       "BASELINE and CANDIDATE are result files or directories (any format `report`\n"
       "reads). Cells are matched on emulated model, workload and load (and machine\n"
       "label when a side holds several machines). Per cell and metric: the change of\n"
-      "the mean over rounds; with >= 2 rounds on both sides, Welch's t-test decides\n"
-      "whether a change beyond the threshold is also beyond run-to-run noise; with one\n"
-      "round, the threshold alone decides.\n\n"
+      "the centre over rounds; with >= 2 rounds on both sides, a test decides whether\n"
+      "a change beyond the threshold is also beyond run-to-run noise: Mann-Whitney U on\n"
+      "the rounds (medians) where each side has >= 4 rounds (fewer cannot reach\n"
+      "p < 0.05), Welch's t-test (means) below that; --test rank or welch forces one.\n"
+      "With one round, the threshold alone decides. The output says how many rounds\n"
+      "the observed noise needs.\n\n"
       "Fails closed: a baseline cell the candidate lacks, a candidate cell cut short by a\n"
       "signal, or matched cells run with different workload parameters (--set) or\n"
       "durations fail the comparison unless accepted with the --allow-* options. Rounds\n"
@@ -57,7 +60,10 @@ int compare_main(const std::vector<std::string>& args) {
        "throughput (default p99,max,throughput; those a result lacks are skipped)")  //
       ("max-regression", po::value<std::string>(),
        "allowed worsening: 10% (default), or per metric: p99=5%,max=20%,10%")            //
-      ("alpha", po::value<double>(), "significance level of the t-test (default 0.05)")  //
+      ("test", po::value<std::string>(),
+       "auto (the default: rank with >= 4 rounds per side, else welch), rank (Mann-Whitney U "
+       "on the rounds) or welch (Welch's t-test on the rounds' means)")                                                                //
+      ("alpha", po::value<double>(), "significance level of the test (default 0.05)")  //
       ("out", po::value<std::string>(), "also write the comparison (Markdown) to FILE")  //
       ("allow-missing", "accept baseline cells the candidate lacks")                     //
       ("allow-partial", "accept candidate cells cut short by a signal")                  //
@@ -92,6 +98,9 @@ int compare_main(const std::vector<std::string>& args) {
   }
   if (vm.count("max-regression") &&
       !report::parse_max_regression(vm["max-regression"].as<std::string>(), &options, &error)) {
+    return usage_error(error);
+  }
+  if (vm.count("test") && !report::parse_test(vm["test"].as<std::string>(), &options, &error)) {
     return usage_error(error);
   }
   if (vm.count("alpha")) {

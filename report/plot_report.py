@@ -29,6 +29,10 @@ EXIT_NO_MATPLOTLIB = 3
 MAX_SERIES = 10
 
 
+# As kStolenMarkPct in report/include/pb/report/table.h.
+STOLEN_MARK_PCT = 1.0
+
+
 def fail(message, code=EXIT_USAGE):
     print(f"plot_report.py: {message}", file=sys.stderr)
     sys.exit(code)
@@ -88,18 +92,31 @@ def plot_latency_vs_throughput(plt, workload, rows, out_dir, written):
     for r in rows:
         lines.setdefault((r["label"], r["kernel"], r["host_model"], r["model"]), []).append(r)
     vary = varying(rows, ("label", "kernel", "host_model", "model"))
+    marked = False
     fig, ax = plt.subplots(figsize=(8, 5.5))
     for i, (_, pts) in enumerate(sorted(lines.items())[:MAX_SERIES]):
         pts.sort(key=lambda r: (r["load"] is None, r["load"] or 0))
         xs = [r["ops_per_s"] for r in pts]
         ys = [r["p99_ns"] / 1000 for r in pts]
-        ax.plot(xs, ys, marker="o", label=series_name(pts[0], vary))
+        line, = ax.plot(xs, ys, marker="o", label=series_name(pts[0], vary))
+        # The rounds' own p99 as a bar from the smallest to the largest.
+        for r, x in zip(pts, xs):
+            if r.get("p99_round_min_ns") is not None and r.get("p99_round_max_ns") is not None:
+                ax.vlines(x, r["p99_round_min_ns"] / 1000, r["p99_round_max_ns"] / 1000,
+                          color=line.get_color(), alpha=0.5, linewidth=2)
         for r, x, y in zip(pts, xs, ys):
-            if r.get("load") is not None:
-                ax.annotate(f"{r['load']:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+            text = f"{r['load']:g}" if r.get("load") is not None else ""
+            if (r.get("host_stolen_pct_max") or 0) >= STOLEN_MARK_PCT:
+                text += " †"
+                marked = True
+            if text:
+                ax.annotate(text, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
     ax.set_xlabel("background throughput (ops/s)")
     ax.set_ylabel("p99 wakeup latency (µs)")
-    ax.set_title(f"{workload}: latency vs throughput (labels: load)")
+    title = f"{workload}: latency vs throughput (labels: load; bars: p99 range over rounds)"
+    if marked:
+        title += f"\n† the host stole ≥{STOLEN_MARK_PCT:g}% of a vCPU's time in a round"
+    ax.set_title(title, fontsize=10)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -10,6 +10,10 @@
 #   pb_missing    print which of the given Debian packages are not installed
 #   pb_cmake_gen  the CMake generator to use (Ninja when ninja is there)
 #   pb_timed      run a command and report how long it took
+#   pb_aarch64_build_dir/pb_aarch64_build  the aarch64 cross build, shared by
+#                 scripts/cross-test-aarch64 and scripts/test-arm64-system
+#   pb_deb_cache  where scripts/setup --system arm64 keeps downloaded .debs
+#   pb_arm64_deb  the newest cached .deb of the arm64 kernel, RT kernel or busybox
 
 PB_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PB_SCRIPT="$(basename "$0")"
@@ -115,4 +119,59 @@ pb_ctest() {
   shift
   pb_log "test: ctest --test-dir $dir --output-on-failure --no-tests=error -j $PB_JOBS $*"
   ctest --test-dir "$dir" --output-on-failure --no-tests=error -j "$PB_JOBS" "$@"
+}
+
+# The directory where scripts/setup --system arm64 downloads the .debs that
+# scripts/test-arm64-system unpacks: $PB_DEB_CACHE, else a machine-wide cache
+# that outlives clean clones.
+pb_deb_cache() {
+  printf '%s\n' "${PB_DEB_CACHE:-/var/cache/preemptbench/debs}"
+}
+
+# pb_arm64_deb kernel|kernel-rt|busybox: prints the path of the newest
+# (by version) cached .deb of Debian's generic arm64 kernel image, its
+# PREEMPT_RT kernel image, or busybox-static:arm64; returns 1 if none is there.
+pb_arm64_deb() {
+  local dir f base pick=""
+  dir="$(pb_deb_cache)"
+  for f in "$dir"/*_arm64.deb; do
+    [[ -f "$f" ]] || continue
+    base="${f##*/}"
+    case "$1" in
+      kernel) [[ "$base" =~ ^linux-image-[0-9][^_]*-arm64_ && "$base" != *-rt-arm64_* ]] || continue ;;
+      kernel-rt) [[ "$base" =~ ^linux-image-[0-9][^_]*-rt-arm64_ ]] || continue ;;
+      busybox) [[ "$base" == busybox-static_* ]] || continue ;;
+      *) return 2 ;;
+    esac
+    pick+="$f"$'\n'
+  done
+  [[ -n "$pick" ]] || return 1
+  printf '%s' "$pick" | sort -V | tail -1
+}
+
+# The aarch64 cross build's directory: $PB_AARCH64_BUILD_DIR, else
+# build-aarch64/ in the repository.
+pb_aarch64_build_dir() {
+  PB_BUILD_DIR="${PB_AARCH64_BUILD_DIR:-}" pb_build_dir build-aarch64
+}
+
+# pb_aarch64_build BUILD_DIR: configures and builds the aarch64 cross build
+# (cmake/aarch64-linux-gnu.cmake) with the same options for every script
+# that uses it, so the second one finds nothing to rebuild.
+#
+# -O2 and -Werror as natively (PB_CROSS_WERROR=OFF to relax), except for
+# GCC 12's -Wmaybe-uninitialized: at -O2 for aarch64 it flags std::optional
+# of small structs that x86-64 does not (GCC bug 80635). It stays a warning
+# in the log. No debug info (Release with -O2, not RelWithDebInfo): nothing
+# debugs these binaries, and -g made the heaviest test file's compile 1.7x
+# slower.
+pb_aarch64_build() {
+  local build="$1"
+  pb_timed configure pb_configure "$build" \
+    -DCMAKE_TOOLCHAIN_FILE="$PB_ROOT/cmake/aarch64-linux-gnu.cmake" \
+    -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+    -DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG" -DPB_SANITIZE=OFF \
+    -DPB_WERROR="${PB_CROSS_WERROR:-ON}" \
+    -DCMAKE_CXX_FLAGS=-Wno-error=maybe-uninitialized
+  pb_timed build pb_build "$build"
 }

@@ -161,6 +161,7 @@ TEST_F(CompareExit, BadInputIsTwo) {
   EXPECT_EQ(gate({a, a, "--metric", "p42"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--max-regression", "lots"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--alpha", "2"}).exit_code, 2);
+  EXPECT_EQ(gate({a, a, "--test", "t"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--bogus"}).exit_code, 2);
 }
 

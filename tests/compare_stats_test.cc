@@ -140,11 +140,17 @@ const MetricComparison& only(const Comparison& c, Metric m) {
   return none;
 }
 
+CompareOptions welch() {
+  CompareOptions o;
+  o.test = CompareTest::kWelch;
+  return o;
+}
+
 TEST(CompareVerdicts, RegressionBeyondNoise) {
   Comparison c;
   std::string error;
-  ASSERT_TRUE(compare(rounds({10000, 10100, 9900, 10000}), rounds({13000, 13100, 12900, 13000}), {},
-                      &c, &error));
+  ASSERT_TRUE(compare(rounds({10000, 10100, 9900, 10000}), rounds({13000, 13100, 12900, 13000}),
+                      welch(), &c, &error));
   const auto& p99 = only(c, Metric::kP99);
   EXPECT_EQ(p99.verdict, Verdict::kRegressed);
   EXPECT_NEAR(*p99.change_pct, 30, 0.01);
@@ -158,13 +164,99 @@ TEST(CompareVerdicts, RegressionBeyondNoise) {
 TEST(CompareVerdicts, NoisyChangeIsNotARegression) {
   Comparison c;
   std::string error;
-  ASSERT_TRUE(compare(rounds({10000, 14000, 8000, 12000}), rounds({16000, 9000, 15000, 11000}), {},
-                      &c, &error));
+  ASSERT_TRUE(compare(rounds({10000, 14000, 8000, 12000}), rounds({16000, 9000, 15000, 11000}),
+                      welch(), &c, &error));
   const auto& p99 = only(c, Metric::kP99);
   EXPECT_GT(*p99.change_pct, 10);
   EXPECT_EQ(p99.verdict, Verdict::kNoise);
   EXPECT_GT(*p99.p_value, 0.05);
   EXPECT_FALSE(c.regressed());
+}
+
+// The default test with >= 4 rounds per side: medians and Mann-Whitney U.
+TEST(CompareVerdicts, RankTestOnMedians) {
+  CompareOptions o;
+  ASSERT_EQ(o.test, CompareTest::kAuto);
+  Comparison c;
+  std::string error;
+  // Four rounds each, every candidate round worse: p = 2 / C(8, 4) = 0.029.
+  ASSERT_TRUE(compare(rounds({10000, 10100, 9900, 10050}), rounds({13000, 13100, 12900, 60000}),
+                      o, &c, &error));
+  const auto& p99 = only(c, Metric::kP99);
+  EXPECT_EQ(p99.test, CompareTest::kRank);
+  EXPECT_EQ(p99.verdict, Verdict::kRegressed);
+  EXPECT_NEAR(p99.baseline_centre, 10025, 30);  // the histogram's resolution
+  EXPECT_NEAR(p99.candidate_centre, 13050, 30);  // the 60 us outlier does not move it
+  ASSERT_TRUE(p99.p_value.has_value());
+  EXPECT_NEAR(*p99.p_value, 2.0 / 70, 1e-12);
+  EXPECT_FALSE(p99.ci_low_pct.has_value());  // no interval from the rank test
+  EXPECT_TRUE(c.regressed());
+  // One spoiled baseline round out of four: the medians barely move, and a
+  // mean-based test would have called the same data a 1.3x improvement.
+  ASSERT_TRUE(compare(rounds({10000, 10100, 60000, 10050}), rounds({10020, 10080, 9990, 10060}),
+                      o, &c, &error));
+  EXPECT_EQ(only(c, Metric::kP99).verdict, Verdict::kOk);
+  ASSERT_TRUE(compare(rounds({10000, 10100, 60000, 10050}), rounds({10020, 10080, 9990, 10060}),
+                      welch(), &c, &error));
+  EXPECT_LT(*only(c, Metric::kP99).change_pct, -50);
+}
+
+TEST(CompareVerdicts, RankTestNeedsFourRoundsPerSide) {
+  Comparison c;
+  std::string error;
+  // Three against three can never give p < 0.05 (its smallest p is 0.1):
+  // forced, the rank test calls it noise, with the reason and the rounds
+  // that would do; the default takes Welch's test there.
+  CompareOptions rank;
+  rank.test = CompareTest::kRank;
+  ASSERT_TRUE(
+      compare(rounds({10000, 10100, 9900}), rounds({13000, 13100, 12900}), rank, &c, &error));
+  const auto& p99 = only(c, Metric::kP99);
+  EXPECT_EQ(p99.verdict, Verdict::kNoise);
+  EXPECT_NE(p99.why.find("cannot reach p < 0.05"), std::string::npos) << p99.why;
+  ASSERT_TRUE(p99.rounds_needed.has_value());
+  EXPECT_GE(*p99.rounds_needed, 4u);
+  EXPECT_FALSE(c.regressed());
+  const std::string text = format_comparison(c);
+  EXPECT_NE(text.find("rounds needed: "), std::string::npos) << text;
+  EXPECT_NE(text.find("Mann-Whitney"), std::string::npos);
+  ASSERT_TRUE(compare(rounds({10000, 10100, 9900}), rounds({13000, 13100, 12900}), {}, &c, &error));
+  EXPECT_EQ(only(c, Metric::kP99).test, CompareTest::kWelch);
+  EXPECT_EQ(only(c, Metric::kP99).verdict, Verdict::kRegressed);
+}
+
+TEST(CompareVerdicts, RoundsNeededGrowWithNoise) {
+  Comparison quiet, noisy;
+  std::string error;
+  const auto base_q = rounds({10000, 10100, 9900, 10050, 9950});
+  const auto base_n = rounds({10000, 12000, 8000, 11000, 9000});
+  ASSERT_TRUE(compare(base_q, base_q, welch(), &quiet, &error));
+  ASSERT_TRUE(compare(base_n, base_n, welch(), &noisy, &error));
+  const auto nq = only(quiet, Metric::kP99).rounds_needed;
+  const auto nn = only(noisy, Metric::kP99).rounds_needed;
+  ASSERT_TRUE(nq && nn);
+  // sd 79 ns vs 1581 ns, 10 % of 10 us to detect: 2 (1.96 + 1.28)^2 (sd/1000)^2.
+  EXPECT_EQ(*nq, 2u);
+  EXPECT_EQ(*nn, 53u);
+  // The rank test: robust spread, 3/pi efficiency, at least 4.
+  ASSERT_TRUE(compare(base_q, base_q, {}, &quiet, &error));
+  EXPECT_EQ(*only(quiet, Metric::kP99).rounds_needed, 4u);
+  // No noise estimate from one round.
+  ASSERT_TRUE(compare(rounds({10000}), rounds({10000}), {}, &quiet, &error));
+  EXPECT_FALSE(only(quiet, Metric::kP99).rounds_needed.has_value());
+}
+
+TEST(CompareVerdicts, ParseTest) {
+  CompareOptions o;
+  std::string error;
+  ASSERT_TRUE(parse_test("auto", &o, &error));
+  EXPECT_EQ(o.test, CompareTest::kAuto);
+  ASSERT_TRUE(parse_test("welch", &o, &error));
+  EXPECT_EQ(o.test, CompareTest::kWelch);
+  ASSERT_TRUE(parse_test("rank", &o, &error));
+  EXPECT_EQ(o.test, CompareTest::kRank);
+  EXPECT_FALSE(parse_test("t", &o, &error));
+  EXPECT_NE(error.find("auto, rank or welch"), std::string::npos);
 }
 
 TEST(CompareVerdicts, SingleRoundUsesTheThresholdOnly) {
@@ -189,7 +281,7 @@ TEST(CompareVerdicts, ThroughputRegressesDownwards) {
 }
 
 TEST(CompareVerdicts, ThresholdsPerMetric) {
-  CompareOptions o;
+  CompareOptions o = welch();
   std::string error;
   ASSERT_TRUE(parse_max_regression("p99=40%,max=5,2.5%", &o, &error)) << error;
   EXPECT_EQ(o.max_regression_pct, 2.5);

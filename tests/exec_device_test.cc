@@ -34,22 +34,25 @@ constexpr int64_t kUs = 1'000;
 
 // One device (1 ms period, 20 us handler, 30 us softirq) beside one task
 // that computes 20 ms in kernel mode (optionally with BH off) and stops.
+// Times (and the tick) scaled by time_scale() (emulator_guard.h).
 RunResult run_device(Model m, bool threadirqs, pb::exec::IrqFlags flags, Policy task_policy,
                      bool bh_off, int sleep_after_ms = 0) {
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = m;
+  c.hz = static_cast<int>(c.hz / s);
   c.threadirqs = threadirqs;
   Executive ex(c);
-  ex.add_irq({.name = "dev", .period_ns = kMs, .handler_ns = 20 * kUs, .softirq_ns = 30 * kUs,
-              .flags = flags});
+  ex.add_irq({.name = "dev", .period_ns = kMs * s, .handler_ns = 20 * kUs * s,
+              .softirq_ns = 30 * kUs * s, .flags = flags});
   ex.add_task({.name = "work", .policy = task_policy,
                .priority = task_policy == Policy::kFair ? 0 : 60,
-               .body = [bh_off, sleep_after_ms](TaskApi& api) {
+               .body = [bh_off, sleep_after_ms, s](TaskApi& api) {
                  api.kernel_enter();
                  if (bh_off) api.local_bh_disable();
-                 api.compute(20 * kMs);
+                 api.compute(20 * kMs * s);
                  if (bh_off) api.local_bh_enable();
-                 if (sleep_after_ms > 0) api.msleep(sleep_after_ms);
+                 if (sleep_after_ms > 0) api.msleep(sleep_after_ms * s);
                  api.request_stop();
                }});
   EXPECT_EQ(ex.start(), 0) << ex.error();
@@ -78,7 +81,13 @@ TEST(ExecDevice, FullRunsHandlersInHardirqAndSoftirqsAtIrqExit) {
   EXPECT_EQ(v.softirq_raised, d.handled);
   EXPECT_GE(v.softirq_at_irq_exit, 1u);
   EXPECT_EQ(v.softirq_at_bh_enable, 0u);
-  EXPECT_EQ(v.softirq_in_ksoftirqd, 0u);
+  // A softirq raised again while softirqs run, past their budget (2 ms, 10
+  // rounds) or with a reschedule pending, goes to ksoftirqd, as in
+  // __do_softirq(). Natively nothing here comes close; under a system
+  // emulator (emulator_guard.h) a host stall in a softirq run can.
+  if (pb::testing::system_emulator() == nullptr) {
+    EXPECT_EQ(v.softirq_in_ksoftirqd, 0u);
+  }
   // Only the IRQ thread would be an extra kernel task: ksoftirqd exists, the
   // irq thread does not.
   EXPECT_NE(kernel_task(r, kKsoftirqdTaskId), nullptr);
@@ -174,18 +183,20 @@ struct HandlerCalls {
 
 TEST(ExecDevice, HandlerCallbackRunsOncePerHandledInterrupt) {
   PB_SKIP_UNDER_EMULATOR();
+  const int64_t s = pb::testing::time_scale();
   for (Model m : {Model::kFull, Model::kRt}) {
     HandlerCalls h;
     Config c;
     c.model = m;
+    c.hz = static_cast<int>(c.hz / s);
     Executive ex(c);
-    const int64_t first = pb::sys::now_ns() + 50 * kMs;
-    ex.add_irq({.name = "dev", .period_ns = kMs, .first_ns = first, .handler_ns = 20 * kUs,
-                .handler_fn = &HandlerCalls::fn, .handler_arg = &h});
-    ex.add_task({.name = "work", .policy = Policy::kFair, .body = [first](TaskApi& api) {
-                   api.sleep_until(first + 10 * kMs);
-                   api.compute(10 * kMs);
-                   api.msleep(5);  // the IRQ thread catches up
+    const int64_t first = pb::sys::now_ns() + 50 * kMs * s;
+    ex.add_irq({.name = "dev", .period_ns = kMs * s, .first_ns = first,
+                .handler_ns = 20 * kUs * s, .handler_fn = &HandlerCalls::fn, .handler_arg = &h});
+    ex.add_task({.name = "work", .policy = Policy::kFair, .body = [first, s](TaskApi& api) {
+                   api.sleep_until(first + 10 * kMs * s);
+                   api.compute(10 * kMs * s);
+                   api.msleep(5 * s);  // the IRQ thread catches up
                    api.request_stop();
                  }});
     ASSERT_EQ(ex.start(), 0) << ex.error();

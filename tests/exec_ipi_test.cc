@@ -3,7 +3,8 @@
 // the next preemption point. Two vCPUs need both of this machine's CPUs, so
 // these tests run the task threads at SCHED_OTHER, the waker's vCPU only
 // sleeps and blocks, and the spinning task on the other vCPU stops as soon as
-// the wakee has run (bounded at 200 ms).
+// the wakee has run (bounded at 200 ms). Time constants are multiplied by kS,
+// time_scale() (emulator_guard.h): 1 natively.
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
@@ -25,6 +26,7 @@ using pb::exec::TaskApi;
 
 constexpr int64_t kRunBound = 5'000'000'000;
 constexpr int64_t kMs = 1'000'000;
+const int64_t kS = pb::testing::time_scale();
 
 size_t pidx(Point p) { return static_cast<size_t>(p); }
 
@@ -42,7 +44,8 @@ Config two_vcpus(Model m) {
   c.vcpus = 2;
   c.allow_system_cpu = true;
   c.use_fifo = false;
-  c.watchdog_budget_ns = 200 * kMs;
+  c.hz = static_cast<int>(c.hz / kS);
+  c.watchdog_budget_ns = 200 * kMs * kS;
   return c;
 }
 
@@ -75,7 +78,7 @@ Outcome remote_wakeup(Model m, Policy wakee_policy, bool busy_cond_resched, bool
     ex.add_task({.name = "busy", .vcpu = 0, .body = [&](TaskApi& api) {
                    api.kernel_enter();
                    for (int i = 0; i < kBusyChunks && !wakee_ran.load(); ++i) {
-                     api.compute(kMs);
+                     api.compute(kMs * kS);
                      chunks.fetch_add(1);
                      if (busy_cond_resched) api.cond_resched();
                    }
@@ -86,7 +89,7 @@ Outcome remote_wakeup(Model m, Policy wakee_policy, bool busy_cond_resched, bool
   }
   ex.add_task({.name = "waker", .vcpu = 1, .body = [&, wakee](TaskApi& api) {
                  api.kernel_enter();
-                 api.msleep(5);
+                 api.msleep(5 * kS);
                  api.wake(wakee);
                }});
   if (ex.start() != 0) {

@@ -3,16 +3,25 @@
 // soft interrupt mask with replay. Interrupt timing is the host's, so every
 // assertion is a relation noise cannot flip: the order of events, "at least
 // one tick before the switch", "handled once, at enable". Spinning is
-// bounded (tens of ms) and on the vCPU's CPU only.
+// bounded (tens of ms) and on the vCPU's CPU only. Every time constant (the
+// tick, sleeps, compute bursts) is multiplied by kS, time_scale()
+// (emulator_guard.h): 1 natively.
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <vector>
 
 #include "pb/executive/executive.h"
+#include "pb/sys.h"
 
 namespace {
 
@@ -27,6 +36,7 @@ using pb::exec::TaskApi;
 
 constexpr int64_t kRunBound = 5'000'000'000;
 constexpr int64_t kMs = 1'000'000;
+const int64_t kS = pb::testing::time_scale();
 
 class Log {
  public:
@@ -60,8 +70,8 @@ pb::exec::DispatchRecord first_dispatch(const pb::exec::VcpuStats& v, pb::exec::
 Config config(Model m, int hz) {
   Config c;
   c.model = m;
-  c.hz = hz;
-  c.watchdog_budget_ns = 200 * kMs;
+  c.hz = static_cast<int>(std::max<int64_t>(1, hz / kS));
+  c.watchdog_budget_ns = 200 * kMs * kS;
   return c;
 }
 
@@ -78,9 +88,11 @@ int index_of(const std::vector<int>& v, int e) {
 // preemption point. SCHED_FIFO: the first runs to completion. SCHED_RR with a
 // 2 ms slice: the slice expires at a tick and the peer runs before the first
 // is done.
+// Under instruction emulation an unscaled first slice (2 ms) can run out
+// before a's body reaches kernel_enter().
 void two_at_same_priority(Policy policy, std::vector<int>* events, RunResult* out) {
   Config c = config(Model::kFull, 1000);
-  c.rr_timeslice_ns = 2 * kMs;
+  c.rr_timeslice_ns = 2 * kMs * kS;
   Executive ex(c);
   Log log;
   std::atomic<int> done{0};
@@ -89,7 +101,7 @@ void two_at_same_priority(Policy policy, std::vector<int>* events, RunResult* ou
                  .body = [&, id](TaskApi& api) {
                    api.kernel_enter();
                    log.add(id * 10 + 1);  // start
-                   api.compute(20 * kMs);
+                   api.compute(20 * kMs * kS);
                    log.add(id * 10 + 2);  // end
                    if (done.fetch_add(1) == 1) api.request_stop();
                  }});
@@ -155,7 +167,7 @@ LazyOutcome fair_wakes_fair(Model m) {
                  api.wake(0);
                  log.add(woken_ran.load() != 0 ? 11 : 10);  // right after the wakeup
                  for (int i = 0; i < 5000 && woken_ran.load() == 0; ++i) {
-                   api.compute(100'000);
+                   api.compute(100'000 * kS);
                    api.cond_resched();
                  }
                  log.add(3);
@@ -218,13 +230,13 @@ IrqExitOutcome rt_wakes_from_hrtimer(Model m, bool low_in_user_mode) {
   std::atomic<int> chunks{0}, seen{-1};
   ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .body = [&](TaskApi& api) {
                  api.kernel_enter();
-                 api.msleep(5);
+                 api.msleep(5 * kS);
                  seen = chunks.load();
                }});
   ex.add_task({.name = "low", .body = [&](TaskApi& api) {
                  if (!low_in_user_mode) api.kernel_enter();
                  for (int i = 0; i < kChunks; ++i) {
-                   api.compute(kMs);
+                   api.compute(kMs * kS);
                    chunks.fetch_add(1);
                  }
                  api.cond_resched();
@@ -281,9 +293,10 @@ TEST(ExecSoftMask, TickWhileMaskedIsHandledOnceAtEnable) {
                  api.local_irq_disable();
                  t0 = static_cast<int64_t>(api.vcpu_ticks());
                  // Wait (bounded) for the tick to arrive and stay pending.
-                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000);
+                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i)
+                   api.compute(100'000 * kS);
                  saw_pending = api.interrupt_pending() ? 1 : 0;
-                 api.compute(25 * kMs);  // 2.5 more tick periods, still masked
+                 api.compute(25 * kMs * kS);  // 2.5 more tick periods, still masked
                  before_enable = static_cast<int64_t>(api.vcpu_ticks());
                  api.local_irq_enable();  // replay
                  api.local_irq_disable();
@@ -312,7 +325,8 @@ TEST(ExecSoftMask, SaveRestoreNestsAndOnlyTheOuterRestoreReplays) {
                  const unsigned long f1 = api.local_irq_save();
                  const unsigned long f2 = api.local_irq_save();
                  t0 = static_cast<int64_t>(api.vcpu_ticks());
-                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000);
+                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i)
+                   api.compute(100'000 * kS);
                  api.local_irq_restore(f2);  // still disabled
                  inner = static_cast<int64_t>(api.vcpu_ticks());
                  api.local_irq_restore(f1);  // enabled: replay
@@ -331,18 +345,23 @@ TEST(ExecSoftMask, SaveRestoreNestsAndOnlyTheOuterRestoreReplays) {
 // the replayed interrupt's exit (FULL), not at the enable itself.
 TEST(ExecSoftMask, ReplayedHrtimerWakeupPreemptsAtItsIrqExit) {
   PB_SKIP_UNDER_EMULATOR();
+  PB_SKIP_UNDER_SYSTEM_EMULATOR(
+      "the RT task's sleep must outlast the low task's way from its first dispatch to "
+      "local_irq_disable(); translating that code on its first run, plus host stalls, took "
+      "longer than even the scaled 20 ms");
   Executive ex(config(Model::kFull, 250));
   std::atomic<int> progress{0}, seen{-1};
   ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .body = [&](TaskApi& api) {
                  api.kernel_enter();
-                 api.msleep(2);
+                 api.msleep(2 * kS);
                  seen = progress.load();
                }});
   ex.add_task({.name = "low", .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  api.local_irq_disable();
-                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000);
-                 api.compute(5 * kMs);  // past the RT task's expiry, masked
+                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i)
+                   api.compute(100'000 * kS);
+                 api.compute(5 * kMs * kS);  // past the RT task's expiry, masked
                  progress = 1;
                  api.local_irq_enable();  // the hrtimer interrupt runs here
                  progress = 2;
@@ -354,6 +373,76 @@ TEST(ExecSoftMask, ReplayedHrtimerWakeupPreemptsAtItsIrqExit) {
   const auto& v = ex.result().vcpus[0];
   EXPECT_EQ(v.preemptions[pidx(Point::kIrqExitToKernel)], 1u);
   EXPECT_GE(v.irq_replayed, 1u);
+}
+
+// --- PREEMPT_RT hosts ---------------------------------------------------------------------
+//
+// There the POSIX timers behind the emulated interrupts expire in the timer
+// softirq thread ktimers/N (SCHED_FIFO 1), below our task threads. For the
+// run the executive raises ktimers/N of the vCPU's CPU above them, and puts
+// it back at stop(): the tick then reaches a task that computes without
+// ever blocking.
+bool host_is_preempt_rt() {
+  std::ifstream in("/sys/kernel/realtime");
+  int v = 0;
+  return static_cast<bool>(in >> v) && v == 1;
+}
+
+// PID of each ktimers/N thread, by CPU (0 where there is none).
+std::vector<pid_t> timer_threads() {
+  std::vector<pid_t> by_cpu(CPU_SETSIZE, 0);
+  for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+    std::ifstream in(e.path() / "comm");
+    std::string name;
+    if (!std::getline(in, name) || name.rfind("ktimers/", 0) != 0) continue;
+    const int cpu = std::stoi(name.substr(8));
+    if (cpu >= 0 && cpu < CPU_SETSIZE)
+      by_cpu[static_cast<size_t>(cpu)] = std::stoi(e.path().filename().string());
+  }
+  return by_cpu;
+}
+
+int fifo_priority(pid_t pid) {
+  sched_param p{};
+  if (::sched_getscheduler(pid) != SCHED_FIFO || ::sched_getparam(pid, &p) != 0) return 0;
+  return p.sched_priority;
+}
+
+TEST(ExecRtHost, TimerSoftirqThreadOutranksTheTasksForTheRun) {
+  PB_SKIP_UNDER_EMULATOR();
+  if (!host_is_preempt_rt()) GTEST_SKIP() << "not a PREEMPT_RT host (/sys/kernel/realtime)";
+  if (pb::sys::can_use_fifo(98) != 1) GTEST_SKIP() << "needs SCHED_FIFO (root or CAP_SYS_NICE)";
+  const std::vector<pid_t> threads = timer_threads();
+  std::vector<int> before;
+  for (pid_t p : threads) before.push_back(p != 0 ? fifo_priority(p) : 0);
+  Executive ex(config(Model::kFull, 250));
+  std::atomic<int> cpu{-1}, during{-1};
+  ex.add_task({.name = "spin", .policy = Policy::kFifo, .priority = 98,
+               .body = [&](TaskApi& api) {
+                 api.kernel_enter();
+                 const int c = pb::sys::current_cpu();
+                 cpu = c;
+                 // sched_getparam: a system call, no allocation or libc lock.
+                 if (c >= 0 && threads[static_cast<size_t>(c)] != 0)
+                   during = fifo_priority(threads[static_cast<size_t>(c)]);
+                 api.compute(40 * kMs * kS);  // never blocks: only interrupts reach it
+                 api.request_stop();
+               }});
+  ASSERT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(kRunBound);
+  const RunResult& r = ex.result();
+  ASSERT_GE(cpu.load(), 0);
+  const pid_t ktimers = threads[static_cast<size_t>(cpu.load())];
+  ASSERT_NE(ktimers, 0) << "no ktimers/" << cpu.load() << " thread on this PREEMPT_RT host";
+  EXPECT_EQ(during.load(), 99);
+  const int was = before[static_cast<size_t>(cpu.load())];
+  EXPECT_EQ(fifo_priority(ktimers), was);  // put back
+  bool noted = false;
+  for (const auto& n : r.notes) noted = noted || n.find("ktimers/") != std::string::npos;
+  EXPECT_EQ(noted, was < 99);  // raised (and said so) unless the host had done it
+  // 40 ms is 10 ticks: at least one reached the spinning task.
+  EXPECT_GE(r.vcpus[0].ticks, 1u);
+  EXPECT_GE(r.vcpus[0].irq_timer, 1u);
 }
 
 }  // namespace

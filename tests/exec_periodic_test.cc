@@ -21,15 +21,19 @@ using pb::exec::TaskApi;
 
 constexpr int64_t kMs = 1'000'000;
 
+// Time constants below are multiplied by time_scale() (emulator_guard.h): 1
+// natively.
 TEST(ExecPeriodic, EveryReleaseIsRecorded) {
   PB_SKIP_UNDER_EMULATOR();
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = Model::kFull;
+  c.hz = static_cast<int>(c.hz / s);
   Executive ex(c);
   constexpr int kPeriods = 20;
   std::atomic<int> returns{0};
-  ex.add_task({.name = "periodic", .policy = Policy::kFifo, .priority = 50, .period_ns = 2 * kMs,
-               .body = [&](TaskApi& api) {
+  ex.add_task({.name = "periodic", .policy = Policy::kFifo, .priority = 50,
+               .period_ns = 2 * kMs * s, .body = [&](TaskApi& api) {
                  for (int i = 0; i < kPeriods && api.wait_next_period(); ++i) {
                    returns.fetch_add(1);
                  }
@@ -54,10 +58,12 @@ TEST(ExecPeriodic, EveryReleaseIsRecorded) {
 // model-induced delay, recorded at the preemption that dispatches it.
 TEST(ExecPeriodic, ModelInducedDelayIsRecordedPerPreemption) {
   PB_SKIP_UNDER_EMULATOR();
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = Model::kNone;
+  c.hz = static_cast<int>(c.hz / s);
   Executive ex(c);
-  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .period_ns = 3 * kMs,
+  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .period_ns = 3 * kMs * s,
                .body = [&](TaskApi& api) {
                  for (int i = 0; i < 10 && api.wait_next_period(); ++i) {
                  }
@@ -66,7 +72,7 @@ TEST(ExecPeriodic, ModelInducedDelayIsRecordedPerPreemption) {
   ex.add_task({.name = "kernel-work", .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  while (api.running()) {
-                   api.compute(kMs);
+                   api.compute(kMs * s);
                    api.cond_resched();
                  }
                }});
@@ -90,15 +96,16 @@ TEST(ExecPeriodic, ModelInducedDelayIsRecordedPerPreemption) {
 
 TEST(ExecAccounting, TimeIsSplitIntoUserKernelIrqAndIdle) {
   PB_SKIP_UNDER_EMULATOR();
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = Model::kFull;
-  c.hz = 1000;
+  c.hz = static_cast<int>(1000 / s);
   Executive ex(c);
   ex.add_task({.name = "mixed", .body = [&](TaskApi& api) {
-                 api.compute(10 * kMs);  // user
+                 api.compute(10 * kMs * s);  // user
                  api.kernel_enter();
-                 api.compute(10 * kMs);  // kernel
-                 api.msleep(10);         // idle
+                 api.compute(10 * kMs * s);  // kernel
+                 api.msleep(10 * s);         // idle
                  api.request_stop();
                }});
   ASSERT_EQ(ex.start(), 0) << ex.error();

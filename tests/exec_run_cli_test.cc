@@ -115,11 +115,16 @@ TEST_F(ExecRunCli, ShortSweepWritesACompleteDocumentThatReadsBack) {
 TEST_F(ExecRunCli, CtrlCLeavesAValidPartialDocument) {
   PB_SKIP_WITHOUT_RT();
   const std::string workload = small_builtin();
-  // Six cells of 2 s each; SIGINT lands during the first or second.
+  // Six cells of 2 s each; SIGINT lands during the first or second. Times
+  // scaled by time_scale() (emulator_guard.h): translated code takes
+  // seconds to reach the first cell.
+  const int64_t s = pb::testing::time_scale();
   const auto r = run_tool("preemptbench",
                           {"run", "--models", "none,full,rt", "--workload", workload, "--loads",
-                           "0.5,1", "--duration", "2", "--out", dir_, "--format", "table"},
-                          SIGINT, /*after_ms=*/1500, /*kill_after_s=*/90);
+                           "0.5,1", "--duration", std::to_string(2 * s), "--out", dir_, "--format",
+                           "table"},
+                          SIGINT, /*after_ms=*/static_cast<int>(1500 * s),
+                          /*kill_after_s=*/static_cast<int>(90 * s));
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_NE(r.err.find("interrupted by SIGINT"), std::string::npos) << r.err;
 

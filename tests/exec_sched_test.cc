@@ -332,8 +332,11 @@ TEST(ExecSched, CompletionsHandOffBetweenEqualPriorities) {
 // Timer hand-over at a switch: with parked tasks keeping their timer armed,
 // a two-task ping-pong needs (almost) no timer system calls; with the strict
 // mode every switch disarms the parking task's timer and arms the next one's.
+// The claim is per tick: under instruction emulation each switch costs
+// ~10-30x more, so the tick is slowed by time_scale() (emulator_guard.h).
 uint64_t pingpong_timer_syscalls(int parked_armed, uint64_t* dispatches) {
   Config c = small_config(Model::kFull);
+  c.hz = static_cast<int>(c.hz / pb::testing::time_scale());
   c.parked_armed_timers = parked_armed;
   Executive ex(c);
   Completion ping, pong;

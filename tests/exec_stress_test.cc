@@ -3,7 +3,8 @@
 // leave preempt-off and irq-off sections, call cond_resched() and sleep, and
 // a periodic RT task; the tick at 1000 Hz. Checked: the ring's order, every
 // periodic release accounted for, no watchdog trip, a clean stop. Bounded:
-// each run ends after a fixed number of passes or 300 ms.
+// each run ends after a fixed number of passes or 300 ms. Every time
+// constant is multiplied by time_scale() (emulator_guard.h): 1 natively.
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
@@ -60,25 +61,26 @@ void add_ring(Executive& ex, Ring& ring, int vcpus) {
 }
 
 void add_noise(Executive& ex, int vcpu) {
+  const int64_t s = pb::testing::time_scale();
   for (int n = 0; n < 2; ++n) {
-    ex.add_task({.name = "noise" + std::to_string(n), .vcpu = vcpu, .body = [n](TaskApi& api) {
+    ex.add_task({.name = "noise" + std::to_string(n), .vcpu = vcpu, .body = [n, s](TaskApi& api) {
                    if (n == 0) api.kernel_enter();
                    for (int i = 0; api.running() && i < 100000; ++i) {
-                     api.compute(20'000);
+                     api.compute(20'000 * s);
                      api.preempt_disable();
-                     api.compute(5'000);
+                     api.compute(5'000 * s);
                      const unsigned long f = api.local_irq_save();
-                     api.compute(5'000);
+                     api.compute(5'000 * s);
                      api.local_irq_restore(f);
                      api.preempt_enable();
                      api.cond_resched();
                      api.local_bh_disable();
-                     api.compute(2'000);
+                     api.compute(2'000 * s);
                      api.local_bh_enable();
-                     if (i % 50 == 0) api.msleep(1);
+                     if (i % 50 == 0) api.msleep(s);
                      if (n == 1 && i % 7 == 0) {
                        api.kernel_enter();
-                       api.compute(3'000);
+                       api.compute(3'000 * s);
                        api.kernel_exit();
                      }
                    }
@@ -91,11 +93,12 @@ struct PeriodicCount {
 };
 
 void add_periodic(Executive& ex, PeriodicCount& pc, int vcpu) {
+  const int64_t s = pb::testing::time_scale();
   ex.add_task({.name = "periodic", .policy = Policy::kFifo, .priority = 80, .vcpu = vcpu,
-               .period_ns = kMs, .body = [&pc](TaskApi& api) {
+               .period_ns = kMs * s, .body = [&pc, s](TaskApi& api) {
                  while (api.wait_next_period()) {
                    pc.returns.fetch_add(1);
-                   api.compute(20'000);
+                   api.compute(20'000 * s);
                  }
                }});
 }
@@ -104,11 +107,12 @@ class ExecStress : public ::testing::TestWithParam<Model> {};
 
 TEST_P(ExecStress, TokenRingStaysInOrderUnderNoise) {
   PB_SKIP_UNDER_EMULATOR();
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = GetParam();
-  c.hz = 1000;
-  c.rr_timeslice_ns = 2 * kMs;
-  c.watchdog_budget_ns = 200 * kMs;
+  c.hz = static_cast<int>(1000 / s);
+  c.rr_timeslice_ns = 2 * kMs * s;
+  c.watchdog_budget_ns = 200 * kMs * s;
   Executive ex(c);
   Ring ring;
   PeriodicCount pc;
@@ -117,11 +121,12 @@ TEST_P(ExecStress, TokenRingStaysInOrderUnderNoise) {
   add_periodic(ex, pc, 0);
   // Device interrupts with softirq work: threaded under RT, hardirq and
   // inline softirqs (hardirqs nesting into them) elsewhere.
-  ex.add_irq({.name = "nic", .period_ns = 300'000, .handler_ns = 5'000, .softirq_ns = 20'000});
-  ex.add_irq({.name = "timerlike", .period_ns = 700'000, .handler_ns = 3'000,
-              .softirq_ns = 5'000, .flags = pb::exec::kIrqfNoThread});
+  ex.add_irq({.name = "nic", .period_ns = 300'000 * s, .handler_ns = 5'000 * s,
+              .softirq_ns = 20'000 * s});
+  ex.add_irq({.name = "timerlike", .period_ns = 700'000 * s, .handler_ns = 3'000 * s,
+              .softirq_ns = 5'000 * s, .flags = pb::exec::kIrqfNoThread});
   ASSERT_EQ(ex.start(), 0) << ex.error();
-  ex.run_for(300 * kMs);
+  ex.run_for(300 * kMs * s);
   const auto& r = ex.result();
   EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
   EXPECT_EQ(ring.out_of_order.load(), 0);
@@ -145,10 +150,11 @@ INSTANTIATE_TEST_SUITE_P(ExecAllModels, ExecStress,
 
 TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
   PB_SKIP_UNDER_EMULATOR();
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = Model::kFull;
-  c.hz = 1000;
-  c.rr_timeslice_ns = 2 * kMs;
+  c.hz = static_cast<int>(1000 / s);
+  c.rr_timeslice_ns = 2 * kMs * s;
   c.parked_armed_timers = 0;
   Executive ex(c);
   Ring ring;
@@ -157,7 +163,7 @@ TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
   add_noise(ex, 0);
   add_periodic(ex, pc, 0);
   ASSERT_EQ(ex.start(), 0) << ex.error();
-  ex.run_for(300 * kMs);
+  ex.run_for(300 * kMs * s);
   EXPECT_FALSE(ex.result().watchdog_tripped) << ex.result().watchdog_message;
   EXPECT_EQ(ring.out_of_order.load(), 0);
   EXPECT_GT(ring.pass.load(), 0);
@@ -167,20 +173,21 @@ TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
 TEST(ExecStressTwoVcpus, RingAcrossVcpusWithRemoteWakeups) {
   PB_SKIP_UNDER_EMULATOR();
   // Two vCPUs: SCHED_OTHER; vCPU 1's tasks only block and pass the token.
+  const int64_t s = pb::testing::time_scale();
   for (Model m : {Model::kNone, Model::kFull, Model::kLazy}) {
     Config c;
     c.model = m;
-    c.hz = 1000;
+    c.hz = static_cast<int>(1000 / s);
     c.vcpus = 2;
     c.allow_system_cpu = true;
     c.use_fifo = false;
-    c.watchdog_budget_ns = 200 * kMs;
+    c.watchdog_budget_ns = 200 * kMs * s;
     Executive ex(c);
     Ring ring;
     add_ring(ex, ring, 2);
     add_noise(ex, 0);
     ASSERT_EQ(ex.start(), 0) << ex.error();
-    ex.run_for(300 * kMs);
+    ex.run_for(300 * kMs * s);
     const auto& r = ex.result();
     EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
     EXPECT_EQ(ring.out_of_order.load(), 0) << to_string(m);

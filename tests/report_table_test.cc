@@ -85,6 +85,54 @@ TEST(ReportTable, OldAndNewCyclictestRunsInOneTable) {
   expect_golden(render(Format::kMarkdown, r), "report_cyclictest.md");
 }
 
+Record p99_round(int round, int64_t p99_ns, std::optional<double> stolen_pct) {
+  Record m;
+  m.label = "vm";
+  m.kernel = "k";
+  m.host_model = "full";
+  m.model = "full";
+  m.workload = "w";
+  m.load = 1;
+  m.round = round;
+  m.histogram.record_n(p99_ns, 100);
+  m.has_histogram = true;
+  m.count = 100;
+  m.min_ns = m.max_ns = p99_ns;
+  m.mean_ns = static_cast<double>(p99_ns);
+  m.missed = 0;
+  m.host_stolen_pct = stolen_pct;
+  return m;
+}
+
+// Rounds show their spread (each round's own p99) beside the pooled p99, and
+// a round in which the host stole >= 1 % of the vCPU time marks its row.
+TEST(ReportTable, SpreadOverRoundsAndStolenTimeMark) {
+  std::vector<Record> ms{p99_round(0, 10000, 0.1), p99_round(1, 30000, 2.5),
+                         p99_round(2, 12000, 0.0)};
+  Report r;
+  std::string error;
+  ASSERT_TRUE(build_table(ms, std::nullopt, &r.table, &error)) << error;
+  ASSERT_EQ(r.table.rows.size(), 1u);
+  const Row& row = r.table.rows[0];
+  ASSERT_TRUE(row.p99_round_median.has_value());
+  EXPECT_NEAR(*row.p99_round_median, 12000, 50);
+  EXPECT_NEAR(*row.p99_round_min, 10000, 50);
+  EXPECT_NEAR(*row.p99_round_max, 30000, 150);
+  EXPECT_DOUBLE_EQ(*row.host_stolen_pct_max, 2.5);
+  const std::string md = render(Format::kMarkdown, r);
+  EXPECT_NE(md.find("p99 per round µs"), std::string::npos) << md;
+  EXPECT_NE(md.find("12.0 (10.0–30."), std::string::npos) << md;
+  EXPECT_NE(md.find(" †"), std::string::npos) << md;
+  EXPECT_NE(md.find("the host did not run a vCPU"), std::string::npos) << md;
+  // One round: no spread column, and no mark under 1 %.
+  std::vector<Record> one{p99_round(0, 10000, 0.5)};
+  ASSERT_TRUE(build_table(one, std::nullopt, &r.table, &error)) << error;
+  EXPECT_FALSE(r.table.rows[0].p99_round_median.has_value());
+  const std::string md1 = render(Format::kMarkdown, r);
+  EXPECT_EQ(md1.find("p99 per round"), std::string::npos) << md1;
+  EXPECT_EQ(md1.find(" †"), std::string::npos) << md1;
+}
+
 TEST(ReportTable, UnknownReferenceIsAnError) {
   std::vector<Record> ms;
   std::string error;
@@ -138,7 +186,9 @@ TEST(ReportCommand, WritesEveryFormatAndASelfContainedPage) {
   EXPECT_EQ(html.find("https://"), std::string::npos);
   EXPECT_EQ(html.find("<script"), std::string::npos);
   EXPECT_EQ(html.find("<link"), std::string::npos);
-  const bool matplotlib = std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0;
+  const bool python = ::access("/usr/bin/python3", X_OK) == 0;
+  const bool matplotlib =
+      python && std::system("/usr/bin/python3 -c 'import matplotlib' 2>/dev/null") == 0;
   if (matplotlib) {
     // Per workload: kernel-path has throughput, cyclictest does not.
     for (const char* f :
@@ -155,9 +205,12 @@ TEST(ReportCommand, WritesEveryFormatAndASelfContainedPage) {
     EXPECT_EQ(html.find("src=\"latency"), std::string::npos);  // never a file reference
     const std::string md = read_all(out + "/report.md");
     EXPECT_NE(md.find("](cdf-kernel-path.png)"), std::string::npos);
-  } else {
+  } else if (python) {
     EXPECT_NE(html.find("matplotlib is not installed"), std::string::npos);
     EXPECT_NE(r.err.find("matplotlib is not installed"), std::string::npos);
+  } else {  // no python3 at all (a minimal system): the plots are skipped, saying so
+    EXPECT_NE(html.find("plots skipped"), std::string::npos);
+    EXPECT_NE(r.err.find("note: plots skipped"), std::string::npos) << r.err;
   }
 }
 

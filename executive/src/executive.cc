@@ -16,6 +16,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <utility>
 
@@ -49,6 +51,44 @@ constexpr int kWatchdogPriority = 99;
 constexpr int64_t kJoinGraceNs = 10'000'000'000;
 constexpr size_t kThreadStack = 1 << 20;
 
+// --- PREEMPT_RT hosts: the timer softirq thread -------------------------------------------
+// The emulated interrupts are POSIX timers. A PREEMPT_RT kernel expires
+// every hrtimer not marked hard (POSIX timers among them) in the timer
+// softirq, which it runs in a per-CPU thread, ktimers/N, at SCHED_FIFO 1
+// (kernel/time/hrtimer.c, __hrtimer_init() making such timers soft on RT;
+// kernel/softirq.c's timersd thread, from the RT patch set). Our task
+// threads at SCHED_FIFO 1..98 would starve it: a vCPU's tick or hrtimer
+// would fire only when its current task blocked. So for the run each vCPU
+// CPU's ktimers/N is raised above every task thread, to SCHED_FIFO 99, and
+// put back by stop().
+constexpr int kTimerThreadPriority = 99;
+
+bool host_is_preempt_rt() {
+  std::ifstream in("/sys/kernel/realtime");
+  int v = 0;
+  return static_cast<bool>(in >> v) && v == 1;
+}
+
+// The PID of the kernel thread named `comm`, or 0.
+pid_t find_kernel_thread(const std::string& comm) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = e.path().filename().string();
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "comm");
+    std::string name;
+    if (std::getline(in, name) && name == comm) return static_cast<pid_t>(std::stoi(pid));
+  }
+  return 0;
+}
+
+// A kernel thread whose scheduling start() changed, to put back in stop().
+struct RaisedKernelThread {
+  pid_t pid = 0;
+  int policy = SCHED_OTHER;
+  sched_param param{};
+};
+
 }  // namespace
 
 struct Executive::Impl {
@@ -76,8 +116,13 @@ struct Executive::Impl {
   bool caller_moved = false;
   std::atomic<uint32_t> wd_tripped{0};
   char wd_msg[320] = {};
+  // PREEMPT_RT hosts: the ktimers/N threads raised for the run.
+  std::vector<RaisedKernelThread> raised;
 
   explicit Impl(Config c) { st.cfg = c; }
+
+  void raise_timer_threads();
+  void restore_timer_threads() noexcept;
 
   std::vector<Task*> all_tasks() {
     std::vector<Task*> v;
@@ -228,6 +273,46 @@ int Executive::Impl::create_thread(Task* t) {
   if (rc != 0) return -rc;
   t->thread_started = true;
   return 0;
+}
+
+// Only with host SCHED_FIFO (at SCHED_OTHER the task threads never hold
+// off a SCHED_FIFO 1 thread). Each outcome is a note of the run.
+void Executive::Impl::raise_timer_threads() {
+  if (!st.host_fifo || !host_is_preempt_rt()) return;
+  for (const auto& v : st.vcpus) {
+    const std::string name = "ktimers/" + std::to_string(v->host_cpu);
+    const pid_t pid = find_kernel_thread(name);
+    if (pid == 0) {
+      result.notes.push_back("PREEMPT_RT host without " + name +
+                             ": its timer softirqs run in ksoftirqd, below the task threads, so "
+                             "emulated interrupts on vCPU " +
+                             std::to_string(v->index) + " wait until its current task blocks");
+      continue;
+    }
+    RaisedKernelThread k;
+    k.pid = pid;
+    k.policy = ::sched_getscheduler(pid);
+    if (k.policy < 0 || ::sched_getparam(pid, &k.param) != 0) continue;  // it exited
+    if (k.policy == SCHED_FIFO && k.param.sched_priority >= kTimerThreadPriority) continue;
+    const int rc = sys::set_scheduler(pid, SCHED_FIFO, kTimerThreadPriority);
+    if (rc != 0) {
+      result.notes.push_back("PREEMPT_RT host: cannot raise " + name + " to SCHED_FIFO " +
+                             std::to_string(kTimerThreadPriority) + " (" + std::strerror(-rc) +
+                             "): emulated interrupts on vCPU " + std::to_string(v->index) +
+                             " wait until its current task blocks");
+      continue;
+    }
+    raised.push_back(k);
+    result.notes.push_back("PREEMPT_RT host: " + name + " (the timer softirq thread, in which " +
+                           "the emulated interrupts' POSIX timers expire) raised from SCHED_FIFO " +
+                           std::to_string(k.param.sched_priority) + " to " +
+                           std::to_string(kTimerThreadPriority) + " for the run");
+  }
+}
+
+void Executive::Impl::restore_timer_threads() noexcept {
+  for (const auto& k : raised) ::sched_setscheduler(k.pid, k.policy, &k.param);
+  raised.clear();
 }
 
 // --- the watchdog ---------------------------------------------------------------------------
@@ -416,6 +501,8 @@ void Executive::Impl::build_vcpus() {
     v->ipi_lateness = std::make_shared<LatencyHistogram>();
     st.vcpus.push_back(std::move(v));
   }
+  // On a PREEMPT_RT host, the timer softirq threads of the vCPUs' CPUs.
+  raise_timer_threads();
   // Idle tasks: lowest class, kernel mode, preemption disabled as in do_idle().
   for (auto& v : st.vcpus) {
     auto t = std::make_unique<Task>();
@@ -779,6 +866,7 @@ void Executive::stop() {
   if (!im.started || im.stopped) return;
   im.stopped = true;
   im.teardown_threads();
+  im.restore_timer_threads();
   im.collect();
   if (im.caller_moved) {
     sys::set_affinity(im.caller_tid, im.caller_affinity);

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <numbers>
 #include <set>
 #include <tuple>
 #include <utility>
@@ -74,9 +75,32 @@ std::string context_of(const std::vector<const Record*>& ms, std::string* mixed)
   return seen.size() == 1 ? *seen.begin() : "mixed";
 }
 
+// Rounds per side for a two-sided test at `alpha` to detect a shift of
+// `delta` with probability `power` when one round's value has standard
+// deviation `sd`: 2 (z_{1-alpha/2} + z_power)^2 (sd / delta)^2, rounded up.
+std::optional<size_t> rounds_for(double sd, double delta, double alpha, double power) {
+  if (!(delta > 0) || !std::isfinite(sd) || sd < 0) return std::nullopt;
+  const double z = normal_quantile(1 - alpha / 2) + normal_quantile(power);
+  const double n = std::ceil(2 * z * z * (sd / delta) * (sd / delta));
+  if (!std::isfinite(n) || n > 1e6) return std::nullopt;
+  return std::max<size_t>(2, static_cast<size_t>(n));
+}
+
+// The median absolute deviation scaled to a normal's standard deviation.
+double robust_sd(const std::vector<double>& v) {
+  const double m = median(v);
+  std::vector<double> dev;
+  dev.reserve(v.size());
+  for (double x : v) dev.push_back(std::fabs(x - m));
+  return 1.4826 * median(std::move(dev));
+}
+
+constexpr double kPower = 0.9;
+
 MetricComparison compare_metric(Metric metric, const std::vector<const Record*>& base,
                                 const std::vector<const Record*>& cand, double threshold,
-                                double alpha) {
+                                const CompareOptions& options) {
+  const double alpha = options.alpha;
   MetricComparison mc;
   mc.metric = metric;
   mc.threshold_pct = threshold;
@@ -93,9 +117,15 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
                                                          : "n/a in the candidate";
     return mc;
   }
-  mc.baseline_mean = mean(mc.baseline);
-  mc.candidate_mean = mean(mc.candidate);
-  const double b = mc.baseline_mean, c = mc.candidate_mean;
+  const size_t nb = mc.baseline.size(), nc = mc.candidate.size();
+  mc.test = options.test;
+  if (mc.test == CompareTest::kAuto) {
+    mc.test = mann_whitney_min_p(nb, nc) < alpha ? CompareTest::kRank : CompareTest::kWelch;
+  }
+  const bool rank = mc.test == CompareTest::kRank;
+  mc.baseline_centre = rank ? median(mc.baseline) : mean(mc.baseline);
+  mc.candidate_centre = rank ? median(mc.candidate) : mean(mc.candidate);
+  const double b = mc.baseline_centre, c = mc.candidate_centre;
   if (b == 0) {
     mc.change_pct = c == 0 ? 0.0 : std::copysign(std::numeric_limits<double>::infinity(), c);
   } else {
@@ -104,21 +134,47 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
   const double sign = higher_is_better(metric) ? -1 : 1;
   const double worse = sign * *mc.change_pct;  // > 0: worse
 
-  std::optional<Welch> w;
-  if (mc.baseline.size() >= 2 && mc.candidate.size() >= 2) {
-    w = welch_test(mc.baseline, mc.candidate, 1 - alpha);
-  }
-  if (w) {
-    mc.p_value = w->p_value;
-    if (b != 0) {
-      mc.ci_low_pct = w->ci_low / std::fabs(b) * 100.0;
-      mc.ci_high_pct = w->ci_high / std::fabs(b) * 100.0;
+  const bool rounds = nb >= 2 && nc >= 2;
+  // With rounds on both sides: the p-value, and the rounds needed from the
+  // noise both sides show.
+  double min_p = 0;  // the smallest p this test can reach with these rounds
+  if (rounds) {
+    const double delta = threshold / 100 * std::fabs(b);
+    if (rank) {
+      const auto u = mann_whitney(mc.baseline, mc.candidate);
+      if (u) {
+        mc.p_value = u->p_value;
+        min_p = u->min_p_value;
+      }
+      const double sd = std::max(robust_sd(mc.baseline), robust_sd(mc.candidate));
+      // The U test's efficiency relative to the t-test on normal data is
+      // 3/pi; and n per side must let it reach p < alpha at all.
+      auto n = rounds_for(sd, delta, alpha, kPower);
+      if (n) {
+        size_t k = std::max<size_t>(
+            2, static_cast<size_t>(std::ceil(static_cast<double>(*n) * std::numbers::pi / 3)));
+        while (k < 1000 && mann_whitney_min_p(k, k) >= alpha) ++k;
+        mc.rounds_needed = k;
+      }
+    } else {
+      const auto w = welch_test(mc.baseline, mc.candidate, 1 - alpha);
+      if (w) {
+        mc.p_value = w->p_value;
+        if (b != 0) {
+          mc.ci_low_pct = w->ci_low / std::fabs(b) * 100.0;
+          mc.ci_high_pct = w->ci_high / std::fabs(b) * 100.0;
+        }
+      }
+      const double vb = sample_variance(mc.baseline, mean(mc.baseline));
+      const double vc = sample_variance(mc.candidate, mean(mc.candidate));
+      mc.rounds_needed = rounds_for(std::sqrt((vb + vc) / 2), delta, alpha, kPower);
     }
   }
-  const bool significant = w && w->p_value < alpha;
-  const std::string p_text = w ? fmt::format("p={:.3g}", w->p_value) : "";
+  const bool tested = mc.p_value.has_value();
+  const bool significant = tested && *mc.p_value < alpha;
+  const std::string p_text = tested ? fmt::format("p={:.3g}", *mc.p_value) : "";
   if (worse > threshold) {
-    if (!w) {
+    if (!rounds) {
       mc.verdict = Verdict::kRegressed;
       mc.why = "single round: threshold only";
     } else if (significant) {
@@ -126,19 +182,22 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
       mc.why = fmt::format("{} < {:g}", p_text, alpha);
     } else {
       mc.verdict = Verdict::kNoise;
-      mc.why = fmt::format("{}: within run-to-run noise", p_text);
+      mc.why = min_p >= alpha ? fmt::format("{} rounds per side cannot reach p < {:g} with "
+                                            "the rank test (4 can)",
+                                            std::min(nb, nc), alpha)
+                              : fmt::format("{}: within run-to-run noise", p_text);
     }
   } else if (worse < -threshold) {
-    if (!w || significant) {
+    if (!rounds || significant) {
       mc.verdict = Verdict::kImproved;
-      mc.why = w ? p_text : "single round";
+      mc.why = rounds ? p_text : "single round";
     } else {
       mc.verdict = Verdict::kOk;
       mc.why = fmt::format("{}: improvement within noise", p_text);
     }
   } else {
     mc.verdict = Verdict::kOk;
-    mc.why = w ? p_text : "";
+    mc.why = p_text;
   }
   return mc;
 }
@@ -327,6 +386,32 @@ bool parse_max_regression(const std::string& text, CompareOptions* options, std:
   return true;
 }
 
+std::string_view to_string(CompareTest t) {
+  switch (t) {
+    case CompareTest::kAuto:
+      return "auto";
+    case CompareTest::kRank:
+      return "rank";
+    case CompareTest::kWelch:
+      return "welch";
+  }
+  return "?";
+}
+
+bool parse_test(const std::string& text, CompareOptions* options, std::string* error) {
+  if (text == "auto") {
+    options->test = CompareTest::kAuto;
+  } else if (text == "rank") {
+    options->test = CompareTest::kRank;
+  } else if (text == "welch") {
+    options->test = CompareTest::kWelch;
+  } else {
+    if (error != nullptr) *error = fmt::format("--test: \"{}\" is not auto, rank or welch", text);
+    return false;
+  }
+  return true;
+}
+
 bool parse_metrics(const std::string& text, CompareOptions* options, std::string* error) {
   std::vector<Metric> metrics;
   for (const std::string& item : split(text, ',')) {
@@ -434,7 +519,7 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
       const auto t = options.per_metric_pct.find(metric);
       const double threshold =
           t != options.per_metric_pct.end() ? t->second : options.max_regression_pct;
-      MetricComparison mc = compare_metric(metric, bms, cms, threshold, options.alpha);
+      MetricComparison mc = compare_metric(metric, bms, cms, threshold, options);
       if (mc.verdict != Verdict::kNoData) has_data[metric] = true;
       cc.metrics.push_back(std::move(mc));
     }

@@ -1,6 +1,8 @@
 // compare's output: a Markdown table of every cell and metric, then the
 // verdict — the regressions, one line each — for a CI log.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -30,22 +32,33 @@ std::string unit_of(Metric m) {
 std::string format_comparison(const Comparison& c) {
   const auto md = markdown_escape;
   std::ostringstream o;
+  // The columns: a centre per metric row (mean or median, as its test), and
+  // the CI column when any row used Welch's test.
+  bool welch = false, rank = false;
+  for (const CellComparison& cell : c.cells) {
+    for (const MetricComparison& m : cell.metrics) {
+      if (m.verdict == Verdict::kNoData) continue;
+      (m.test == CompareTest::kWelch ? welch : rank) = true;
+    }
+  }
+  const char* centre = welch && rank ? "mean/median" : welch ? "mean" : "median";
   const int ci = static_cast<int>(std::lround((1 - c.options.alpha) * 100));
-  o << "| cell | metric | baseline | candidate | change | " << ci
-    << "% CI | rounds | verdict | |\n";
-  o << "|---|---|---:|---:|---:|---:|---:|---|---|\n";
+  o << "| cell | metric | baseline " << centre << " | candidate " << centre << " | change | ";
+  if (welch) o << ci << "% CI | ";
+  o << "rounds | rounds needed | verdict | |\n";
+  o << "|---|---|---:|---:|---:|" << (welch ? "---:|" : "") << "---:|---:|---|---|\n";
   for (const CellComparison& cell : c.cells) {
     const std::string name = md(cell_name(cell));
     const std::string rounds = fmt::format("{}/{}", cell.baseline_rounds, cell.candidate_rounds);
     if (!cell.candidate_error.empty()) {
-      o << "| " << name << " | (cell) | ran | failed | | | " << rounds << " | FAILED | "
-        << md(cell.candidate_error) << " |\n";
+      o << "| " << name << " | (cell) | ran | failed | | " << (welch ? "| " : "") << rounds
+        << " | | FAILED | " << md(cell.candidate_error) << " |\n";
     }
     for (const MetricComparison& m : cell.metrics) {
       const std::string metric = fmt::format("{} ({})", metric_name(m.metric), unit_of(m.metric));
       if (m.verdict == Verdict::kNoData) {
-        o << "| " << name << " | " << metric << " | | | | | " << rounds << " | n/a | " << m.why
-          << " |\n";
+        o << "| " << name << " | " << metric << " | | | | " << (welch ? "| " : "") << rounds
+          << " | | n/a | " << m.why << " |\n";
         continue;
       }
       std::string ci_text;
@@ -53,10 +66,12 @@ std::string format_comparison(const Comparison& c) {
         ci_text =
             fmt::format("[{}, {}]", format_change(m.ci_low_pct), format_change(m.ci_high_pct));
       }
-      o << "| " << name << " | " << metric << " | " << value_text(m.metric, m.baseline_mean)
-        << " | " << value_text(m.metric, m.candidate_mean) << " | " << format_change(m.change_pct)
-        << " | " << ci_text << " | " << rounds << " | " << to_string(m.verdict) << " | "
-        << md(m.why) << " |\n";
+      o << "| " << name << " | " << metric << " | " << value_text(m.metric, m.baseline_centre)
+        << " | " << value_text(m.metric, m.candidate_centre) << " | "
+        << format_change(m.change_pct) << " | ";
+      if (welch) o << ci_text << " | ";
+      o << rounds << " | " << (m.rounds_needed ? fmt::format("{}", *m.rounds_needed) : "")
+        << " | " << to_string(m.verdict) << " | " << md(m.why) << " |\n";
     }
   }
   o << '\n';
@@ -64,6 +79,31 @@ std::string format_comparison(const Comparison& c) {
   for (const std::string& n : c.only_in_candidate)
     o << "note: only in the candidate: " << n << '\n';
   for (const std::string& n : c.notes) o << "note: " << n << '\n';
+
+  // The rounds the noisiest cell needs for the thresholds asked for.
+  size_t needed = 0, have = SIZE_MAX;
+  std::string needed_by;
+  for (const CellComparison& cell : c.cells) {
+    for (const MetricComparison& m : cell.metrics) {
+      if (m.rounds_needed && *m.rounds_needed > needed) {
+        needed = *m.rounds_needed;
+        needed_by = fmt::format("{} {} ({:g}%)", cell_name(cell), metric_name(m.metric),
+                                m.threshold_pct);
+      }
+    }
+    have = std::min({have, cell.baseline_rounds, cell.candidate_rounds});
+  }
+  o << "test: ";
+  if (rank) o << "Mann-Whitney U on the rounds (medians)";
+  if (rank && welch) o << " where each side has the rounds for it, else ";
+  if (welch) o << "Welch's t on the rounds (means)";
+  o << ", alpha " << fmt::format("{:g}", c.options.alpha) << '\n';
+  if (needed > 0) {
+    o << fmt::format(
+        "rounds needed: {} per side to detect the threshold with 90% probability at the noise "
+        "these rounds show (the most: {}); this comparison has {}\n",
+        needed, needed_by, have);
+  }
 
   std::vector<std::string> bad;
   for (const CellComparison& cell : c.cells) {
@@ -75,8 +115,8 @@ std::string format_comparison(const Comparison& c) {
       if (m.verdict != Verdict::kRegressed) continue;
       const char* direction = higher_is_better(m.metric) ? "lower" : "higher";
       bad.push_back(fmt::format("{}: {} {} -> {} {} ({}, {}; limit {:g}%; {})", cell_name(cell),
-                                metric_name(m.metric), value_text(m.metric, m.baseline_mean),
-                                value_text(m.metric, m.candidate_mean), unit_of(m.metric),
+                                metric_name(m.metric), value_text(m.metric, m.baseline_centre),
+                                value_text(m.metric, m.candidate_centre), unit_of(m.metric),
                                 format_change(m.change_pct), direction, m.threshold_pct, m.why));
     }
   }

@@ -74,7 +74,8 @@ class ReportCsvReporter final : public Reporter<Report> {
     const Table& t = r.table;
     out << "label,kernel,host_model,model,workload,load,rounds,failed_rounds,wakeups,min_ns,p50_ns,"
            "p90_ns,p99_ns,p999_ns,p9999_ns,max_ns,mean_ns,missed,ops_per_s,histogram_limit_ns,"
-           "reference_row,p99_change_pct,max_change_pct,throughput_change_pct\n";
+           "reference_row,p99_change_pct,max_change_pct,throughput_change_pct,p99_round_median_ns,"
+           "p99_round_min_ns,p99_round_max_ns,host_stolen_pct_max\n";
     for (const Row& row : t.rows) {
       const RowKey& k = row.key;
       out << csv(k.label) << ',' << csv(k.kernel) << ',' << csv(k.host_model) << ',' << csv(k.model)
@@ -94,6 +95,8 @@ class ReportCsvReporter final : public Reporter<Report> {
         const auto c = change_pct(t, row, m);
         out << ',' << (c ? fmt::format("{:.2f}", *c) : "");
       }
+      out << ',' << num(row.p99_round_median, true) << ',' << num(row.p99_round_min, true) << ','
+          << num(row.p99_round_max, true) << ',' << num(row.host_stolen_pct_max, false);
       out << '\n';
     }
   }

@@ -56,6 +56,10 @@ class ReportJsonReporter final : public Reporter<Report> {
       j["ops_per_s"] = opt(metric_value(row, Metric::kThroughput));
       j["histogram_limit_ns"] = row.ceiling_ns > 0 ? ojson(row.ceiling_ns) : ojson(nullptr);
       j["reference"] = row.reference ? ojson(*row.reference) : ojson(nullptr);
+      j["p99_round_median_ns"] = opt(row.p99_round_median);
+      j["p99_round_min_ns"] = opt(row.p99_round_min);
+      j["p99_round_max_ns"] = opt(row.p99_round_max);
+      j["host_stolen_pct_max"] = opt(row.host_stolen_pct_max);
       ojson points = ojson::array();
       for (const size_t i : row.rounds) {
         const Record& m = t.records[i];
@@ -65,7 +69,8 @@ class ReportJsonReporter final : public Reporter<Report> {
                                {"p50_ns", opt(metric_value(m, Metric::kP50))},
                                {"p99_ns", opt(metric_value(m, Metric::kP99))},
                                {"max_ns", opt(metric_value(m, Metric::kMax))},
-                               {"ops_per_s", opt(metric_value(m, Metric::kThroughput))}});
+                               {"ops_per_s", opt(metric_value(m, Metric::kThroughput))},
+                               {"host_stolen_pct", opt(m.host_stolen_pct)}});
       }
       j["rounds_detail"] = std::move(points);
       j["histogram"] =

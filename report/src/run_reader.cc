@@ -1,5 +1,6 @@
 // "preemptbench.run/1" documents, read by the document's own strict reader
 // (run_document.h); this file only maps cells to Records.
+#include <algorithm>
 #include <cmath>
 #include <utility>
 
@@ -104,6 +105,11 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Record
         m.missed = head->latency.missed;
       } else {
         m.missed = 0;
+      }
+      if (const auto st = c.counters.find("host_stolen_ns");
+          st != c.counters.end() && c.duration_ns > 0) {
+        m.host_stolen_pct = static_cast<double>(st->second) * 100.0 /
+                            (static_cast<double>(c.duration_ns) * std::max(1, doc.config.vcpus));
       }
       if (std::isfinite(c.throughput.ops_per_s)) {
         if (c.throughput.ops_per_s < 0) {

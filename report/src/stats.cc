@@ -41,6 +41,11 @@ double student_t_quantile(double q, double df) {
   return boost::math::quantile(StudentT(df), q);
 }
 
+double normal_quantile(double q) {
+  if (!(q > 0 && q < 1)) return std::numeric_limits<double>::quiet_NaN();
+  return boost::math::quantile(boost::math::normal_distribution<double, NoThrow>(), q);
+}
+
 double median(std::vector<double> v) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
@@ -142,15 +147,12 @@ double mean(const std::vector<double>& v) {
   return s / static_cast<double>(v.size());
 }
 
-namespace {
-
 double sample_variance(const std::vector<double>& v, double m) {
+  if (v.size() < 2) return 0;
   double s = 0;
   for (double x : v) s += (x - m) * (x - m);
   return s / static_cast<double>(v.size() - 1);
 }
-
-}  // namespace
 
 std::optional<Welch> welch_test(const std::vector<double>& a, const std::vector<double>& b,
                                 double confidence) {

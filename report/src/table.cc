@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "pb/report/format.h"
+#include "pb/report/stats.h"
 
 namespace pb::report {
 
@@ -84,12 +85,17 @@ void aggregate(const std::vector<Record>& ms, Row* r) {
   size_t ran = 0, with_ops = 0;
   bool all_hist = true, all_missed = true;
   uint64_t missed = 0;
+  std::vector<double> p99s;
   for (const size_t i : r->rounds) {
     const Record& m = ms[i];
     if (m.interrupted) ++r->interrupted;
     if (!m.error.empty()) {
       if (r->failed++ == 0) r->first_error = m.error;
       continue;
+    }
+    if (const auto p99 = metric_value(m, Metric::kP99)) p99s.push_back(*p99);
+    if (m.host_stolen_pct) {
+      r->host_stolen_pct_max = std::max(r->host_stolen_pct_max.value_or(0), *m.host_stolen_pct);
     }
     r->resolution_ns =
         ran++ == 0 ? m.resolution_ns : (r->resolution_ns == m.resolution_ns ? m.resolution_ns : 1);
@@ -119,6 +125,11 @@ void aggregate(const std::vector<Record>& ms, Row* r) {
   r->mean_ns = r->count > 0 ? mean_sum / static_cast<double>(r->count) : 0;
   if (ran > 0 && all_missed) r->missed = missed;
   if (with_ops > 0) r->ops_per_s = ops_sum / static_cast<double>(with_ops);
+  if (p99s.size() >= 2) {
+    r->p99_round_median = median(p99s);
+    r->p99_round_min = *std::min_element(p99s.begin(), p99s.end());
+    r->p99_round_max = *std::max_element(p99s.begin(), p99s.end());
+  }
 }
 
 }  // namespace
@@ -201,6 +212,15 @@ bool build_table(std::vector<Record> records,
       ++clipped;
     if (!r.missed) ++no_missed;
   }
+  size_t stolen = 0;
+  for (const Row& r : t.rows) stolen += r.host_stolen_pct_max.value_or(0) >= kStolenMarkPct;
+  if (stolen > 0) {
+    t.notes.push_back(fmt::format(
+        "† {} row(s) had a round where the host did not run a vCPU that had work for at least "
+        "{:g}% of the time (steal, another real-time thread, throttling): their latencies include "
+        "the host's stalls",
+        stolen, kStolenMarkPct));
+  }
   if (clipped > 0) {
     t.notes.push_back(fmt::format(
         "{} row(s) have wakeups beyond cyclictest's -h histogram range: percentiles there are only "
@@ -276,12 +296,19 @@ std::optional<double> change_pct(const Table& t, const Row& row, Metric metric) 
 
 namespace {
 constexpr Metric kChangeMetrics[] = {Metric::kP99, Metric::kMax, Metric::kThroughput};
+
+bool has_spread(const Table& t) {
+  return std::any_of(t.rows.begin(), t.rows.end(),
+                     [](const Row& r) { return r.p99_round_median.has_value(); });
 }
+}  // namespace
 
 std::vector<std::string> table_header(const Table& t) {
   std::vector<std::string> h{"machine",  "kernel", "host model", "model",           "workload",
                              "load",     "rounds", "wakeups",    "p50 µs",          "p99 µs",
                              "p99.9 µs", "max µs", "missed",     "throughput ops/s"};
+  // Per-round p99: median (min–max), beside the pooled p99.
+  if (has_spread(t)) h.insert(h.begin() + 10, "p99 per round µs");
   if (t.reference) {
     for (const Metric m : kChangeMetrics) h.push_back(fmt::format("Δ{}", metric_name(m)));
   }
@@ -301,13 +328,22 @@ std::vector<std::string> table_cells(const Table& t, const Row& r) {
     rounds += " (" + what + ")";
   }
   c.push_back(rounds);
+  const bool spread = has_spread(t);
   if (r.count == 0) {
     c.push_back(r.failed == r.rounds.size() ? "failed" : "0");
-    for (int i = 0; i < 6; ++i) c.emplace_back("");
+    for (int i = 0; i < (spread ? 7 : 6); ++i) c.emplace_back("");
   } else {
     c.push_back(fmt::format("{}", r.count));
     c.push_back(format_percentile(r, 50));
-    c.push_back(format_percentile(r, 99));
+    std::string p99 = format_percentile(r, 99);
+    if (r.host_stolen_pct_max && *r.host_stolen_pct_max >= kStolenMarkPct) p99 += " †";
+    c.push_back(std::move(p99));
+    if (spread) {
+      c.push_back(r.p99_round_median
+                      ? fmt::format("{} ({}–{})", format_us(*r.p99_round_median),
+                                    format_us(*r.p99_round_min), format_us(*r.p99_round_max))
+                      : "");
+    }
     c.push_back(format_percentile(r, 99.9));
     c.push_back(format_us(static_cast<double>(r.max_ns)));
     c.push_back(r.missed ? fmt::format("{}", *r.missed) : "n/a");

@@ -7,15 +7,29 @@
 // and host model are what a tuning change alters, so they never take part.
 //
 // Method, per cell and metric, on the per-round values (one value per round:
-// a run's round, or one result file):
-//   change = (mean(candidate) - mean(baseline)) / mean(baseline), signed so
-//            that positive is worse (throughput: a drop).
-//   With >= 2 rounds on both sides, Welch's t-test on the rounds: the change
-//   is a regression when it exceeds the threshold AND p < alpha (default
-//   0.05); beyond the threshold with p >= alpha it is reported as noise. The
-//   (1 - alpha) confidence interval of the change is printed.
-//   With 1 round on either side there is no noise estimate: the threshold
-//   alone decides (reported as such).
+// a run's round, or one result file), with one of two tests (--test; the
+// default, auto, takes rank where the rounds allow it and welch below):
+//   rank (Mann-Whitney U): change = (median(candidate) -
+//     median(baseline)) / median(baseline); a regression when it exceeds the
+//     threshold AND the two-sided U test gives p < alpha (default 0.05). One
+//     round spoiled by a host stall moves a rank by one, not by its size, so
+//     a tail metric's outlier rounds neither hide nor fake a change. The test
+//     is exact for the round counts people use; with fewer than 4 rounds per
+//     side no outcome reaches p < 0.05 (the smallest p of 3 against 3 is
+//     0.1): forced with --test rank, a change beyond the threshold is then
+//     reported as noise with the rounds needed.
+//   welch: change of the means, Welch's t-test on the rounds, and the
+//     (1 - alpha) confidence interval of the change.
+//   Either way: signed so that positive is worse (throughput: a drop); beyond
+//   the threshold with p >= alpha it is reported as noise; with 1 round on
+//   either side there is no noise estimate and the threshold alone decides.
+//   scripts/bench-gate measures both tests' false-alarm and detection rates
+//   on a machine; results/vm/gate.md holds this VM's, which chose the default.
+// Rounds needed: per side, for the threshold to be detected with 90 %
+// probability at alpha given the noise the rounds show (normal
+// approximation; for rank, the robust spread 1.4826 x MAD and the U test's
+// 3/pi efficiency relative to the t-test, and never below the U test's
+// smallest reachable p).
 // A candidate cell that failed to run where the baseline ran is a regression.
 //
 // Fails closed (Comparison::problems): a baseline cell the candidate lacks, a
@@ -35,6 +49,11 @@
 
 namespace pb::report {
 
+// kAuto: rank where the rounds let it reach p < alpha (>= 4 per side at
+// 0.05), welch below that.
+enum class CompareTest { kAuto, kRank, kWelch };
+std::string_view to_string(CompareTest t);
+
 struct CompareOptions {
   std::vector<Metric> metrics{Metric::kP99, Metric::kMax, Metric::kThroughput};
   // When false (the default list), a metric that no cell has is skipped
@@ -43,6 +62,7 @@ struct CompareOptions {
   double max_regression_pct = 10;           // for every metric...
   std::map<Metric, double> per_metric_pct;  // ...unless given here
   double alpha = 0.05;
+  CompareTest test = CompareTest::kAuto;
   // compare fails closed: each of these differences makes the comparison
   // fail (exit 1) unless accepted here.
   bool allow_missing = false;             // baseline cells the candidate lacks
@@ -50,6 +70,9 @@ struct CompareOptions {
   bool allow_different_params = false;    // workload descriptions/parameters (--set) differ
   bool allow_different_duration = false;  // seconds per cell differ
 };
+
+// Parses "--test auto|rank|welch"; false with a message on anything else.
+bool parse_test(const std::string& text, CompareOptions* options, std::string* error);
 
 // Parses "--max-regression": "10%", "10", or "p99=5%,max=20%,10%" (a bare
 // value sets the default). False with a message on anything else.
@@ -72,10 +95,16 @@ std::string_view to_string(Verdict v);
 struct MetricComparison {
   Metric metric = Metric::kP99;
   std::vector<double> baseline, candidate;  // per-round values
-  double baseline_mean = 0, candidate_mean = 0;
+  CompareTest test = CompareTest::kWelch;  // the test used (never kAuto)
+  // The centre of each side's rounds: the median (rank) or the mean (welch).
+  double baseline_centre = 0, candidate_centre = 0;
   std::optional<double> change_pct;  // signed as the metric (+ = larger), nullopt if n/a
-  std::optional<double> ci_low_pct, ci_high_pct;  // CI of the change (Welch only)
-  std::optional<double> p_value;                  // Welch only
+  std::optional<double> ci_low_pct, ci_high_pct;  // CI of the change (welch only)
+  std::optional<double> p_value;                  // >= 2 rounds per side (rank: >= 1)
+  // Rounds per side that would detect a change of threshold_pct at this
+  // noise (see above); nullopt with fewer than 2 rounds on a side (no noise
+  // estimate) or no change to detect.
+  std::optional<size_t> rounds_needed;
   double threshold_pct = 10;
   Verdict verdict = Verdict::kOk;
   std::string why;  // one phrase: "p=0.003", "single round: threshold only", ...

@@ -67,6 +67,11 @@ struct Record {
   double mean_ns = 0;
   std::optional<uint64_t> missed;  // periods overrun (cyclictest does not count them)
 
+  // The share of the cell's vCPU time (%) the host did not give a vCPU that
+  // had work: stalls of the host (steal, another real-time thread,
+  // throttling), included in the latencies above. Run files only.
+  std::optional<double> host_stolen_pct;
+
   // --- throughput --------------------------------------------------------------
   std::optional<double> ops_per_s;  // background operations per second (run only)
 

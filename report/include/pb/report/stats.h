@@ -1,6 +1,7 @@
 // The statistics `compare` uses to tell a change from run-to-run noise:
-// Welch's unequal-variance t-test on per-round values and the confidence
-// interval of the difference of means. Pure functions, no allocation beyond
+// the Mann-Whitney U rank test on per-round values, and Welch's
+// unequal-variance t-test with the confidence interval of the difference of
+// means. Pure functions, no allocation beyond
 // their arguments.
 #pragma once
 
@@ -61,7 +62,13 @@ std::optional<MannWhitney> mann_whitney(const std::vector<double>& a, const std:
 // values: 2 / C(n + m, n) (capped at 1).
 double mann_whitney_min_p(size_t n, size_t m);
 
-double median(std::vector<double> v);
-double mean(const std::vector<double>& v);
+// The q-quantile of the standard normal distribution, q in (0, 1); NaN
+// outside.
+double normal_quantile(double q);
+
+double median(std::vector<double> v);  // 0 for no values
+double mean(const std::vector<double>& v);  // 0 for no values
+// The unbiased sample variance about `m`; 0 with fewer than two values.
+double sample_variance(const std::vector<double>& v, double m);
 
 }  // namespace pb::report

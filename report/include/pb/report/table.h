@@ -56,9 +56,17 @@ struct Row {
   double mean_ns = 0;
   std::optional<uint64_t> missed;
   std::optional<double> ops_per_s;
+  // The spread over rounds: each round's own p99, with >= 2 rounds that have
+  // one (median, smallest, largest); the pooled p99 above hides it.
+  std::optional<double> p99_round_median, p99_round_min, p99_round_max;
+  // The largest share of vCPU time (%) the host stole in one round (run
+  // files); at or above kStolenMarkPct the row is marked in tables.
+  std::optional<double> host_stolen_pct_max;
 
   std::optional<size_t> reference;  // index of its reference row in Table::rows
 };
+
+inline constexpr double kStolenMarkPct = 1.0;
 
 // The value of `metric` for a row (as metric_value() for a record).
 std::optional<double> metric_value(const Row& r, Metric metric);
