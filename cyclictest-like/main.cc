@@ -26,8 +26,9 @@
 #include "options.h"
 #include "output.h"
 #include "pb/atomic_file.h"
-#include "pb/subprocess.h"
+#include "pb/cpu_claim.h"
 #include "pb/cpu_list.h"
+#include "pb/subprocess.h"
 #include "pb/sys.h"
 
 namespace {
@@ -354,6 +355,29 @@ int main(int argc, char** argv) {
   }
 
   const std::vector<ThreadPlan> plans = plan_threads(o, allowed);
+  // Another of our measuring tools on one of these CPUs would disturb both
+  // measurements: its per-CPU lock says so (pb/cpu_claim.h). Threads that
+  // are not pinned may run on any allowed CPU.
+  std::vector<int> measured_cpus;
+  for (const ThreadPlan& p : plans) {
+    if (p.cpu < 0) {
+      measured_cpus = allowed;
+      break;
+    }
+    measured_cpus.push_back(p.cpu);
+  }
+  std::sort(measured_cpus.begin(), measured_cpus.end());
+  measured_cpus.erase(std::unique(measured_cpus.begin(), measured_cpus.end()), measured_cpus.end());
+  pb::ClaimResult claim = pb::claim_cpus(measured_cpus, "pb-cyclictest");
+  if (!claim.error.empty()) note(claim.error + ": not claimed");
+  for (const std::string& b : claim.busy) {
+    if (!o.allow_shared_cpu) {
+      return fail(kExitUsage, b + " is held by another measurement: two measurements on one CPU "
+                                  "disturb each other's latencies. Wait for it to end, or give "
+                                  "--allow-shared-cpu to measure anyway");
+    }
+    note("shared CPU (--allow-shared-cpu): " + b + " is held by another measurement");
+  }
   Measurement m(o, plans);
   if (m.prepare(&error) < 0) return fail(kExitUsage, error);
   RunFiles files;

@@ -39,6 +39,7 @@ enum LongOnly {
   kOptDbg,
   kOptMode,
   kOptHelp,
+  kOptAllowSharedCpu,
 };
 
 // cyclictest's handlepolicy(): case-insensitive prefix match, anything
@@ -254,6 +255,8 @@ const char* usage_text() {
          "pb-cyclictest's own:\n"
          "              --mode=MODE          how threads wake: nanosleep (default), timerfd,\n"
          "                                   uring, signal, futex (thread-to-thread wakeup)\n"
+         "              --allow-shared-cpu   measure even when another preemptbench run or\n"
+         "                                   pb-cyclictest measures on one of our CPUs\n"
          "              --help               this text\n"
          "\n"
          "Missed periods are counted (cyclictest skips them silently); percentiles p50..p99.99\n"
@@ -280,6 +283,7 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
   static const option kLong[] = {
       {"affinity", optional_argument, nullptr, 'a'},
       {"aligned", optional_argument, nullptr, 'A'},
+      {"allow-shared-cpu", no_argument, nullptr, kOptAllowSharedCpu},
       {"breaktrace", required_argument, nullptr, 'b'},
       {"clock", required_argument, nullptr, 'c'},
       {"default-system", no_argument, nullptr, kOptDefaultSystem},
@@ -522,6 +526,9 @@ ParseResult parse_options(int argc, const char* const* argv, const std::vector<i
         o.latency_target = static_cast<int>(std::max<int64_t>(0, target));
         break;
       }
+      case kOptAllowSharedCpu:
+        o.allow_shared_cpu = true;
+        break;
       case kOptDefaultSystem:
         o.default_system = true;
         break;

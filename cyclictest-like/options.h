@@ -66,6 +66,7 @@ struct Options {
   bool tracemark = false;          // --tracemark: mark the trace when -b fires
   int latency_target = 0;          // --latency (written to /dev/cpu_dma_latency)
   bool default_system = false;     // --default-system
+  bool allow_shared_cpu = false;   // --allow-shared-cpu (ours): measure beside another of our tools
   bool laptop = false;             // --laptop
   bool smp = false;                // -S
   Mode mode = Mode::kNanosleep;    // --mode (-x = signal)

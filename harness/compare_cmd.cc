@@ -3,8 +3,9 @@
 // beyond the threshold and beyond run-to-run noise (pb/report/compare.h says
 // how). Usable as a CI gate.
 //
-// Exit codes: 0 nothing regressed beyond the threshold; 1 something did (each
-// listed); 2 bad input (unreadable or malformed results, nothing to compare,
+// Exit codes: 0 nothing regressed beyond the threshold; 1 something did, or
+// the candidate is incomplete or mismatched (each listed; --allow-* accept a
+// difference); 2 bad input (unreadable or malformed results, nothing to compare,
 // a bad option) with one message.
 #include <cstdio>
 #include <iostream>
@@ -35,7 +36,8 @@ int compare_main(const std::vector<std::string>& args) {
   po::options_description desc(
       "usage: preemptbench compare BASELINE CANDIDATE [--metric p99,max,throughput]\n"
       "                            [--max-regression 10%] [--test auto|rank|welch] [--alpha 0.05]\n"
-      "                            [--out FILE]\n\n"
+      "                            [--out FILE] [--allow-missing] [--allow-partial]\n"
+      "                            [--allow-different-params] [--allow-different-duration]\n\n"
       "BASELINE and CANDIDATE are result files or directories (any format `report`\n"
       "reads). Cells are matched on emulated model, workload and load (and machine\n"
       "label when a side holds several machines). Per cell and metric: the change of\n"
@@ -45,7 +47,12 @@ int compare_main(const std::vector<std::string>& args) {
       "p < 0.05), Welch's t-test (means) below that; --test rank or welch forces one.\n"
       "With one round, the threshold alone decides. The output says how many rounds\n"
       "the observed noise needs.\n\n"
-      "Exit: 0 nothing regressed beyond the threshold, 1 something did (listed), 2 bad input.\n\n"
+      "Fails closed: a baseline cell the candidate lacks, a candidate cell cut short by a\n"
+      "signal, or matched cells run with different workload parameters (--set) or\n"
+      "durations fail the comparison unless accepted with the --allow-* options. Rounds\n"
+      "with identical figures (the same file twice) count once.\n\n"
+      "Exit: 0 nothing regressed beyond the threshold; 1 something did, or the candidate\n"
+      "is incomplete or mismatched (listed); 2 bad input.\n\n"
       "options");
   desc.add_options()  //
       ("metric", po::value<std::string>(),
@@ -58,6 +65,11 @@ int compare_main(const std::vector<std::string>& args) {
        "on the rounds) or welch (Welch's t-test on the rounds' means)")                                                                //
       ("alpha", po::value<double>(), "significance level of the test (default 0.05)")  //
       ("out", po::value<std::string>(), "also write the comparison (Markdown) to FILE")  //
+      ("allow-missing", "accept baseline cells the candidate lacks")                     //
+      ("allow-partial", "accept candidate cells cut short by a signal")                  //
+      ("allow-different-params",
+       "accept cells run with different workload parameters (--set, descriptions)")  //
+      ("allow-different-duration", "accept cells run with different --duration")     //
       ("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("input", po::value<std::vector<std::string>>());
@@ -96,6 +108,10 @@ int compare_main(const std::vector<std::string>& args) {
     if (!(options.alpha > 0 && options.alpha < 0.5))
       return usage_error("--alpha: expected a value in (0, 0.5)");
   }
+  options.allow_missing = vm.count("allow-missing") > 0;
+  options.allow_partial = vm.count("allow-partial") > 0;
+  options.allow_different_params = vm.count("allow-different-params") > 0;
+  options.allow_different_duration = vm.count("allow-different-duration") > 0;
   if (vm.count("out") && check_writable(vm["out"].as<std::string>(), &error) < 0) {
     return usage_error("--out: " + error);
   }
@@ -116,7 +132,7 @@ int compare_main(const std::vector<std::string>& args) {
     std::fprintf(stderr, "preemptbench compare: %s\n", error.c_str());
     return kExitFailed;
   }
-  return cmp.regressed() ? kExitFailed : kExitOk;
+  return cmp.failed() ? kExitFailed : kExitOk;
 }
 
 }  // namespace pb::cli

@@ -8,8 +8,9 @@
 // rewriting run.json after every cell so that even a killed run leaves the
 // cells it finished; then the reports and the plots.
 //
-// Exit codes: 0 every cell ran; 1 a cell failed (its "error" says why) or an
-// output could not be written; 2 bad input; 128+signal (130 for Ctrl-C) when
+// Exit codes: 0 every cell ran; 1 a cell failed (its "error" says why), a
+// cell's headline measuring task recorded no wakeup (its notes say why), or
+// an output could not be written; 2 bad input; 128+signal (130 for Ctrl-C) when
 // a signal ended the sweep — the result is then written with "partial": true.
 #include <sched.h>
 #include <signal.h>
@@ -30,6 +31,8 @@
 
 #include "commands.h"
 #include "pb/atomic_file.h"
+#include "pb/cpu_claim.h"
+#include "pb/executive/executive.h"
 #include "pb/executive/policy.h"
 #include "pb/report/format.h"
 #include "pb/report/plots.h"
@@ -43,8 +46,8 @@
 #include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
 #include "run_options.h"
-#include "sweep.h"
 #include "stop_signal.h"
+#include "sweep.h"
 
 namespace pb::cli {
 namespace {
@@ -69,33 +72,80 @@ std::string minutes(double s) {
   return fmt::format("{}:{:02d}", t / 60, t % 60);
 }
 
-// The directory exists (created if needed) and every result file in it can
-// be written. Returns "" or the reason.
-std::string prepare_out_dir(const std::string& dir) {
+// Bytes the run's results may take, for the out-dir's space probe: a cell
+// is about 13 KiB of run.json with one measuring task (results/vm/run), up
+// to 64 KiB with several; run.json is written twice over (the atomic
+// rewrite keeps the old one until the new one is flushed), plus run.md,
+// run.csv and the plots.
+uint64_t expected_output_bytes(size_t cells) {
+  constexpr uint64_t kPerCell = 64 * 1024;
+  constexpr uint64_t kFixed = 4 * 1024 * 1024;  // reports and plots
+  constexpr uint64_t kCap = 512ull * 1024 * 1024;
+  return std::min<uint64_t>(kFixed + 3 * kPerCell * cells, kCap);
+}
+
+bool exists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
+
+// The directory exists (created if needed), holds no earlier run unless
+// `force` (then its run files are removed first, so that a checkpoint never
+// sits beside an older run.md), has room for the results (probe_space()),
+// and every result file in it can be written. Returns "" or the reason.
+std::string prepare_out_dir(const std::string& dir, bool force, uint64_t bytes) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fmt::format("--out: cannot create directory '{}': {}", dir, ec.message());
+  if (exists(dir + "/run.json")) {
+    if (!force) {
+      return fmt::format(
+          "--out: '{}' already holds a run (run.json); give another --out, or --force to "
+          "replace it",
+          dir);
+    }
+    for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
+      std::filesystem::remove(dir + "/" + std::string(report::run_file_name(f)), ec);
+    }
+  }
   for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
     std::string error;
     const std::string path = dir + "/" + std::string(report::run_file_name(f));
     if (check_writable(path, &error) < 0) return "--out: " + error;
   }
+  if (std::string error; probe_space(dir, bytes, &error) < 0) return "--out: " + error;
   return "";
 }
 
-// Writes run.json (and, when `final`, run.md and run.csv) atomically.
-// Returns "" or what failed.
+// The default --out is per second: a second run in the same second gets
+// "-2", "-3", ... rather than the first run's directory.
+std::string unused_default_dir(const std::string& dir) {
+  if (!exists(dir + "/run.json")) return dir;
+  for (int i = 2;; ++i) {
+    std::string d = fmt::format("{}-{}", dir, i);
+    if (!exists(d + "/run.json")) return d;
+  }
+}
+
+// Writes run.json (and, when `final`, run.md and run.csv) atomically; the
+// final three all or none, so they always agree with each other (a full
+// disk at the end leaves the last checkpoint, not a run.md of another
+// run.json). Returns "" or what failed.
 std::string write_outputs(const RunDocument& doc, const std::string& dir, bool final) {
-  std::string failures;
+  std::vector<std::string> texts;
+  std::vector<FileContent> files;
   for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
     if (!final && f != Format::kJson) continue;
-    std::string error;
-    const std::string path = dir + "/" + std::string(report::run_file_name(f));
-    if (write_file_atomic(path, report::render(f, doc), &error) < 0) {
-      failures += (failures.empty() ? "" : "; ") + error;
-    }
+    texts.push_back(report::render(f, doc));
   }
-  return failures;
+  size_t i = 0;
+  for (Format f : {Format::kJson, Format::kMarkdown, Format::kCsv}) {
+    if (!final && f != Format::kJson) continue;
+    files.push_back({dir + "/" + std::string(report::run_file_name(f)), texts[i++]});
+  }
+  std::string error;
+  if (write_files_atomic(files, &error) < 0) return error;
+  return "";
 }
 
 // Runs `python3 plot_run.py run.json DIR`. Plots are a convenience: any
@@ -113,8 +163,12 @@ void progress_line(const RunDocument& doc, size_t index, int total, double elaps
   std::string figures;
   if (!c.error.empty()) {
     figures = "error: " + c.error;
-  } else if (const wl::MeasuredTask* h = report::headline(c)) {
-    figures = fmt::format("p99 {:>8} us  max {:>8} us  ops/s {:>9}",
+  } else if (const wl::MeasuredTask* h = report::headline(c);
+             h != nullptr && h->latency.count == 0) {
+    figures = fmt::format("NO SAMPLES (see the notes)  ops/s {:>9}",
+                          report::format_fixed(c.throughput.ops_per_s, 0));
+  } else if (h != nullptr) {
+    figures = fmt::format("n {:>7}  p99 {:>8} us  max {:>8} us  ops/s {:>9}", h->latency.count,
                           report::format_us(h->latency.p99), report::format_us(h->latency.max),
                           report::format_fixed(c.throughput.ops_per_s, 0));
   } else {
@@ -213,12 +267,41 @@ int run_main(const std::vector<std::string>& args) {
     }
     return kExitOk;
   }
-  const report::RunConfig& config = parsed.config;
+  report::RunConfig config = parsed.config;
+  if (!parsed.out_given) config.out_dir = unused_default_dir(config.out_dir);
   // Every description is loaded (and --set applied) before anything runs:
   // WorkloadError reaches main() and becomes exit 2.
   const harness::SweepPlan plan = harness::plan_sweep(config);
-  if (const std::string e = prepare_out_dir(config.out_dir); !e.empty()) {
+  if (const std::string e =
+          prepare_out_dir(config.out_dir, parsed.force, expected_output_bytes(plan.cells.size()));
+      !e.empty()) {
     throw harness::UsageError(e);
+  }
+
+  // Contention (the real clock only): our own measuring tools hold a lock per
+  // host CPU; a CPU another holds is refused unless --allow-shared-cpu.
+  // Other processes' real-time threads allowed on a measured CPU are looked
+  // for before and after every cell, and named in its notes.
+  CpuClaim claim;
+  std::vector<int> host_cpus;
+  std::vector<std::string> shared_notes;
+  if (config.clock == "real") {
+    const exec::CpuPlan cp = exec::plan_host_cpus(config.vcpus, false);
+    host_cpus = cp.vcpu_cpus;  // (a plan error fails every cell, with its message)
+    ClaimResult r = claim_cpus(host_cpus, "preemptbench run --label " + parsed.label);
+    if (!r.error.empty()) std::fprintf(stderr, "note: %s: not claimed\n", r.error.c_str());
+    for (const std::string& b : r.busy) {
+      if (!parsed.allow_shared_cpu) {
+        throw harness::UsageError(fmt::format(
+            "{} is held by another measurement: two measurements on one CPU disturb each "
+            "other's latencies. Wait for it to end, or give --allow-shared-cpu to run anyway",
+            b));
+      }
+      shared_notes.push_back("shared CPU (--allow-shared-cpu): " + b +
+                             " is held by another measurement");
+    }
+    claim = std::move(r.claim);
+    for (const std::string& n : shared_notes) std::fprintf(stderr, "warning: %s\n", n.c_str());
   }
 
   install_stop_signal_handlers();
@@ -253,16 +336,33 @@ int run_main(const std::vector<std::string>& args) {
   control.interrupt = &g_interrupt;
   control.signal = &g_signal;
   control.rest_ns = config.clock == "real" ? wl::rt_throttle_rest_ns() : 0;
+  if (config.clock == "real") {
+    control.contention = [&host_cpus, &shared_notes] {
+      std::vector<std::string> notes = shared_notes;
+      for (int cpu : host_cpus) {
+        const auto others = rt_competitors(cpu, ::getpid());
+        if (others.empty()) continue;
+        notes.push_back(fmt::format(
+            "shared CPU: host CPU {} is also allowed to real-time threads of other processes: "
+            "{} (they may preempt the measurement)",
+            cpu, describe(others)));
+      }
+      return notes;
+    };
+  }
   const harness::SweepOutcome outcome = harness::run_sweep(plan, &doc, observer, control);
 
   const int sig = g_signal.load(std::memory_order_relaxed);
   const bool interrupted = g_interrupt.load(std::memory_order_relaxed);
-  int rc = interrupted            ? 128 + (sig > 0 ? sig : SIGINT)
-           : outcome.cell_failed ? kExitFailed
-                                 : kExitOk;
+  int rc = interrupted                                     ? 128 + (sig > 0 ? sig : SIGINT)
+           : outcome.cell_failed || outcome.no_samples > 0 ? kExitFailed
+                                                           : kExitOk;
 
   if (const std::string e = write_outputs(doc, config.out_dir, true); !e.empty()) {
-    std::fprintf(stderr, "preemptbench run: %s\n", e.c_str());
+    std::fprintf(stderr,
+                 "preemptbench run: %s; run.md and run.csv were not written, run.json holds the "
+                 "last checkpoint (marked partial)\n",
+                 e.c_str());
     if (rc == kExitOk) rc = kExitFailed;
   }
   bool first = true;
@@ -283,6 +383,12 @@ int run_main(const std::vector<std::string>& args) {
   }
   if (outcome.cell_failed) {
     std::fprintf(stderr, "preemptbench run: some cells failed (see their notes)\n");
+  }
+  if (outcome.no_samples > 0) {
+    std::fprintf(stderr,
+                 "preemptbench run: %zu cell(s) measured no wakeup of their headline task: "
+                 "no latency figures there (see their notes)\n",
+                 outcome.no_samples);
   }
   std::fprintf(stderr, "results: %s\n", config.out_dir.c_str());
   return rc;

@@ -116,8 +116,8 @@ std::vector<double> parse_loads(const std::string& text) {
   for (const auto& item : split_list("--loads", text)) {
     double v = 0;
     if (!to_double(item, &v)) usage_error(fmt::format("--loads: '{}' is not a number", item));
-    if (!(v > 0) || v > kMaxLoad) {
-      usage_error(fmt::format("--loads: {} is out of range (0, {}]", item, kMaxLoad));
+    if (!(v >= kMinLoad) || v > kMaxLoad) {
+      usage_error(fmt::format("--loads: {} is out of range [{}, {}]", item, kMinLoad, kMaxLoad));
     }
     for (double l : loads) {
       if (l == v) usage_error(fmt::format("--loads: {} given twice", item));
@@ -192,7 +192,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
       ("set", po::value<std::vector<std::string>>(),
        "key=value, a workload parameter applied to every workload; repeatable")  //
       ("loads", po::value<std::string>()->default_value(kDefaultLoads),
-       "load levels, comma-separated numbers in (0, 1]: the background tasks' busy share")  //
+       "load levels, comma-separated numbers in [0.01, 1]: the background tasks' busy share")  //
       ("duration", po::value<std::string>()->default_value(kDefaultDuration),
        "measured time per cell: seconds, or with a unit (500ms, 2s, 1m, 1h)")  //
       ("vcpus", po::value<std::string>()->default_value("1"),
@@ -206,12 +206,17 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
        "seed of the workloads' randomness")                                                       //
       ("rounds", po::value<std::string>()->default_value("1"), "repetitions of the whole sweep")  //
       ("out", po::value<std::string>(),
-       "output directory (created). Default: out/run-LABEL-UTCTIME in the current directory")  //
+       "output directory (created). Default: out/run-LABEL-UTCTIME in the current directory. "
+       "A directory that already holds a run.json is refused unless --force")  //
       ("format", po::value<std::string>()->default_value("table"),
        "reports printed on stdout at the end, comma-separated: table, tasks (one row per task "
        "per cell), json, csv, md")  //
       ("label", po::value<std::string>(),
-       "machine label for later comparison. Default: the host name")      //
+       "machine label for later comparison. Default: the host name")               //
+      ("force", "replace a run already in --out (its run.json, run.md, run.csv)")  //
+      ("allow-shared-cpu",
+       "run even when another preemptbench run or pb-cyclictest holds a host CPU this run "
+       "measures on (the results then include that competition)")         //
       ("no-plots", "do not run plot_run.py")                              //
       ("no-fifo", "run the executive's threads without host SCHED_FIFO")  //
       ("debug-aids", po::value<std::string>(),
@@ -308,6 +313,9 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
   }
   p.label = vm.count("label") ? vm["label"].as<std::string>() : defaults.label;
   if (trim(p.label).empty()) usage_error("--label: must not be empty");
+  p.force = vm.count("force") != 0;
+  p.allow_shared_cpu = vm.count("allow-shared-cpu") != 0;
+  p.out_given = vm.count("out") != 0;
   if (vm.count("out")) {
     c.out_dir = vm["out"].as<std::string>();
     if (c.out_dir.empty()) usage_error("--out: must not be empty");

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "pb/report/run_document.h"
+#include "pb/workloads/cell.h"
 
 namespace pb::harness {
 
@@ -24,7 +25,8 @@ inline constexpr const char kDefaultModels[] = "none,voluntary,full,lazy,rt";
 inline constexpr const char kDefaultLoads[] = "0.25,0.5,1";
 inline constexpr const char kDefaultDuration[] = "0.8";
 inline constexpr double kMaxDurationS = 86400.0;
-inline constexpr double kMaxLoad = 1.0;  // run_cell: load in (0, 1]
+inline constexpr double kMinLoad = wl::kMinLoad;  // run_cell: load in [kMinLoad, kMaxLoad]
+inline constexpr double kMaxLoad = wl::kMaxLoad;
 
 // What the caller knows about the environment.
 struct RunDefaults {
@@ -40,6 +42,9 @@ struct ParsedRun {
   bool help = false;            // print help_text and exit 0
   bool list_workloads = false;  // print the built-in names and exit 0
   std::string help_text;
+  bool out_given = false;  // --out was given (else config.out_dir is the timestamped default)
+  bool force = false;      // --force: replace a run already in --out
+  bool allow_shared_cpu = false;  // --allow-shared-cpu: run beside another measurement
 };
 
 ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults& defaults);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <exception>
 #include <set>
@@ -139,6 +140,8 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
       observer.cell_progress(plan, index, *doc);
       doc->cells.pop_back();
     };
+    std::vector<std::string> competing;
+    if (control.contention) competing = control.contention();
     wl::CellResult cell;
     try {
       cell = config.clock == "simulated"
@@ -148,6 +151,13 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
       cell = wl::CellResult{};
       cell.error = e.what();
     }
+    if (control.contention) {
+      for (std::string& n : control.contention()) {
+        if (std::find(competing.begin(), competing.end(), n) == competing.end())
+          competing.push_back(std::move(n));
+      }
+    }
+    cell.notes.insert(cell.notes.end(), competing.begin(), competing.end());
     // The cell's identity is what was asked for.
     cell.model = config.models[p.model];
     cell.workload = w.name;
@@ -163,6 +173,10 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
           static_cast<double>(cell.duration_ns) / 1e9, config.duration_s));
     }
     out.cell_failed = out.cell_failed || !cell.error.empty() || cell.watchdog_tripped;
+    if (const wl::MeasuredTask* h = report::headline(cell);
+        cell.error.empty() && h != nullptr && h->latency.count == 0) {
+      ++out.no_samples;
+    }
     doc->cells.push_back(std::move(cell));
     // A checkpoint: a killed run still leaves a valid, partial document.
     doc->partial = true;

@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "pb/executive/policy.h"
@@ -72,6 +74,11 @@ struct SweepControl {
   // kept a vCPU busy long enough to leave the host's RT throttling budget
   // spent (rest_needed()); wl::rt_throttle_rest_ns(). 0: never.
   int64_t rest_ns = 0;
+  // Called just before and just after each cell: notes on whatever else
+  // competes for the cell's host CPUs (other real-time threads, another
+  // measurement); what either call returns becomes the cell's notes. Empty:
+  // no check (the simulated clock).
+  std::function<std::vector<std::string>()> contention;
 };
 
 // Whether the cell after `prev` should rest first: `prev` ran at host
@@ -85,6 +92,9 @@ bool rest_needed(const wl::CellResult& prev);
 struct SweepOutcome {
   bool cell_failed = false;  // a cell has an error or tripped the watchdog
   bool cut_short = false;    // a signal ended a cell early or stopped the sweep
+  // Cells whose headline measuring task recorded no wakeup (its notes say
+  // why): a result with nothing measured, which `run` reports as a failure.
+  size_t no_samples = 0;
 };
 
 // Runs every cell of `plan` in order into doc->cells (the rest of *doc, its

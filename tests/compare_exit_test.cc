@@ -2,6 +2,7 @@
 // the threshold, 1 when something did (listed), 2 on bad input — on
 // constructed run documents (rounds, so Welch's test decides about noise)
 // and on real cyclictest 2.4 output (one round: the threshold decides).
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -162,6 +163,93 @@ TEST_F(CompareExit, BadInputIsTwo) {
   EXPECT_EQ(gate({a, a, "--alpha", "2"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--test", "t"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--bogus"}).exit_code, 2);
+}
+
+// --- fails closed: incomplete or mismatched candidates ---------------------------------
+
+TEST_F(CompareExit, MissingCandidateCellsFailUnlessAccepted) {
+  const auto a = write_sweep(dir_ + "/a.json", "vm", {10000, 10100});
+  std::vector<wl::CellResult> cells{run_cell("none", 1, 0, {20000}, 2000),
+                                    run_cell("none", 1, 1, {20100}, 2000)};
+  const std::string b = dir_ + "/b.json";
+  write_run(b, run_doc("vm", "6.12.0", std::move(cells)));
+  const auto g = gate({a, b});
+  EXPECT_EQ(g.exit_code, 1) << g.out << g.err;
+  EXPECT_NE(g.out.find("FAILED CLOSED"), std::string::npos) << g.out;
+  EXPECT_NE(g.out.find("the candidate lacks 1 cell(s) the baseline has: kernel-path full load 1 "
+                       "(--allow-missing accepts it)"),
+            std::string::npos)
+      << g.out;
+  const auto ok = gate({a, b, "--allow-missing"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("(accepted: --allow-missing)"), std::string::npos) << ok.out;
+}
+
+TEST_F(CompareExit, InterruptedCandidateCellFailsUnlessAccepted) {
+  const auto a = write_sweep(dir_ + "/a.json", "vm", {10000});
+  std::vector<wl::CellResult> cells{run_cell("none", 1, 0, {20000}, 2000),
+                                    run_cell("full", 1, 0, {10000}, 1000)};
+  cells[1].notes.push_back("interrupted: partial cell");
+  auto doc = run_doc("vm", "6.12.0", std::move(cells));
+  doc.partial = true;
+  doc.stopped_by = "SIGINT";
+  const std::string b = dir_ + "/b.json";
+  write_run(b, doc);
+  const auto g = gate({a, b});
+  EXPECT_EQ(g.exit_code, 1) << g.out << g.err;
+  EXPECT_NE(g.out.find("candidate kernel-path full load 1: 1 of 1 rounds were interrupted"),
+            std::string::npos)
+      << g.out;
+  EXPECT_NE(g.out.find("is a partial run (stopped by SIGINT"), std::string::npos) << g.out;
+  EXPECT_EQ(gate({a, b, "--allow-partial"}).exit_code, 0);
+  // report shows it too.
+  const auto rep = pb::testing::run_tool("preemptbench", {"report", b, "--format", "md"});
+  EXPECT_NE(rep.out.find("1 interrupted"), std::string::npos) << rep.out << rep.err;
+  EXPECT_NE(rep.out.find("PARTIAL"), std::string::npos) << rep.out;
+}
+
+TEST_F(CompareExit, DifferentParametersOrDurationFailUnlessAccepted) {
+  const auto doc_with = [](int section_us, double duration_s) {
+    auto d =
+        run_doc("vm", "6.12.0",
+                {run_cell("none", 1, 0, {20000}, 2000), run_cell("full", 1, 0, {10000}, 1000)});
+    d.workloads["kernel-path"] = {{"name", "kernel-path"},
+                                  {"params", {{"section_us", section_us}}}};
+    d.config.duration_s = duration_s;
+    return d;
+  };
+  const std::string a = dir_ + "/a.json", b = dir_ + "/b.json", c = dir_ + "/c.json";
+  write_run(a, doc_with(500, 1));
+  write_run(b, doc_with(600, 1));
+  write_run(c, doc_with(500, 2));
+  const auto g = gate({a, b});
+  EXPECT_EQ(g.exit_code, 1) << g.out << g.err;
+  EXPECT_NE(g.out.find("kernel-path full load 1: run with different workload parameters "
+                       "(section_us 500 -> 600) (--allow-different-params accepts it)"),
+            std::string::npos)
+      << g.out;
+  EXPECT_EQ(gate({a, b, "--allow-different-params"}).exit_code, 0);
+  const auto d = gate({a, c});
+  EXPECT_EQ(d.exit_code, 1) << d.out;
+  EXPECT_NE(d.out.find("run with different durations per cell (1 s -> 2 s)"), std::string::npos)
+      << d.out;
+  EXPECT_EQ(gate({a, c, "--allow-different-duration"}).exit_code, 0);
+  EXPECT_EQ(gate({a, a}).exit_code, 0);
+}
+
+TEST_F(CompareExit, CopiesOfOneFileAreNotIndependentRounds) {
+  const auto one = write_sweep(dir_ + "/one.json", "vm", {10000});
+  std::filesystem::create_directories(dir_ + "/copies");
+  for (const char* n : {"r0.json", "r1.json", "r2.json"})
+    std::filesystem::copy_file(one, dir_ + "/copies/" + n);
+  for (int r = 0; r < 3; ++r)
+    write_sweep(dir_ + "/cand/r" + std::to_string(r) + ".json", "vm", {10000 + r * 300});
+  const auto g = gate({dir_ + "/copies", dir_ + "/cand", "--metric", "p99"});
+  EXPECT_NE(g.out.find("baseline kernel-path full load 1: 2 of 3 rounds have figures identical"),
+            std::string::npos)
+      << g.out;
+  EXPECT_NE(g.out.find("| 1/3 |"), std::string::npos) << g.out;
+  EXPECT_EQ(g.out.find("| p="), std::string::npos) << "no t-test on copies: " << g.out;
 }
 
 }  // namespace

@@ -169,7 +169,7 @@ TEST(FleetSsh, TwoHostsOverSshAndOneUnreachable) {
   const std::string inventory = dir + "/inventory.ini";
   auto host = [&](const char* name, int port) {
     return std::string(name) + " ansible_host=127.0.0.1 ansible_port=" + std::to_string(port) +
-           " pb_prefix=" + dir + "/" + name + "\n";
+           " pb_prefix=" + dir + "/" + name + " pb_cpu_lock_dir=" + dir + "/" + name + "\n";
   };
   write_file(inventory, "[bench]\n" + host("alpha", port_a) + host("beta", port_b) +
                             host("gamma", port_gone) +

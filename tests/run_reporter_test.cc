@@ -254,7 +254,7 @@ TEST(RunReporter, RoundColumnOnlyWithRounds) {
   doc.config.rounds = 2;
   doc.cells[1].round = 1;
   const std::string md = render(Format::kMarkdown, doc);
-  EXPECT_NE(md.find("| load | model | round | p50 us |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| load | model | round | count | p50 us |"), std::string::npos) << md;
   EXPECT_NE(md.find("| 0.5 | full | 1 | "), std::string::npos) << md;
 }
 

@@ -278,3 +278,25 @@ TEST(SimCellDeadlines, BackgroundJobsLongerThanTheirDeadlineAllMiss) {
 }
 
 }  // namespace
+
+// An interrupt storm at the workload format's limits (100 kHz, handler +
+// softirq filling the period) ends with a result in every model: the vCPU
+// is overloaded, softirq runs end at the restart bounds and hand the rest to
+// ksoftirqd, and a note says so with the interrupt time share.
+TEST(SimCell, InterruptStormAtTheFormatLimitEndsWithANote) {
+  for (const Model m : {Model::kNone, Model::kVoluntary, Model::kFull, Model::kLazy, Model::kRt}) {
+    SCOPED_TRACE(std::string(pb::exec::to_string(m)));
+    const CellResult r =
+        cell("irq-storm", m, 1.0, opts(1), {"irq_rate_hz=100000", "handler_us=5", "softirq_us=5"});
+    ASSERT_TRUE(r.error.empty()) << r.error;
+    EXPECT_GT(r.counters.at("irq_ns"), 0u);
+    bool overload = false;
+    for (const auto& n : r.notes) overload = overload || n.find("interrupt overload") == 0;
+    if (m != Model::kRt) {
+      // Off RT every handler runs in hardirq context and its softirqs at irq
+      // exit: well over half the vCPU.
+      EXPECT_TRUE(overload);
+      EXPECT_GT(r.counters.at("softirq_bounded"), 0u);
+    }
+  }
+}

@@ -122,3 +122,12 @@ MachineCpus query_machine_cpus() {
 
 }  // namespace detail
 }  // namespace pb::exec
+
+namespace pb::exec {
+
+CpuPlan plan_host_cpus(int vcpus, bool allow_system_cpu) {
+  const detail::MachineCpus m = detail::query_machine_cpus();
+  return plan_cpus(m.allowed, m.core_of, m.isolated, vcpus, allow_system_cpu);
+}
+
+}  // namespace pb::exec

@@ -244,11 +244,7 @@ void* Executive::Impl::task_thread(void* arg) {
     detail::tls_task = nullptr;
     return nullptr;
   }
-  sigset_t ours;
-  sigemptyset(&ours);
-  sigaddset(&ours, detail::tick_signal());
-  sigaddset(&ours, detail::ipi_signal());
-  sigaddset(&ours, detail::forward_signal());
+  const sigset_t ours = detail::our_signals();
   ::pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
 
   detail::park_until_dispatched(t);

@@ -164,6 +164,7 @@ struct Task : TaskHot {
   uint64_t overruns = 0;
   std::atomic<uint64_t> stale_signals{0};
   std::atomic<uint64_t> ipis_received{0};  // IPI signals that reached this thread
+  int irq_depth = 0;  // irq_loop() frames on this thread's stack (own, handlers included)
   std::shared_ptr<LatencyHistogram> wakeup_hist;
   std::shared_ptr<LatencyHistogram> delay_hist;
 
@@ -528,6 +529,7 @@ void restore_signal_handlers() noexcept;
 int tick_signal() noexcept;
 int ipi_signal() noexcept;
 int forward_signal() noexcept;
+sigset_t our_signals() noexcept;  // the three above
 // Handles every pending interrupt of t's vCPU on t (which is on the CPU with
 // IRQs enabled in the interrupted context), each followed by the irq-exit
 // preemption decision.
@@ -543,8 +545,10 @@ void update_programmed_locked(Vcpu* v) noexcept;
 void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept;
 // Softirqs.
 void raise_softirq(Vcpu* v, int64_t ns) noexcept;
-// handle_softirqs(): SOFTIRQ_OFFSET on t, rounds bounded by
-// softirq_after_round(); wakes ksoftirqd when the bounds end the run.
+// handle_softirqs() in task context (local_bh_enable(), ksoftirqd):
+// SOFTIRQ_OFFSET on t, rounds bounded by softirq_after_round(); wakes
+// ksoftirqd when the bounds end the run. (At irq exit, irq_loop() runs the
+// same rounds with the offset raised before IRQs are enabled.)
 void run_softirqs(Task* t) noexcept;
 void wakeup_softirqd(Task* curr, Vcpu* v) noexcept;
 void device_fire(Hrtimer* h, Task* curr) noexcept;

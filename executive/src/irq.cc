@@ -186,11 +186,14 @@ void wakeup_softirqd(Task* curr, Vcpu* v) noexcept {
   complete_noresched(curr, v->ksoftirqd->wake_token);
 }
 
-void run_softirqs(Task* t) noexcept {
+namespace {
+
+// handle_softirqs()'s loop without softirq_handle_begin()/end(): the caller
+// holds SOFTIRQ_OFFSET. Rounds restart while work is pending, up to
+// softirq_after_round()'s bounds (MAX_SOFTIRQ_RESTART rounds, MAX_SOFTIRQ_TIME);
+// what is left then goes to ksoftirqd.
+void softirq_rounds(Task* t) noexcept {
   Vcpu* v = t->v;
-  t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) + kSoftirqOffset,
-                         std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
   const int64_t start = sys::now_ns();
   for (int rounds = 1;; ++rounds) {
     const int64_t work = v->softirq_pending.exchange(0, std::memory_order_relaxed);
@@ -202,12 +205,36 @@ void run_softirqs(Task* t) noexcept {
         softirq_after_round(rounds, sys::now_ns() - start, need_resched,
                             v->softirq_pending.load(std::memory_order_relaxed) != 0);
     if (next == SoftirqNext::kRestart) continue;
-    if (next == SoftirqNext::kWakeKsoftirqd) wakeup_softirqd(t, v);
+    if (next == SoftirqNext::kWakeKsoftirqd) {
+      ++v->stats.softirq_bounded;
+      wakeup_softirqd(t, v);
+    }
     break;
   }
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) - kSoftirqOffset,
+}
+
+// The task's own count, read and written only on its thread (handlers
+// included): a plain read-modify-write, then a signal fence so that a handler
+// nesting after it sees the new value.
+void count_add(Task* t, PreemptCount offset) noexcept {
+  t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) + offset,
                          std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+void count_sub(Task* t, PreemptCount offset) noexcept {
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) - offset,
+                         std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+}
+
+}  // namespace
+
+void run_softirqs(Task* t) noexcept {
+  count_add(t, kSoftirqOffset);
+  softirq_rounds(t);
+  count_sub(t, kSoftirqOffset);
 }
 
 // The device's hardirq: the hard prologue (entry, ack), then the flow
@@ -382,9 +409,65 @@ void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept {
   update_programmed_locked(v);
 }
 
+// The executive's three signals, as a set (pthread_sigmask).
+sigset_t our_signals() noexcept {
+  sigset_t ours;
+  sigemptyset(&ours);
+  sigaddset(&ours, tick_signal());
+  sigaddset(&ours, ipi_signal());
+  sigaddset(&ours, forward_signal());
+  return ours;
+}
+
+namespace {
+
+// __do_softirq() at irq exit, entered with IRQs off (the soft mask set, and
+// in a handler our signals blocked). As softirq_handle_begin() does in
+// kernel/softirq.c, SOFTIRQ_OFFSET is raised *before* interrupts are enabled:
+// a hardirq that nests into the rounds then sees in_interrupt() at its own
+// exit and leaves the softirqs to this loop (softirq_at_irq_exit() says
+// kDeferred) instead of running them inline again. Enabling first let every
+// signal queued during the hardirq nest in before the offset and run the
+// softirqs one level deeper, without bound, until the stack overflowed. The
+// offset is dropped only after IRQs are off again (softirq_handle_end()).
+void do_softirq_at_irq_exit(Task* t, bool replay) noexcept {
+  count_add(t, kSoftirqOffset);
+  const sigset_t ours = our_signals();
+  t->irqs_disabled.store(0, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  // In a handler our signals are blocked (sa_mask): unblock them so hardirqs
+  // nest into the softirqs. A replay runs in task context, where they are
+  // not blocked.
+  if (!replay) ::pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
+  softirq_rounds(t);
+  if (!replay) ::pthread_sigmask(SIG_BLOCK, &ours, nullptr);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  // A signal landing here sees IRQs off and leaves its bit for irq_loop's
+  // next pass.
+  t->irqs_disabled.store(1, std::memory_order_relaxed);
+  count_sub(t, kSoftirqOffset);
+}
+
+// Nesting depth of irq_loop() on this task's thread, for the bound's check.
+struct DepthGuard {
+  Task* t;
+  explicit DepthGuard(Task* task) noexcept : t(task) {
+    const int d = ++t->irq_depth;
+    if (static_cast<uint64_t>(d) > t->v->stats.irq_nesting_max) {
+      t->v->stats.irq_nesting_max = static_cast<uint64_t>(d);
+    }
+  }
+  ~DepthGuard() { --t->irq_depth; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+};
+
+}  // namespace
+
 void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
   Vcpu* v = t->v;
   const Model m = t->ex->cfg.model;
+  const DepthGuard depth(t);
   for (;;) {
     if (stopping(t)) return;
     const uint32_t bits = v->irq_pending.exchange(0, std::memory_order_seq_cst);
@@ -393,9 +476,7 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
     const AcctState interrupted = v->acct_state;
     acct_switch(v, kAcctIrq);
     t->irqs_disabled.store(1, std::memory_order_relaxed);
-    t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) + kHardirqOffset,
-                           std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    count_add(t, kHardirqOffset);
     v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1,
                        std::memory_order_relaxed);
     if (replay) ++v->stats.irq_replayed;
@@ -414,13 +495,9 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
     if ((bits & kIrqTimer) != 0 && run_timer_interrupt(t, v, entry_ns)) did = true;
     entry_ns = 0;  // later rounds of this loop were not this signal's
     if (!did) ++v->stats.irq_spurious;
-    // irq_exit(): HARDIRQ_OFFSET off, then softirqs where the policy puts
-    // them (softirq.c:713-730).
-    t->preempt_count.store(t->preempt_count.load(std::memory_order_relaxed) - kHardirqOffset,
-                           std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    t->irqs_disabled.store(0, std::memory_order_relaxed);
-    std::atomic_signal_fence(std::memory_order_seq_cst);
+    // irq_exit(): HARDIRQ_OFFSET off, then, still with IRQs off, softirqs
+    // where the policy puts them (softirq.c:713-730).
+    count_sub(t, kHardirqOffset);
     if (v->softirq_pending.load(std::memory_order_relaxed) != 0) {
       SoftirqExit se;
       se.count = t->preempt_count.load(std::memory_order_relaxed);
@@ -430,22 +507,10 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
       se.cpu_bh_disabled = softirq_count(se.count) != 0;
       se.threadirqs = t->ex->cfg.threadirqs;
       switch (softirq_at_irq_exit(m, se)) {
-        case SoftirqPlacement::kInline: {
+        case SoftirqPlacement::kInline:
           ++v->stats.softirq_at_irq_exit;
-          // Softirqs run with IRQs on: inside the signal handler, unblock
-          // the executive's signals so hardirqs can nest into them.
-          sigset_t ours;
-          if (!replay) {
-            sigemptyset(&ours);
-            sigaddset(&ours, tick_signal());
-            sigaddset(&ours, ipi_signal());
-            sigaddset(&ours, forward_signal());
-            ::pthread_sigmask(SIG_UNBLOCK, &ours, nullptr);
-          }
-          run_softirqs(t);
-          if (!replay) ::pthread_sigmask(SIG_BLOCK, &ours, nullptr);
+          do_softirq_at_irq_exit(t, replay);
           break;
-        }
         case SoftirqPlacement::kWakeKsoftirqd:
           wakeup_softirqd(t, v);
           break;
@@ -456,6 +521,9 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
           break;
       }
     }
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    t->irqs_disabled.store(0, std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     acct_switch(v, interrupted);
     if (t->is_idle) v->idle_seq.fetch_add(1, std::memory_order_release);
     // irqentry_exit(): to user mode or to kernel code, as the policy says. A

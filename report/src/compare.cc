@@ -10,6 +10,7 @@
 #include <utility>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "pb/report/stats.h"
 
@@ -201,6 +202,155 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
   return mc;
 }
 
+// --- completeness and matching (fail closed) ------------------------------------------
+// Kept apart from the statistics above: these decide whether the two sides
+// may be compared at all.
+
+bool same_figures(const Record& a, const Record& b) {
+  return a.error.empty() && b.error.empty() && a.count == b.count && a.min_ns == b.min_ns &&
+         a.max_ns == b.max_ns && a.mean_ns == b.mean_ns && a.missed == b.missed &&
+         a.ops_per_s == b.ops_per_s && a.has_histogram == b.has_histogram &&
+         (!a.has_histogram || a.histogram == b.histogram);
+}
+
+// Rounds of one cell whose figures are identical to an earlier round's are
+// copies (the same file given twice, or a simulated run repeated with its
+// seed): they count once, with a note, so no t-test runs on copies.
+void drop_copies(Groups& groups, const char* side, std::vector<std::string>& notes) {
+  for (auto& [key, rounds] : groups) {
+    std::vector<const Record*> distinct;
+    size_t copies = 0;
+    for (const Record* m : rounds) {
+      const bool copy = std::any_of(distinct.begin(), distinct.end(),
+                                    [&](const Record* d) { return same_figures(*d, *m); });
+      if (copy) {
+        ++copies;
+      } else {
+        distinct.push_back(m);
+      }
+    }
+    if (copies == 0) continue;
+    CellComparison named;
+    named.label = key.label;
+    named.model = key.model;
+    named.workload = key.workload;
+    named.load = key.load;
+    notes.push_back(fmt::format(
+        "{} {}: {} of {} rounds have figures identical to another round's (the same result "
+        "given twice?): not independent rounds, counted once",
+        side, cell_name(named), copies, rounds.size()));
+    rounds = std::move(distinct);
+  }
+}
+
+// "irq_rate_hz 1900 -> 40000; handler_us 10 -> 1", from two descriptions'
+// "params"; "the descriptions differ" when the params agree.
+std::string description_difference(const std::string& base, const std::string& cand) {
+  const auto params = [](const std::string& text) {
+    const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_object()) {
+      const auto p = j.find("params");
+      if (p != j.end() && p->is_object()) return *p;
+    }
+    return nlohmann::json::object();
+  };
+  const nlohmann::json b = params(base), c = params(cand);
+  std::string out;
+  std::set<std::string> keys;
+  for (const auto& [k, v] : b.items()) keys.insert(k);
+  for (const auto& [k, v] : c.items()) keys.insert(k);
+  for (const std::string& k : keys) {
+    const std::string bv = b.contains(k) ? b[k].dump() : "(none)";
+    const std::string cv = c.contains(k) ? c[k].dump() : "(none)";
+    if (bv != cv) out += fmt::format("{}{} {} -> {}", out.empty() ? "" : "; ", k, bv, cv);
+  }
+  return out.empty() ? "the workload descriptions differ" : out;
+}
+
+template <typename T, typename Get>
+std::set<T> values_of(const std::vector<const Record*>& ms, Get get) {
+  std::set<T> out;
+  for (const Record* m : ms) {
+    if (const auto v = get(*m)) out.insert(*v);
+  }
+  return out;
+}
+
+// A matched cell: interrupted candidate rounds, and baseline and candidate
+// run with different workload parameters or durations.
+void check_cell(const std::vector<const Record*>& base, const std::vector<const Record*>& cand,
+                const CompareOptions& options, const std::string& name, Comparison& cmp) {
+  const size_t cut = static_cast<size_t>(
+      std::count_if(cand.begin(), cand.end(), [](const Record* m) { return m->interrupted; }));
+  if (cut > 0) {
+    const std::string what =
+        fmt::format("candidate {}: {} of {} rounds were interrupted (measured less than planned)",
+                    name, cut, cand.size());
+    if (options.allow_partial) {
+      cmp.notes.push_back(what + " (accepted: --allow-partial)");
+    } else {
+      cmp.problems.push_back(what + " (--allow-partial accepts it)");
+    }
+  }
+  if (std::any_of(base.begin(), base.end(), [](const Record* m) { return m->interrupted; })) {
+    cmp.notes.push_back(fmt::format("baseline {}: has interrupted rounds", name));
+  }
+  using Text = std::optional<std::string>;
+  const auto desc = [](const Record& m) {
+    return m.workload_description.empty() ? Text() : Text(m.workload_description);
+  };
+  const auto bd = values_of<std::string>(base, desc), cd = values_of<std::string>(cand, desc);
+  if (!bd.empty() && !cd.empty() && bd != cd) {
+    const std::string what = fmt::format("{}: run with different workload parameters ({})", name,
+                                         description_difference(*bd.begin(), *cd.begin()));
+    if (options.allow_different_params) {
+      cmp.notes.push_back(what + " (accepted: --allow-different-params)");
+    } else {
+      cmp.problems.push_back(what + " (--allow-different-params accepts it)");
+    }
+  }
+  const auto dur = [](const Record& m) { return m.duration_s; };
+  const auto bs = values_of<double>(base, dur), cs = values_of<double>(cand, dur);
+  if (!bs.empty() && !cs.empty() && bs != cs) {
+    const auto list = [](const std::set<double>& v) {
+      std::string out;
+      for (double d : v) out += fmt::format("{}{:g} s", out.empty() ? "" : ", ", d);
+      return out;
+    };
+    const std::string what = fmt::format("{}: run with different durations per cell ({} -> {})",
+                                         name, list(bs), list(cs));
+    if (options.allow_different_duration) {
+      cmp.notes.push_back(what + " (accepted: --allow-different-duration)");
+    } else {
+      cmp.problems.push_back(what + " (--allow-different-duration accepts it)");
+    }
+  }
+}
+
+// Baseline cells the candidate lacks, and partial candidate files.
+void check_completeness(const std::vector<Record>& candidate, const CompareOptions& options,
+                        Comparison& cmp) {
+  if (!cmp.only_in_baseline.empty()) {
+    std::string names;
+    for (size_t i = 0; i < cmp.only_in_baseline.size() && i < 5; ++i)
+      names += (i ? ", " : "") + cmp.only_in_baseline[i];
+    if (cmp.only_in_baseline.size() > 5)
+      names += fmt::format(" and {} more", cmp.only_in_baseline.size() - 5);
+    const std::string what = fmt::format("the candidate lacks {} cell(s) the baseline has: {}",
+                                         cmp.only_in_baseline.size(), names);
+    if (options.allow_missing) {
+      cmp.notes.push_back(what + " (accepted: --allow-missing)");
+    } else {
+      cmp.problems.push_back(what + " (--allow-missing accepts it)");
+    }
+  }
+  std::set<std::string> partial;
+  for (const Record& m : candidate) {
+    if (!m.partial.empty()) partial.insert(m.source + " is " + m.partial);
+  }
+  for (const std::string& p : partial) cmp.notes.push_back("candidate " + p);
+}
+
 }  // namespace
 
 bool parse_max_regression(const std::string& text, CompareOptions* options, std::string* error) {
@@ -325,7 +475,9 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
   for (const auto& m : baseline) base_labels.insert(m.label);
   for (const auto& m : candidate) cand_labels.insert(m.label);
   const bool by_label = base_labels.size() > 1 || cand_labels.size() > 1;
-  const Groups base = group(baseline, by_label), cand = group(candidate, by_label);
+  Groups base = group(baseline, by_label), cand = group(candidate, by_label);
+  drop_copies(base, "baseline", cmp.notes);
+  drop_copies(cand, "candidate", cmp.notes);
 
   std::map<Metric, bool> has_data;
   for (const auto& [key, bms] : base) {
@@ -362,6 +514,7 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
     }
     if (cc.baseline_rounds == 0)
       cmp.notes.push_back(fmt::format("baseline {} did not run", cell_name(cc)));
+    check_cell(bms, cms, options, cell_name(cc), cmp);
     for (const Metric metric : options.metrics) {
       const auto t = options.per_metric_pct.find(metric);
       const double threshold =
@@ -381,6 +534,7 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
     cc.load = key.load;
     cmp.only_in_candidate.push_back(cell_name(cc));
   }
+  check_completeness(candidate, options, cmp);
   if (cmp.cells.empty()) {
     if (error != nullptr) {
       *error =

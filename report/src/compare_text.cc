@@ -126,6 +126,11 @@ std::string format_comparison(const Comparison& c) {
     o << "compare: " << bad.size() << " regression(s):\n";
     for (const std::string& b : bad) o << "  " << b << '\n';
   }
+  if (!c.problems.empty()) {
+    o << "compare: FAILED CLOSED, the candidate is incomplete or does not match the baseline ("
+      << c.problems.size() << " problem(s)):\n";
+    for (const std::string& p : c.problems) o << "  " << p << '\n';
+  }
   return o.str();
 }
 

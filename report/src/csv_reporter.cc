@@ -1,7 +1,8 @@
 // The CSV reporters, for spreadsheets and scripts; RFC 4180 quoting
 // (escape.h). run.csv: one row per cell (its headline measuring task), every
 // figure in its base unit (ns, per second, fraction) at full precision; the
-// JSON holds everything else. report.csv: one line per row, numbers raw (ns,
+// JSON holds everything else; a latency figure of no samples (count 0) is
+// empty. report.csv: one line per row, numbers raw (ns,
 // counts, ops/s); an empty field is "not known" (no histogram, a percentile
 // beyond cyclictest's -h range, missed periods from cyclictest), and
 // histogram_limit_ns says where such a range ends.
@@ -41,16 +42,22 @@ class RunCsvReporter final : public Reporter<RunDocument> {
       const wl::MeasuredTask& m = h ? *h : kNothing;
       const wl::LatencySummary& l = m.latency;
       const wl::Throughput& t = c.throughput;
+      // A figure of no samples is empty, not 0.
+      const auto lat = [](const wl::LatencySummary& s, int64_t ns) {
+        return s.count > 0 ? fmt::format("{}", ns) : std::string();
+      };
+      const wl::LatencySummary& d = m.model_delay;
       out << fmt::format(
           "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},"
           "{},{},{}\n",
           field(doc.label), field(c.workload), field(c.model), real(c.load), c.round,
           field(c.clock), c.duration_ns, c.host_fifo ? 1 : 0, field(m.name), l.count, l.missed,
-          l.min, l.p50, l.p90, l.p99, l.p999, l.max, m.model_delay.p50, m.model_delay.p99,
-          m.model_delay.max, t.ops, real(t.ops_per_s), rel[i] ? real(*rel[i]) : "",
-          real(t.work_fraction), real(t.ctx_switches_per_s), real(t.preemptions_per_s),
-          c.windows.preemptoff_max_ns, field(c.windows.preemptoff_where), c.windows.irqsoff_max_ns,
-          field(c.windows.irqsoff_where), c.watchdog_tripped ? 1 : 0, field(c.error));
+          lat(l, l.min), lat(l, l.p50), lat(l, l.p90), lat(l, l.p99), lat(l, l.p999), lat(l, l.max),
+          lat(d, d.p50), lat(d, d.p99), lat(d, d.max), t.ops, real(t.ops_per_s),
+          rel[i] ? real(*rel[i]) : "", real(t.work_fraction), real(t.ctx_switches_per_s),
+          real(t.preemptions_per_s), c.windows.preemptoff_max_ns, field(c.windows.preemptoff_where),
+          c.windows.irqsoff_max_ns, field(c.windows.irqsoff_where), c.watchdog_tripped ? 1 : 0,
+          field(c.error));
     }
   }
 };

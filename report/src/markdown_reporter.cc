@@ -16,7 +16,8 @@ namespace {
 
 constexpr std::string_view kLegend =
     "Latency (us): wakeup latency of each cell's headline measuring task, release to running; "
-    "missed: releases already past when it ran. ops/s: background operations per second; "
+    "count: its wakeups measured (\"-\": no samples, no figure); missed: releases already past "
+    "when it ran. ops/s: background operations per second; "
     "vs none: ops/s relative to NONE at the same workload, load and round (the executive's own "
     "cost per model); work %: useful background compute per vCPU-second; preempt-off, "
     "irqs-off: longest window (us); delay p99: model-induced delay, the wakeup's reschedule "

@@ -87,6 +87,14 @@ bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<
     m.tool = tool;
     m.has_histogram = true;
     m.missed = 0;
+    if (const json* p = top.find("partial"); p != nullptr && p->is_boolean() && p->get<bool>()) {
+      std::string by;
+      if (const json* s = top.find("stopped_by"); s != nullptr && s->is_string()) {
+        by = " by " + s->get<std::string>();
+      }
+      m.partial = "a partial run (stopped" + by + " before its planned end)";
+      m.interrupted = true;
+    }
 
     const Obj threads = top.obj("thread");
     if (const json* n = top.find("num_threads")) {

@@ -22,6 +22,13 @@ const wl::MeasuredTask* headline(const wl::CellResult& c) {
   return c.measured.empty() ? nullptr : &c.measured.front();
 }
 
+bool cell_interrupted(const wl::CellResult& c) {
+  for (const std::string& n : c.notes) {
+    if (n.rfind("interrupted", 0) == 0) return true;
+  }
+  return false;
+}
+
 // --- writing -------------------------------------------------------------------
 
 namespace {

@@ -59,6 +59,10 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Record
     const std::string tool =
         doc.tool_version.empty() ? doc.tool_name : doc.tool_name + " " + doc.tool_version;
 
+    const std::string partial =
+        doc.partial ? fmt::format("a partial run (stopped by {} after {} of {} cells)",
+                                  doc.stopped_by, doc.cells.size(), doc.cells_planned)
+                    : "";
     std::vector<Record> ms;
     for (size_t i = 0; i < doc.cells.size(); ++i) {
       const wl::CellResult& c = doc.cells[i];
@@ -74,6 +78,12 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Record
       m.format = SourceFormat::kRun;
       m.tool = tool;
       m.round = c.round;
+      m.partial = partial;
+      m.interrupted = cell_interrupted(c);
+      m.duration_s = doc.config.duration_s;
+      if (const auto d = doc.workloads.find(c.workload); d != doc.workloads.end()) {
+        m.workload_description = d->dump();
+      }
       if (!c.error.empty()) {
         m.error = c.error;
         ms.push_back(std::move(m));

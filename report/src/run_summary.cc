@@ -103,8 +103,8 @@ Summary summarize(const RunDocument& doc) {
   s.columns.push_back({"model", false});
   if (rounds) s.columns.push_back({"round", true});
   for (const char* h :
-       {"p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "missed", "ops/s", "vs none", "work %",
-        "ctx/s", "preempt/s", "preempt-off us", "irqs-off us", "delay p99 us"}) {
+       {"count", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "missed", "ops/s", "vs none",
+        "work %", "ctx/s", "preempt/s", "preempt-off us", "irqs-off us", "delay p99 us"}) {
     s.columns.push_back({h, true});
   }
 
@@ -129,11 +129,14 @@ Summary summarize(const RunDocument& doc) {
     } else {
       const wl::LatencySummary& l = head->latency;
       const wl::Throughput& tp = c.throughput;
-      row.push_back(format_us(l.p50));
-      row.push_back(format_us(l.p90));
-      row.push_back(format_us(l.p99));
-      row.push_back(format_us(l.p999));
-      row.push_back(format_us(l.max));
+      // No samples, no percentiles: "-", never a 0 that reads as perfect.
+      const auto lat = [&](int64_t ns) { return l.count > 0 ? format_us(ns) : "-"; };
+      row.push_back(std::to_string(l.count));
+      row.push_back(lat(l.p50));
+      row.push_back(lat(l.p90));
+      row.push_back(lat(l.p99));
+      row.push_back(lat(l.p999));
+      row.push_back(lat(l.max));
       row.push_back(std::to_string(l.missed));
       row.push_back(format_fixed(tp.ops_per_s, 0));
       row.push_back(rel[i] ? format_fixed(*rel[i], 2) : "-");
@@ -142,7 +145,7 @@ Summary summarize(const RunDocument& doc) {
       row.push_back(format_fixed(tp.preemptions_per_s, 0));
       row.push_back(format_us(c.windows.preemptoff_max_ns));
       row.push_back(format_us(c.windows.irqsoff_max_ns));
-      row.push_back(format_us(head->model_delay.p99));
+      row.push_back(head->model_delay.count > 0 ? format_us(head->model_delay.p99) : "-");
     }
     if (c.watchdog_tripped) t.notes.push_back(who + ": watchdog tripped");
     for (const auto& n : c.notes) t.notes.push_back(who + ": " + n);

@@ -88,6 +88,7 @@ void aggregate(const std::vector<Record>& ms, Row* r) {
   std::vector<double> p99s;
   for (const size_t i : r->rounds) {
     const Record& m = ms[i];
+    if (m.interrupted) ++r->interrupted;
     if (!m.error.empty()) {
       if (r->failed++ == 0) r->first_error = m.error;
       continue;
@@ -181,8 +182,24 @@ bool build_table(std::vector<Record> records,
                    [](const Row& a, const Row& b) { return table_order(a.key, b.key); });
 
   // Notes for the reader, each said once.
+  std::set<std::string> partial_sources;
+  for (const Record& m : t.records) {
+    if (!m.partial.empty()) partial_sources.insert(m.source + ": " + m.partial);
+  }
+  for (const std::string& p : partial_sources) t.notes.push_back("PARTIAL " + p);
   size_t clipped = 0, no_hist = 0, no_missed = 0;
   for (const Row& r : t.rows) {
+    if (r.interrupted > 0) {
+      t.notes.push_back(fmt::format(
+          "{} {}{} on {}: {} of {} rounds were interrupted (measured less than planned)",
+          r.key.workload, r.key.model, r.key.load ? fmt::format(" load {:g}", *r.key.load) : "",
+          r.key.label, r.interrupted, r.rounds.size()));
+    }
+    if (r.count == 0 && r.failed < r.rounds.size()) {
+      t.notes.push_back(
+          fmt::format("{} {}{} on {}: no samples (no wakeup measured)", r.key.workload, r.key.model,
+                      r.key.load ? fmt::format(" load {:g}", *r.key.load) : "", r.key.label));
+    }
     if (r.failed > 0) {
       t.notes.push_back(fmt::format("{} {}{} on {}: {} of {} rounds did not run ({})",
                                     r.key.workload, r.key.model,
@@ -302,8 +319,15 @@ std::vector<std::string> table_cells(const Table& t, const Row& r) {
   const RowKey& k = r.key;
   std::vector<std::string> c{k.label, k.kernel,   k.host_model,
                              k.model, k.workload, format_load(k.load)};
-  c.push_back(r.failed > 0 ? fmt::format("{} ({} failed)", r.rounds.size(), r.failed)
-                           : fmt::format("{}", r.rounds.size()));
+  std::string rounds = fmt::format("{}", r.rounds.size());
+  if (r.failed > 0 || r.interrupted > 0) {
+    std::string what;
+    if (r.failed > 0) what = fmt::format("{} failed", r.failed);
+    if (r.interrupted > 0)
+      what += fmt::format("{}{} interrupted", what.empty() ? "" : ", ", r.interrupted);
+    rounds += " (" + what + ")";
+  }
+  c.push_back(rounds);
   const bool spread = has_spread(t);
   if (r.count == 0) {
     c.push_back(r.failed == r.rounds.size() ? "failed" : "0");

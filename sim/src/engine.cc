@@ -1011,7 +1011,10 @@ class Engine {
       soft_round(v);
       return;
     }
-    if (next == exec::SoftirqNext::kWakeKsoftirqd) wakeup_softirqd(v);
+    if (next == exec::SoftirqNext::kWakeKsoftirqd) {
+      ++v.st.softirq_bounded;
+      wakeup_softirqd(v);
+    }
     v.soft = false;
     v.curr->count -= exec::kSoftirqOffset;
     irq_exit_decide(v);
@@ -1043,7 +1046,10 @@ class Engine {
       task_soft_round(v, t);
       return;
     }
-    if (next == exec::SoftirqNext::kWakeKsoftirqd) wakeup_softirqd(v);
+    if (next == exec::SoftirqNext::kWakeKsoftirqd) {
+      ++v.st.softirq_bounded;
+      wakeup_softirqd(v);
+    }
     t.count -= exec::kSoftirqOffset;
     if (t.soft_origin == SoftOrigin::kBhEnable) t.pend_pe = true;  // preempt_check_resched()
   }

@@ -41,6 +41,7 @@ void add_vcpu_figures(const V& v, Where&& where, VcpuFigures& out) {
   PB_CELL_COUNT(softirq_in_ksoftirqd)
   PB_CELL_COUNT(softirq_deferred)
   PB_CELL_COUNT(softirq_rounds)
+  PB_CELL_COUNT(softirq_bounded)
   PB_CELL_COUNT(ksoftirqd_wakeups)
   PB_CELL_COUNT(softirq_ns)
   PB_CELL_COUNT(ticks)
@@ -80,6 +81,7 @@ void add_vcpu_figures(const V& v, Where&& where, VcpuFigures& out) {
     w.irqsoff_max_ns = v.irqsoff_max_ns;
     w.irqsoff_where = where(v.irqsoff_where);
   }
+  out.irq_ns.push_back(v.irq_ns);
   out.ctx_voluntary += v.ctx_voluntary;
   out.ctx_involuntary += v.ctx_involuntary;
   for (size_t p = 0; p < exec::kNumPoints; ++p) out.preemptions[p] += v.preemptions[p];

@@ -3,6 +3,7 @@
 // report them the same way.
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include "pb/workloads/cell.h"
@@ -18,6 +19,104 @@ exec::IrqFlags flags_of(IrqThreading t) {
   return t == IrqThreading::kAlways  ? exec::kIrqfThreadFn
          : t == IrqThreading::kNever ? exec::kIrqfNoThread
                                      : 0;
+}
+
+std::string fmt_more(size_t n) { return " and " + std::to_string(n) + " more"; }
+
+// A vCPU at or above this share of the run in interrupts is overloaded: its
+// tasks' figures measure the overload more than the model.
+constexpr double kIrqOverloadShare = 0.5;
+
+// One note per overloaded vCPU: its interrupt time share, and what happened
+// to the softirqs it could not run at irq exit.
+void interrupt_load_notes(const CellFigures& f, int64_t duration_ns,
+                          std::vector<std::string>& notes) {
+  if (duration_ns <= 0) return;
+  const auto count = [&](const char* key) {
+    const auto it = f.vcpus.counters.find(key);
+    return it == f.vcpus.counters.end() ? uint64_t{0} : it->second;
+  };
+  const uint64_t bounded = count("softirq_bounded");
+  const uint64_t deferred = count("softirq_deferred");
+  for (size_t i = 0; i < f.vcpus.irq_ns.size(); ++i) {
+    const double share = static_cast<double>(f.vcpus.irq_ns[i]) / static_cast<double>(duration_ns);
+    if (share < kIrqOverloadShare) continue;
+    char buf[320];
+    std::snprintf(buf, sizeof(buf),
+                  "interrupt overload: vCPU %zu spent %.0f%% of the run in hardirqs and "
+                  "softirqs at irq exit; %llu softirq runs reached the restart bounds "
+                  "(handed to ksoftirqd), %llu were deferred at irq exit (counters "
+                  "irq_ns, softirq_bounded, softirq_deferred)",
+                  i, share * 100.0, static_cast<unsigned long long>(bounded),
+                  static_cast<unsigned long long>(deferred));
+    notes.emplace_back(buf);
+  }
+}
+
+// Notes on what a cell did not measure: a measuring task with no or too few
+// wakeups (starved, a phase past the run's end, an interrupt storm), and
+// background tasks that made no progress at all (a send/recv with no
+// partner, a lock never released). A result that looks good but was never
+// measured must say so.
+void sample_notes(const CellPlan& plan, const CellFigures& f, int64_t duration_ns,
+                  std::vector<std::string>& notes) {
+  const double secs = static_cast<double>(duration_ns) / kNsPerSec;
+  std::vector<std::string> stuck;
+  size_t background = 0;
+  for (size_t i = 0; i < plan.tasks.size() && i < f.tasks.size(); ++i) {
+    const PlannedTask& p = plan.tasks[i];
+    const InstanceFigures& t = f.tasks[i];
+    if (!p.desc->measure) {
+      if (p.desc->path.empty() && p.busy_ns == 0) continue;
+      ++background;
+      if (t.iterations == 0) stuck.push_back(p.name);
+      continue;
+    }
+    const uint64_t count = t.latency != nullptr ? t.latency->count() : 0;
+    // Releases the run had room for (the first comes one period after the phase).
+    const int64_t span = duration_ns - p.phase_ns;
+    const uint64_t expected =
+        p.period_ns > 0 && span > 0 ? static_cast<uint64_t>(span / p.period_ns) : 0;
+    char buf[400];
+    if (count == 0) {
+      if (p.period_ns > 0 && p.phase_ns >= duration_ns) {
+        std::snprintf(buf, sizeof(buf),
+                      "no samples: measuring task %s has its phase (%.3f s) at or past the "
+                      "run's end (%.3f s)",
+                      p.name.c_str(), static_cast<double>(p.phase_ns) / kNsPerSec, secs);
+      } else {
+        std::snprintf(buf, sizeof(buf),
+                      "no samples: measuring task %s recorded no wakeup in %.3f s (~%llu "
+                      "releases; %llu overran): it never ran after a release (starved by "
+                      "higher-priority work or interrupts, or blocked), so it has no latency "
+                      "figures",
+                      p.name.c_str(), secs, static_cast<unsigned long long>(expected),
+                      static_cast<unsigned long long>(t.overruns));
+      }
+      notes.emplace_back(buf);
+    } else if (expected >= 4 && count < expected / 2) {
+      std::snprintf(buf, sizeof(buf),
+                    "too few samples: measuring task %s recorded %llu wakeups of ~%llu "
+                    "releases in %.3f s (%llu overran): its percentiles describe the few "
+                    "wakeups that happened",
+                    p.name.c_str(), static_cast<unsigned long long>(count),
+                    static_cast<unsigned long long>(expected), secs,
+                    static_cast<unsigned long long>(t.overruns));
+      notes.emplace_back(buf);
+    }
+  }
+  // Only when no background task progressed at all (0 ops): one starved
+  // instance beside busy siblings is a scheduling result, not a dead cell.
+  if (!stuck.empty() && stuck.size() == background) {
+    std::string names;
+    for (size_t i = 0; i < stuck.size() && i < 6; ++i) names += (i ? ", " : "") + stuck[i];
+    if (stuck.size() > 6) names += fmt_more(stuck.size() - 6);
+    char buf[160];
+    std::snprintf(buf, sizeof(buf), " completed no iteration in %.3f s", secs);
+    notes.push_back("no progress: background task(s) " + names + buf +
+                    " (blocked for the whole run: a recv with no sender, a lock never "
+                    "released, or starved)");
+  }
 }
 
 }  // namespace
@@ -40,8 +139,10 @@ CellResult failed_cell(CellResult res, std::string why) {
 
 CellPlan plan_cell(const Workload& w, double load, int vcpus, uint64_t seed, int64_t duration_ns) {
   CellPlan plan;
-  if (!(load > 0.0 && load <= 1.0)) {
-    plan.error = "load must be in (0, 1], got " + std::to_string(load);
+  if (!(load >= kMinLoad && load <= kMaxLoad)) {
+    char buf[120];
+    std::snprintf(buf, sizeof(buf), "load must be in [%g, %g], got %g", kMinLoad, kMaxLoad, load);
+    plan.error = buf;
     return plan;
   }
   if (duration_ns <= 0) {
@@ -179,6 +280,9 @@ void assemble_cell(const CellPlan& plan, int vcpus, const CellFigures& f, CellRe
     std::rotate(res.measured.begin(), res.measured.begin() + headline,
                 res.measured.begin() + headline + 1);
   }
+
+  sample_notes(plan, f, res.duration_ns, res.notes);
+  interrupt_load_notes(f, res.duration_ns, res.notes);
 
   auto& cnt = res.counters;
   cnt = f.vcpus.counters;

@@ -797,7 +797,11 @@ CellResult run_cell_impl(const Workload& w, exec::Model model, double load, cons
                     std::to_string(seg_len / 1'000'000) +
                     " ms (one executive run each; histograms merged)");
   }
+  // The executive's and the cell's notes first, then what assemble_cell()
+  // found (no samples, no progress, ...).
+  std::vector<std::string> found = std::move(res.notes);
   res.notes = std::move(notes);
+  res.notes.insert(res.notes.end(), found.begin(), found.end());
   // Short of its duration: interrupted, the watchdog, or a segment that
   // could not start.
   res.partial = done < opt.duration_ns || interrupted(opt);

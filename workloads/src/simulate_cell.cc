@@ -186,6 +186,9 @@ CellResult simulate_cell(const Workload& w, exec::Model model, double load,
     f.irqs.push_back({d.name, d.fired, d.handled, d.coalesced, d.delivered,
                       d.worst_fire_to_handled_ns, d.threaded});
   assemble_cell(plan, opt.vcpus, f, res);
+  // The clock's own notes first, then what assemble_cell() found.
+  std::vector<std::string> found = std::move(res.notes);
+  res.notes.clear();
 
   res.notes.push_back("simulated clock: ctx_switch " + std::to_string(opt.ctx_switch_ns) +
                       " ns, irq entry " + std::to_string(opt.irq_entry_ns) + " ns, ipi " +
@@ -195,6 +198,7 @@ CellResult simulate_cell(const Workload& w, exec::Model model, double load,
     res.notes.push_back("io segments skipped: the simulated clock has no I/O device model");
   }
   if (!plan.folded_note.empty()) res.notes.push_back(plan.folded_note);
+  res.notes.insert(res.notes.end(), found.begin(), found.end());
   if (r.interrupted) res.notes.push_back("interrupted: partial cell");
   return res;
 }

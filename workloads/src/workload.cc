@@ -10,6 +10,10 @@
 // WorkloadError naming the origin, the key path and what was expected.
 #include "pb/workloads/workload.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -20,8 +24,6 @@
 #include <map>
 #include <set>
 #include <string_view>
-
-#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -1014,6 +1016,19 @@ std::vector<std::string> default_suite() {
           "fair-lazy", "lock-inversion", "messaging"};
 }
 
+namespace {
+
+std::string file_kind(mode_t m) {
+  if (S_ISDIR(m)) return "a directory";
+  if (S_ISFIFO(m)) return "a FIFO";
+  if (S_ISCHR(m)) return "a character device";
+  if (S_ISBLK(m)) return "a block device";
+  if (S_ISSOCK(m)) return "a socket";
+  return "not a file";
+}
+
+}  // namespace
+
 Workload load_workload(const std::string& name_or_file, const std::vector<std::string>& sets) {
   const bool is_file = name_or_file.find('/') != std::string::npos ||
                        (name_or_file.size() >= 5 &&
@@ -1028,12 +1043,28 @@ Workload load_workload(const std::string& name_or_file, const std::vector<std::s
     return parse_workload(text, "builtin:" + name_or_file, sets);
   }
   const std::string origin = printable(name_or_file);
-  FILE* f = std::fopen(name_or_file.c_str(), "rb");
-  if (f == nullptr) throw WorkloadError(origin + ": cannot read: " + std::strerror(errno));
+  // A FIFO or a device is refused before it is opened for reading (opening a
+  // FIFO blocks until a writer comes; a device may never end): stat() first,
+  // then open non-blocking and check the opened file again (it may have been
+  // replaced in between).
   struct stat st{};
-  if (::fstat(::fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-    std::fclose(f);
+  if (::stat(name_or_file.c_str(), &st) != 0) {
+    throw WorkloadError(origin + ": cannot read: " + std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    throw WorkloadError(origin + ": cannot read: not a regular file (" + file_kind(st.st_mode) +
+                        ")");
+  }
+  const int fd = ::open(name_or_file.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) throw WorkloadError(origin + ": cannot read: " + std::strerror(errno));
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
     throw WorkloadError(origin + ": cannot read: not a regular file");
+  }
+  FILE* f = ::fdopen(fd, "rb");
+  if (f == nullptr) {
+    ::close(fd);
+    throw WorkloadError(origin + ": cannot read: " + std::strerror(errno));
   }
   std::string text;
   char buf[65536];

@@ -201,6 +201,12 @@ struct VcpuStats {
   uint64_t irq_masked = 0;     // arrived with IRQs soft-disabled: left pending
   uint64_t irq_replayed = 0;   // handled at local_irq_enable() / restore
   uint64_t irq_forwarded = 0;  // arrived on a task that was not on the CPU
+  // Deepest nesting of interrupt frames on one task's stack: 1 a hardirq, 2 a
+  // hardirq nested in the softirqs of an outer irq exit; 3 only when a
+  // signal lands in the first instructions of a replay at local_irq_enable()
+  // before it masks IRQs. Never more (the kernel's bound: softirqs at irq
+  // exit only when !in_interrupt()).
+  uint64_t irq_nesting_max = 0;
   uint64_t timer_syscalls = 0;  // timer_settime calls by tasks of this vCPU
   uint64_t irq_device = 0;     // device handlers run in hardirq context
   uint64_t irq_thread_wakeups = 0;  // device hardirqs that only woke the IRQ's thread
@@ -210,6 +216,7 @@ struct VcpuStats {
   uint64_t softirq_in_ksoftirqd = 0;   // runs by ksoftirqd
   uint64_t softirq_deferred = 0;       // left pending at irq exit (BH held / in interrupt)
   uint64_t softirq_rounds = 0;
+  uint64_t softirq_bounded = 0;  // runs ended by the restart bounds, rest to ksoftirqd
   uint64_t ksoftirqd_wakeups = 0;
   int64_t softirq_ns = 0;              // softirq work done (ns of busy work)
   uint64_t ticks = 0;          // scheduler ticks run
@@ -372,6 +379,9 @@ struct CpuPlan {
 };
 CpuPlan plan_cpus(const std::vector<int>& allowed, const std::vector<int>& core_of,
                   const std::vector<int>& isolated, int vcpus, bool allow_system_cpu);
+// plan_cpus() for this process and machine, as Executive::start() plans them
+// (so that a caller can claim those CPUs before it starts an executive).
+CpuPlan plan_host_cpus(int vcpus, bool allow_system_cpu);
 
 class Executive {
  public:

@@ -31,6 +31,13 @@
 // 3/pi efficiency relative to the t-test, and never below the U test's
 // smallest reachable p).
 // A candidate cell that failed to run where the baseline ran is a regression.
+//
+// Fails closed (Comparison::problems): a baseline cell the candidate lacks, a
+// candidate cell cut short by a signal, matched cells run with different
+// workload parameters (--set) or durations each fail the comparison unless
+// CompareOptions accepts that difference. Rounds of one side with identical
+// figures (the same file given twice) are copies, not independent rounds:
+// they count once.
 #pragma once
 
 #include <map>
@@ -56,6 +63,12 @@ struct CompareOptions {
   std::map<Metric, double> per_metric_pct;  // ...unless given here
   double alpha = 0.05;
   CompareTest test = CompareTest::kAuto;
+  // compare fails closed: each of these differences makes the comparison
+  // fail (exit 1) unless accepted here.
+  bool allow_missing = false;             // baseline cells the candidate lacks
+  bool allow_partial = false;             // candidate cells cut short by a signal
+  bool allow_different_params = false;    // workload descriptions/parameters (--set) differ
+  bool allow_different_duration = false;  // seconds per cell differ
 };
 
 // Parses "--test auto|rank|welch"; false with a message on anything else.
@@ -112,7 +125,12 @@ struct Comparison {
   std::vector<CellComparison> cells;
   std::vector<std::string> only_in_baseline, only_in_candidate;  // cell names
   std::vector<std::string> notes;
+  // Why the candidate cannot be trusted against the baseline (missing cells,
+  // interrupted cells, cells run with other parameters or durations), each
+  // naming the option that accepts it. Any makes the comparison fail.
+  std::vector<std::string> problems;
   bool regressed() const;  // any kRegressed or kFailed
+  bool failed() const { return regressed() || !problems.empty(); }
 };
 
 // Compares; false with a message when nothing matches, or when a metric the

@@ -77,6 +77,19 @@ struct Record {
 
   // Non-empty: the cell did not run (the run's error message); no figures.
   std::string error;
+
+  // --- completeness and what it was run with -------------------------------------
+  // The cell was cut short by a signal: it measured less than planned.
+  bool interrupted = false;
+  // The file is a partial result (a run stopped before all its cells ran, a
+  // pb-cyclictest run ended by a signal); "" when complete, else why.
+  std::string partial;
+  // What the cell was run with, for compare's matching (run documents only;
+  // empty / nullopt when the format does not say): the workload's canonical
+  // description as run (its parameters after --set), and the planned
+  // seconds per cell.
+  std::string workload_description;
+  std::optional<double> duration_s;
 };
 
 // The figures a table shows and `compare` tests.

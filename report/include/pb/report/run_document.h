@@ -98,6 +98,10 @@ struct RunDocument {
 // measured nothing (an error cell).
 const wl::MeasuredTask* headline(const wl::CellResult& c);
 
+// The cell was cut short by a signal (a note "interrupted..." says so, as
+// the cells and the sweep write it).
+bool cell_interrupted(const wl::CellResult& c);
+
 nlohmann::ordered_json to_json(const RunDocument& doc);
 
 // Parses what to_json() writes. On success replaces *out and returns true; on

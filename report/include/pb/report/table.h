@@ -39,6 +39,7 @@ struct Row {
   std::vector<size_t> rounds;  // indices into Table::records, in input order
   size_t failed = 0;           // rounds whose cell did not run (Record::error)
   std::string first_error;
+  size_t interrupted = 0;  // rounds cut short by a signal (Record::interrupted)
 
   // Aggregate over the rounds that ran. Percentiles come from the pooled
   // histogram (all rounds' wakeups together) and are nullopt without a

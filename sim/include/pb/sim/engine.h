@@ -278,6 +278,7 @@ struct VcpuResult {
   uint64_t softirq_in_ksoftirqd = 0;
   uint64_t softirq_deferred = 0;
   uint64_t softirq_rounds = 0;
+  uint64_t softirq_bounded = 0;  // runs ended by the restart bounds, rest to ksoftirqd
   uint64_t ksoftirqd_wakeups = 0;
   int64_t softirq_ns = 0;
   uint64_t ticks = 0;

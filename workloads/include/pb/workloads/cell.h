@@ -24,6 +24,14 @@
 
 namespace pb::wl {
 
+// Load levels a cell accepts: [kMinLoad, kMaxLoad]. Below 1 % the paced
+// background tasks and the load-scaled devices (rate x load) would do almost
+// nothing in a cell of a few seconds, and a load near 0 overflows the pacing
+// cycle (busy x n / load) into "no pacing at all": a tiny load must not run
+// as full load.
+inline constexpr double kMinLoad = 0.01;
+inline constexpr double kMaxLoad = 1.0;
+
 struct RunOptions {
   int64_t duration_ns = 2'000'000'000;
   int vcpus = 1;  // emulated CPUs (host CPUs; one is always left to the system)
@@ -162,6 +170,7 @@ struct VcpuFigures {
   uint64_t ctx_involuntary = 0;
   std::array<uint64_t, exec::kNumPoints> preemptions{};
   Windows windows;
+  std::vector<int64_t> irq_ns;  // per vCPU, in vCPU order: time in interrupts
 };
 
 // Per-vCPU figures come from either clock's per-vCPU type through one list
