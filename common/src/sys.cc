@@ -22,6 +22,22 @@ long futex(void* addr, int op, uint32_t val, const timespec* ts) noexcept {
   return ::syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
 }
 
+// Reads up to size - 1 bytes of `path` into buf, NUL-terminated (a /proc file
+// that fits; no allocation). 0, or -errno.
+int read_small_file(const char* path, char* buf, size_t size) noexcept {
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  ssize_t got;
+  do {
+    got = ::read(fd, buf, size - 1);
+  } while (got < 0 && errno == EINTR);
+  const int err = got < 0 ? -errno : 0;
+  ::close(fd);
+  if (err != 0) return err;
+  buf[got] = '\0';
+  return 0;
+}
+
 }  // namespace
 
 int64_t clock_ns(clockid_t clock) noexcept {
@@ -85,17 +101,8 @@ int read_thread_schedstat(pid_t tid, ThreadSchedStat* out) noexcept {
   } while (v != 0 && nd < sizeof(digits));
   while (nd > 0) path[n++] = digits[--nd];
   std::memcpy(path + n, "/schedstat", sizeof("/schedstat"));
-  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
   char buf[128];
-  ssize_t got;
-  do {
-    got = ::read(fd, buf, sizeof(buf) - 1);
-  } while (got < 0 && errno == EINTR);
-  const int err = got < 0 ? -errno : 0;
-  ::close(fd);
-  if (err != 0) return err;
-  buf[got] = '\0';
+  if (const int err = read_small_file(path, buf, sizeof(buf)); err < 0) return err;
   // "RUN_NS WAIT_NS TIMESLICES\n"
   int64_t fields[2] = {0, 0};
   const char* c = buf;
@@ -110,17 +117,10 @@ int read_thread_schedstat(pid_t tid, ThreadSchedStat* out) noexcept {
 }
 
 int get_autogroup_nice(int* nice) noexcept {
-  const int fd = ::open("/proc/self/autogroup", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
   char buf[128];
-  ssize_t got;
-  do {
-    got = ::read(fd, buf, sizeof(buf) - 1);
-  } while (got < 0 && errno == EINTR);
-  const int err = got < 0 ? -errno : 0;
-  ::close(fd);
-  if (err != 0) return err;
-  buf[got] = '\0';
+  if (const int err = read_small_file("/proc/self/autogroup", buf, sizeof(buf)); err < 0) {
+    return err;
+  }
   // "/autogroup-NNN nice N\n"
   const char* c = std::strstr(buf, " nice ");
   if (c == nullptr) return -EINVAL;
