@@ -40,7 +40,12 @@ def list_tests(build_dir, regex):
         start = next((i for i, w in enumerate(command)
                       if os.path.realpath(w).startswith(build)), None)
         if start is None:
-            sys.exit(f"tests.py: no test binary in the command of {name}: {command}")
+            # A check that is not a built binary (the `layers` test runs
+            # scripts/check-layers over the sources): nothing of it is
+            # aarch64-specific, and the host's own test run has it.
+            print(f"tests.py: {name} is not a test binary of the build, left to the host's run",
+                  file=sys.stderr)
+            continue
         binary = os.path.basename(command[start])
         if pattern and not (pattern.search(name) or pattern.search(binary)):
             continue
