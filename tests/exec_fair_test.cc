@@ -31,6 +31,9 @@ constexpr int64_t kMs = 1'000'000;
 // fair task would keep the CPU.)
 TEST(ExecFair, EqualTasksShareUnderPeriodicRtPreemption) {
   PB_SKIP_UNDER_EMULATOR();
+  PB_SKIP_UNDER_SYSTEM_EMULATOR(
+      "CPU shares over native time constants (slice, tick, RT period): not yet scaled by "
+      "time_scale(), and each translated dispatch costs tens of times a native one");
   Config c;
   c.model = Model::kFull;
   Executive ex(c);
@@ -64,6 +67,9 @@ TEST(ExecFair, EqualTasksShareUnderPeriodicRtPreemption) {
 // nice 5 is 1024 : 335 (75.3 % : 24.7 %).
 TEST(ExecFair, NiceWeightsSplitTheCpu) {
   PB_SKIP_UNDER_EMULATOR();
+  PB_SKIP_UNDER_SYSTEM_EMULATOR(
+      "CPU shares over native time constants (slice, tick, RT period): not yet scaled by "
+      "time_scale(), and each translated dispatch costs tens of times a native one");
   Config c;
   c.model = Model::kFull;
   Executive ex(c);
@@ -92,6 +98,9 @@ TEST(ExecFair, NiceWeightsSplitTheCpu) {
 // tick's promotion (sched_tick()) turns into a switch.
 TEST(ExecFair, LazyVersusFullForAFairWakee) {
   PB_SKIP_UNDER_EMULATOR();
+  PB_SKIP_UNDER_SYSTEM_EMULATOR(
+      "CPU shares over native time constants (slice, tick, RT period): not yet scaled by "
+      "time_scale(), and each translated dispatch costs tens of times a native one");
   for (Model m : {Model::kFull, Model::kLazy}) {
     Config c;
     c.model = m;
