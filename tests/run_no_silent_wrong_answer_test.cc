@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -213,6 +214,121 @@ TEST_F(RunOutputs, FullFileSystemIsRefusedBeforeMeasuring) {
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--out: cannot write"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+}
+
+// The disk fills mid-run: the run is stopped (SIGSTOP) as soon as its first
+// checkpoint exists, the file system is filled to the last byte, and the run
+// is continued. Its later checkpoints and its final files cannot be written:
+// it must exit 1 saying so, and leave run.json as the last checkpoint that
+// was written whole (marked partial, parseable, fewer cells than planned),
+// no run.md or run.csv of another run.json, and no temporary file.
+TEST_F(RunOutputs, DiskFillingMidRunLeavesFilesThatAgree) {
+  if (const char* emu = std::getenv("PB_EMULATOR"); emu != nullptr && *emu != '\0') {
+    GTEST_SKIP() << "stops the tool between two cells by signal; under qemu-user the stop "
+                    "lands on the emulator, whose speed makes the window unknown";
+  }
+  const std::string mnt = temp_path("filling_fs");
+  std::filesystem::create_directories(mnt);
+  // Room for the probe of 12 cells (4 MiB + 3 x 64 KiB per cell) and little
+  // more.
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m") != 0) {
+    const int err = errno;
+    std::filesystem::remove(mnt);
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs CAP_SYS_ADMIN): " << std::strerror(err);
+  }
+  struct Unmount {
+    std::string path;
+    ~Unmount() {
+      ::umount2(path.c_str(), MNT_DETACH);
+      std::filesystem::remove_all(path);
+    }
+  } unmount{mnt};
+  const std::string out = mnt + "/out";
+  const std::string tool = pb::testing::tool_path("preemptbench");
+  const std::string err_path = temp_path("filling_err");
+  // 2 models x 2 workloads x 3 loads, each a 10-minute simulated cell (about
+  // 0.3 s of wall time on the development VM): the run is still going, many
+  // cells before its end, when the test has stopped it.
+  std::vector<std::string> words = {tool,         "run",           "--clock",    "simulated",
+                                    "--models",   "none,full",     "--workload", "kernel-path",
+                                    "--workload", "spinlock-path", "--loads",    "0.25,0.5,1",
+                                    "--duration", "10m",           "--no-plots", "--format",
+                                    "table",      "--out",         out};
+  std::vector<char*> argv;
+  for (auto& w : words) argv.push_back(w.data());
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_RDWR);
+    const int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(err, 2);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Wait for the first checkpoint, then stop the run where it is.
+  bool stopped = false;
+  int status = 0;
+  for (int i = 0; i < 60'000; ++i) {
+    if (std::filesystem::exists(out + "/run.json")) {
+      ::kill(pid, SIGSTOP);
+      stopped = true;
+      break;
+    }
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
+    ::usleep(1000);
+  }
+  if (!stopped) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, &status, 0);
+    FAIL() << "no checkpoint appeared within 60 s: " << read(err_path);
+  }
+  // Fill the file system.
+  {
+    const int fd = ::open((mnt + "/filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ASSERT_GE(fd, 0);
+    std::vector<char> block(64 * 1024, 'x');
+    size_t chunk = block.size();
+    while (chunk > 0) {
+      if (::write(fd, block.data(), chunk) < 0) chunk /= 2;  // ENOSPC: smaller pieces
+    }
+    ::close(fd);
+  }
+  const std::string checkpoint = read(out + "/run.json");
+  ::kill(pid, SIGCONT);
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  const std::string err = read(err_path);
+  ::unlink(err_path.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << err;
+  EXPECT_EQ(WEXITSTATUS(status), 1) << err;
+  EXPECT_NE(err.find("warning: checkpoint:"), std::string::npos) << err;
+  EXPECT_NE(err.find("run.md and run.csv were not written, run.json holds the last checkpoint"),
+            std::string::npos)
+      << err;
+  EXPECT_NE(err.find("No space left on device"), std::string::npos) << err;
+  // What is left agrees with itself: a checkpoint written whole, marked
+  // partial, at least the one seen when the disk filled (a checkpoint whose
+  // file was already flushed when the run stopped may still have been
+  // renamed into place after), and nothing else.
+  pb::report::RunDocument seen, doc;
+  std::string why;
+  const std::string seen_path = temp_path("filling_seen.json");
+  std::ofstream(seen_path) << checkpoint;
+  const bool seen_ok = pb::report::read_run_document(seen_path, &seen, &why);
+  ::unlink(seen_path.c_str());
+  ASSERT_TRUE(seen_ok) << why;
+  ASSERT_TRUE(pb::report::read_run_document(out + "/run.json", &doc, &why)) << why;
+  EXPECT_TRUE(doc.partial);
+  EXPECT_GE(doc.cells.size(), seen.cells.size());
+  EXPECT_GE(doc.cells.size(), 1u);
+  EXPECT_LT(doc.cells.size(), 12u);
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(out)) {
+    names.push_back(e.path().filename().string());
+  }
+  EXPECT_EQ(names, std::vector<std::string>{"run.json"});
 }
 
 }  // namespace
