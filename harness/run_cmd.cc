@@ -177,7 +177,9 @@ void progress_line(const RunDocument& doc, size_t index, int total, double elaps
   std::fprintf(stderr, "[%*zu/%d] %-9s %-16s load %-5s%s  %s  (%s elapsed, ETA %s)\n",
                static_cast<int>(std::to_string(total).size()), index + 1, total, c.model.c_str(),
                c.workload.c_str(), report::format_load(c.load).c_str(),
-               doc.config.rounds > 1 ? fmt::format(" round {}", c.round).c_str() : "",
+               doc.config.rounds > 1
+                   ? fmt::format(" round {}/{}", c.round + 1, doc.config.rounds).c_str()
+                   : "",
                figures.c_str(), minutes(elapsed_s).c_str(), minutes(eta_s).c_str());
 }
 
