@@ -225,7 +225,11 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
        "debug builds, off in release builds")  //
       ("clock", po::value<std::string>()->default_value("real"),
        "real (the executive on this host) or simulated (virtual time, pb::sim)")  //
-      ("list-workloads", "print the built-in workloads and exit")                 //
+      ("wakeup", po::value<std::string>()->default_value("signal"),
+       "signal or direct: how an hrtimer wakeup reaches the executive's vCPU. direct: the "
+       "sleeping task's own thread carries out the switch the interrupted task's irq exit "
+       "would make (one signal and host switch fewer; DESIGN.md, Direct preemption)")  //
+      ("list-workloads", "print the built-in workloads and exit")                      //
       ("help,h", "show this help");
 
   // Stray words are collected so that the message can name them.
@@ -310,6 +314,10 @@ ParsedRun parse_run_args(const std::vector<std::string>& args, const RunDefaults
   c.clock = vm["clock"].as<std::string>();
   if (c.clock != "real" && c.clock != "simulated") {
     throw UsageError("--clock: expected real or simulated, got '" + c.clock + "'");
+  }
+  c.wakeup = vm["wakeup"].as<std::string>();
+  if (c.wakeup != "signal" && c.wakeup != "direct") {
+    throw UsageError("--wakeup: expected signal or direct, got '" + c.wakeup + "'");
   }
   p.label = vm.count("label") ? vm["label"].as<std::string>() : defaults.label;
   if (trim(p.label).empty()) usage_error("--label: must not be empty");

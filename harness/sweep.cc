@@ -124,6 +124,7 @@ SweepOutcome run_sweep(const SweepPlan& plan, report::RunDocument* doc, SweepObs
     ro.seed = config.seed;
     ro.round = p.round;
     ro.use_fifo = config.use_fifo;
+    ro.direct_wakeup = config.wakeup == "direct";
     ro.debug_aids = config.debug_aids == "on" ? 1 : 0;
     ro.interrupt = control.interrupt;
     ro.on_segment = [&](const wl::CellResult& so_far) {

@@ -781,3 +781,76 @@ TEST(PolicyRtBh, VoluntarySwitchInRcuReader) {
   EXPECT_TRUE(pb::exec::voluntary_switch_in_rcu_reader(3));
 }
 }  // namespace rt_bh
+
+namespace direct_wake {
+
+using pb::exec::IrqExitSwitch;
+using pb::exec::kPreemptOffset;
+using pb::exec::kSoftirqOffset;
+using pb::exec::Model;
+using pb::exec::Point;
+using pb::exec::Reason;
+using pb::exec::ReschedFlags;
+using pb::exec::SchedClass;
+using pb::exec::TaskClass;
+using pb::exec::Wakeup;
+using pb::exec::wakeup_switch_at_irq_exit;
+
+constexpr TaskClass kFair{SchedClass::kFair, 0};
+constexpr TaskClass kIdle{SchedClass::kIdle, 0};
+constexpr TaskClass Rt(int p) { return {SchedClass::kRt, p}; }
+
+// The irq exit after a local RT wakeup: what irq_loop() would decide, per
+// model, count, mode and current task.
+TEST(PolicyDirectWake, SwitchesWhereTheIrqExitWould) {
+  const Wakeup over_fair{.curr = kFair, .wakee = Rt(50)};
+  // FULL, LAZY, RT: kernel code at count 0 is preempted at the irq exit.
+  for (Model m : {Model::kFull, Model::kLazy, Model::kRt}) {
+    const IrqExitSwitch s = wakeup_switch_at_irq_exit(m, over_fair, 0, false);
+    EXPECT_TRUE(s.switch_now) << to_string(m);
+    EXPECT_EQ(s.point, Point::kIrqExitToKernel);
+    EXPECT_EQ(s.exit_decision.reason, Reason::kNeedResched);
+  }
+  // NONE, VOLUNTARY: not in kernel code; at the return to user, yes.
+  for (Model m : {Model::kNone, Model::kVoluntary}) {
+    const IrqExitSwitch k = wakeup_switch_at_irq_exit(m, over_fair, 0, false);
+    EXPECT_FALSE(k.switch_now) << to_string(m);
+    EXPECT_EQ(k.exit_decision.reason, Reason::kModelIgnoresPoint);
+    const IrqExitSwitch u = wakeup_switch_at_irq_exit(m, over_fair, 0, true);
+    EXPECT_TRUE(u.switch_now) << to_string(m);
+    EXPECT_EQ(u.point, Point::kReturnToUser);
+  }
+  // A preempt-off section defers (FULL); a softirq in a user-mode task is
+  // kernel code (FULL defers on the count, RT strips the BH count).
+  EXPECT_FALSE(
+      wakeup_switch_at_irq_exit(Model::kFull, over_fair, kPreemptOffset, false).switch_now);
+  const IrqExitSwitch soft =
+      wakeup_switch_at_irq_exit(Model::kFull, over_fair, kSoftirqOffset, true);
+  EXPECT_FALSE(soft.switch_now);
+  EXPECT_EQ(soft.exit_point, Point::kIrqExitToKernel);
+  // RT over RT: only a strictly higher wakee.
+  EXPECT_TRUE(wakeup_switch_at_irq_exit(Model::kFull, {.curr = Rt(40), .wakee = Rt(50)}, 0, false)
+                  .switch_now);
+  EXPECT_FALSE(wakeup_switch_at_irq_exit(Model::kFull, {.curr = Rt(50), .wakee = Rt(50)}, 0, false)
+                   .switch_now);
+  EXPECT_FALSE(wakeup_switch_at_irq_exit(Model::kFull, {.curr = Rt(60), .wakee = Rt(50)}, 0, false)
+                   .switch_now);
+  // A flag already pending counts (return to user switches on either flag).
+  const Wakeup lazy_pending{
+      .curr = Rt(60), .wakee = Rt(50), .curr_flags = ReschedFlags{false, true}};
+  EXPECT_TRUE(wakeup_switch_at_irq_exit(Model::kLazy, lazy_pending, 0, true).switch_now);
+}
+
+// The idle task (count 1, do_idle()): its irq exit never switches, its loop
+// does on need_resched, in every model.
+TEST(PolicyDirectWake, IdleSwitchesInItsLoop) {
+  for (Model m : pb::exec::kAllModels) {
+    const IrqExitSwitch s =
+        wakeup_switch_at_irq_exit(m, {.curr = kIdle, .wakee = Rt(1)}, kPreemptOffset, false);
+    EXPECT_TRUE(s.switch_now) << to_string(m);
+    EXPECT_EQ(s.point, Point::kSchedule);
+    EXPECT_FALSE(s.exit_decision.switch_now);
+  }
+}
+
+}  // namespace direct_wake

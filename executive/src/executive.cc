@@ -963,6 +963,9 @@ void Executive::Impl::collect() {
     for (Task* t : all_tasks()) {
       if (t->v != v.get()) continue;
       s.irq_forwarded += t->stale_signals.load();
+      for (size_t i = 0; i < kNumDirectFallbacks; ++i) {
+        s.direct_fallbacks[i] += t->direct_fallbacks[i].load();
+      }
       s.ipis_received += t->ipis_received.load();
       s.timer_syscalls += t->timer_syscalls.load();
     }

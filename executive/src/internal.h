@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdint>
@@ -75,6 +76,13 @@ class HrtimerHeap {
   void reserve(size_t n) { heap_.reserve(n); cap_ = n; }
   bool empty() const noexcept { return heap_.empty(); }
   Hrtimer* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
+  // The earliest expiry after top()'s (a child of the root); INT64_MAX when
+  // there is none.
+  int64_t second_expires() const noexcept {
+    int64_t e = INT64_MAX;
+    for (size_t i = 1; i <= 2 && i < heap_.size(); ++i) e = std::min(e, heap_[i]->expires);
+    return e;
+  }
   bool push(Hrtimer* h) noexcept;  // false when full (never, sized at setup)
   void remove(Hrtimer* h) noexcept;
   Hrtimer* pop() noexcept;
@@ -165,6 +173,19 @@ struct Task : TaskHot {
   std::atomic<uint64_t> stale_signals{0};
   std::atomic<uint64_t> ipis_received{0};  // IPI signals that reached this thread
   int irq_depth = 0;  // irq_loop() frames on this thread's stack (own, handlers included)
+
+  // Direct preemption (Config::direct_wakeup; DESIGN.md, "Direct preemption").
+  // handler_state: this thread's signal-handler frames in the low bits (own:
+  // bumped first thing in the handler, dropped last), and kTakenDirectly, set
+  // by a wakee's thread (compare-exchange from 0, under the rq lock, while
+  // this task is current and stopped on the host) when it switched this task
+  // out directly. The handler that finds the bit parks before it does
+  // anything else.
+  std::atomic<uint32_t> handler_state{0};
+  // The expiry of the hrtimer sleep this task is in (sleep_until()), 0 when
+  // not sleeping (own).
+  std::atomic<int64_t> direct_sleep_ns{0};
+  std::array<std::atomic<uint64_t>, kNumDirectFallbacks> direct_fallbacks{};
   std::shared_ptr<LatencyHistogram> wakeup_hist;
   std::shared_ptr<LatencyHistogram> delay_hist;
 
@@ -228,6 +249,8 @@ class RunQueue {
   // when nothing is runnable.
   Task* pick(int64_t clock) noexcept;
   bool has_rt_prio(int prio) const noexcept;
+  // The highest RT priority queued, 0 when none.
+  int top_rt_prio() const noexcept;
   // Runnable tasks waiting for the CPU.
   uint32_t nr_running() const noexcept;
 
@@ -478,7 +501,23 @@ void lockdep_user_return(Task* t) noexcept;
 // policy says so). Returns whether it was woken.
 bool wake_from_host(Task* p) noexcept;
 void might_sleep_check(Task* t, const std::source_location& loc) noexcept;
-void park_until_dispatched(Task* t) noexcept;
+// Waits on t's gate until dispatched (or the run stops). A sleeper under
+// Config::direct_wakeup passes its hrtimer's expiry as `direct_deadline`:
+// the wait then ends at that instant too (a futex timeout: the host's
+// hrtimer wakes the thread, as clock_nanosleep() would) and it tries
+// direct_wakeup() once before waiting on.
+void park_until_dispatched(Task* t, int64_t direct_deadline = 0) noexcept;
+// Direct preemption (Config::direct_wakeup), on the thread of a sleeping
+// task `b` waiting on its gate, when its hrtimer has expired: if every
+// condition holds, wakes b and switches the vCPU's current task out in its
+// place (b's gate is opened: it passes it as if dispatched). False: the
+// wakeup is left to the current task's timer interrupt (a due wakeup that
+// could not go direct is counted in b->direct_fallbacks).
+bool direct_wakeup(Task* b) noexcept;
+// In the handler of a task that a direct wakeup switched out
+// (kTakenDirectly): parks until dispatched again, as a switch at irq exit.
+void direct_park(Task* t) noexcept;
+inline constexpr uint32_t kTakenDirectly = 1u << 31;
 void on_dispatched(Task* t) noexcept;
 void dispatch_first(Vcpu* v) noexcept;  // from start(), by the main thread
 // try_to_wake_up(): from task or hardirq context of `waker` (the current task
@@ -542,6 +581,10 @@ void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept;
 void device_unmask_fire(Hrtimer* h, Task* curr) noexcept;
 void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept;
 void update_programmed_locked(Vcpu* v) noexcept;
+// The tick on t, the vCPU's current task (due: now >= next_tick_ns): missed
+// periods, the next tick, scheduler_tick(). Under v's rq lock. `entry_ns`:
+// when the interrupt was entered (tick lateness), 0 for a replay.
+void tick_locked(Task* t, Vcpu* v, int64_t now, int64_t entry_ns) noexcept;
 void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept;
 // Softirqs.
 void raise_softirq(Vcpu* v, int64_t ns) noexcept;

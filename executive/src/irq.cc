@@ -62,27 +62,41 @@ void handle(int sig, Task* t, int64_t entry_ns) noexcept {
 
 void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
   const int saved_errno = errno;
-  const int64_t entry_ns = sys::now_ns();
+  int64_t entry_ns = sys::now_ns();
   Task* t = tls_task;
   if (t == nullptr || stopping(t)) {
     errno = saved_errno;
     return;
   }
+  // First: this thread is in a handler (a direct wakeup cannot claim it from
+  // here on), or it was claimed already and parks before anything else.
+  const uint32_t state = t->handler_state.fetch_add(1, std::memory_order_acq_rel);
+  bool parked = false;
+  if ((state & kTakenDirectly) != 0) {
+    direct_park(t);
+    parked = true;
+    entry_ns = sys::now_ns();  // the handler's own time starts at the dispatch
+  }
   const int64_t off = t->offcpu_ns;
-  handle(sig, t, entry_ns);
+  handle(sig, t, parked ? 0 : entry_ns);
   // Time in handlers on this vCPU's CPU, less the time this task spent
   // switched out inside it (a preemption at irq exit): what compute() may
   // not take for a host stall.
   t->v->handler_ns.fetch_add(sys::now_ns() - entry_ns - (t->offcpu_ns - off),
                              std::memory_order_relaxed);
   errno = saved_errno;
+  // Last: out of the handler (the frame's remaining instructions touch
+  // nothing of the vCPU).
+  t->handler_state.fetch_sub(1, std::memory_order_acq_rel);
 }
+
+}  // namespace
 
 // scheduler_tick(): LAZY promotion first (core.c:5597-5598), then the class's
 // task_tick: RR slice (task_tick_rt) or the fair slice (update_curr()).
-void sched_tick(Task* t, Vcpu* v, int64_t /*now*/) noexcept {
+// Under v's rq lock.
+void sched_tick_locked(Task* t, Vcpu* v) noexcept {
   const Model m = t->ex->cfg.model;
-  v->rq_lock.lock();
   const uint32_t f = t->resched.load(std::memory_order_relaxed);
   const ReschedFlags flags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
   Resched req = Resched::kNone;
@@ -115,21 +129,28 @@ void sched_tick(Task* t, Vcpu* v, int64_t /*now*/) noexcept {
                           std::memory_order_seq_cst);
     }
   }
-  v->rq_lock.unlock();
 }
+
+void tick_locked(Task* t, Vcpu* v, int64_t now, int64_t entry_ns) noexcept {
+  if (entry_ns != 0 && entry_ns >= v->next_tick_ns) {
+    v->tick_lateness->record(entry_ns - v->next_tick_ns);
+  }
+  const int64_t missed = (now - v->next_tick_ns) / v->tick_period_ns;
+  v->stats.ticks_missed += static_cast<uint64_t>(missed);
+  v->next_tick_ns += (missed + 1) * v->tick_period_ns;
+  ++v->stats.ticks;
+  sched_tick_locked(t, v);
+}
+
+namespace {
 
 bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept {
   const int64_t now = sys::now_ns();
   bool did = false;
   if (now >= v->next_tick_ns) {
-    if (entry_ns != 0 && entry_ns >= v->next_tick_ns) {
-      v->tick_lateness->record(entry_ns - v->next_tick_ns);
-    }
-    const int64_t missed = (now - v->next_tick_ns) / v->tick_period_ns;
-    v->stats.ticks_missed += static_cast<uint64_t>(missed);
-    v->next_tick_ns += (missed + 1) * v->tick_period_ns;
-    ++v->stats.ticks;
-    sched_tick(t, v, now);
+    v->rq_lock.lock();
+    tick_locked(t, v, now, entry_ns);
+    v->rq_lock.unlock();
     did = true;
   }
   // hrtimer_interrupt(): run every expired timer, callbacks outside the lock.

@@ -252,6 +252,12 @@ uint32_t RunQueue::nr_running() const noexcept {
   return nr_rt_ + fair_.nr_runnable() - running_fair;
 }
 
+int RunQueue::top_rt_prio() const noexcept {
+  if (bitmap_[1] != 0) return 64 + 63 - __builtin_clzll(bitmap_[1]);
+  if (bitmap_[0] != 0) return 63 - __builtin_clzll(bitmap_[0]);
+  return 0;
+}
+
 bool RunQueue::has_rt_prio(int prio) const noexcept {
   const auto p = static_cast<unsigned>(prio);
   return (bitmap_[p / 64] & (uint64_t{1} << (p % 64))) != 0;
@@ -348,10 +354,22 @@ void request_stop(ExecState* ex) noexcept {
 
 // --- the switch ----------------------------------------------------------------------------------
 
-void park_until_dispatched(Task* t) noexcept {
-  while (t->gate.load(std::memory_order_acquire) == 0) {
+void park_until_dispatched(Task* t, int64_t direct_deadline) noexcept {
+  for (;;) {
+    // Taking the dispatch is a compare-exchange: a direct wakeup may take
+    // the idle task's back before it ran (direct_wakeup()).
+    uint32_t dispatched = 1;
+    if (t->gate.compare_exchange_strong(dispatched, 0, std::memory_order_acquire)) break;
     if (stopping(t)) break;
-    sys::futex_wait(&t->gate, 0);
+    if (direct_deadline == 0) {
+      sys::futex_wait(&t->gate, 0);
+      continue;
+    }
+    sys::futex_wait(&t->gate, 0, direct_deadline);
+    if (t->gate.load(std::memory_order_acquire) == 0 && sys::now_ns() >= direct_deadline) {
+      direct_deadline = 0;
+      direct_wakeup(t);
+    }
   }
 }
 
@@ -473,8 +491,13 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // Keep this task's timer armed while parked when there is room in the set
   // (Config::parked_armed_timers): if it is dispatched again before the
   // expiry, neither the disarm nor the re-arm is needed.
+  // A sleeper under direct wakeup waits for its own expiry on its gate
+  // (park_until_dispatched()); its timer is disarmed, so that expiry costs
+  // it no signal.
+  const int64_t direct_sleep =
+      blocking && t->ex->host_fifo ? t->direct_sleep_ns.load(std::memory_order_relaxed) : 0;
   bool keep_armed = false;
-  if (kind != SwitchKind::kExit && t->armed_ns != 0 &&
+  if (kind != SwitchKind::kExit && direct_sleep == 0 && t->armed_ns != 0 &&
       t->armed_ns == v->programmed_ns.load(std::memory_order_relaxed) && t->armed_ns > now &&
       v->n_parked_armed < v->max_parked_armed) {
     v->parked_armed[static_cast<size_t>(v->n_parked_armed++)] = t;
@@ -492,7 +515,9 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   if (kind == SwitchKind::kExit) return;
   if (!keep_armed) timer_disarm(t);
   if (off_cpu != nullptr) off_cpu(t, off_cpu_arg);
-  park_until_dispatched(t);
+  // (The vCPU's current task stays armed for the vCPU's next expiry, so the
+  // wakeup is never lost when the direct path declines.)
+  park_until_dispatched(t, direct_sleep);
   on_dispatched(t);
   if (from_irq) {
     irq_restore_noreplay(t, saved_irqs);
@@ -788,6 +813,202 @@ bool wake_from_host(Task* p) noexcept {
   return true;
 }
 
+// --- direct preemption (Config::direct_wakeup; DESIGN.md, "Direct preemption") -------------
+//
+// Runs on the thread of a sleeping task B when its gate wait timed out at
+// its hrtimer's expiry (park_until_dispatched()). All of a vCPU's threads
+// are pinned to one host CPU, so while B's thread runs, the current task A's
+// thread does not: its emulated state is what it was at some instruction,
+// exactly what A's own handler would see if the interrupt landed there. B
+// carries out what that handler would do: the timer interrupt (B's hrtimer,
+// nothing else due), the wakeup, the irq-exit decision, and the switch, with
+// A's bookkeeping done on A's behalf. A is then held off its own code by the
+// doorbell signal, sent before A is claimed: the host delivers it before A
+// runs another instruction of its own, and A's handler parks
+// (direct_park()). Every precondition is checked under the rq lock, taken
+// with try_lock (A may be stopped holding it); any that fails leaves the
+// wakeup to A's timer interrupt (A's timer is armed for the vCPU's next
+// expiry, which this one is). B's own signal handler takes no lock while B
+// is off the CPU, so B may hold the rq lock here with its signals open.
+bool direct_wakeup(Task* b) noexcept {
+  const int64_t now = sys::now_ns();
+  Vcpu* v = b->v;
+  ExecState* ex = b->ex;
+  auto fallback = [b](DirectFallback r) {
+    b->direct_fallbacks[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    return false;
+  };
+  if (!v->rq_lock.try_lock()) return fallback(DirectFallback::kRqLockBusy);
+  auto unlock_fallback = [&](DirectFallback r) {
+    v->rq_lock.unlock();
+    return fallback(r);
+  };
+  // Still asleep on that timer (the current task's interrupt may have woken
+  // it), and switched out by its sleep (not preempted on the way to it).
+  if (b->state != TaskState::kBlocked || b->on_rq || b->sleep_timer.heap_index < 0 ||
+      b->sleep_timer.fn != &sleep_timer_fn || b->sleep_timer.expires > now) {
+    v->rq_lock.unlock();
+    return false;
+  }
+  Task* a = v->current.load(std::memory_order_relaxed);
+  if (a == nullptr || a == b) return unlock_fallback(DirectFallback::kCurrentBusy);
+  // The idle task dispatched but not yet run by the host (it competes there
+  // with the host's other SCHED_OTHER work) is still inside its switch, on
+  // its way back to the idle loop, which would switch to B at once: B takes
+  // the dispatch back (its gate, 1 -> 0) instead of waiting for it to run.
+  bool undispatch = false;
+  if (!a->oncpu.load(std::memory_order_relaxed)) {
+    if (!a->is_idle || a->gate.load(std::memory_order_acquire) != 1) {
+      return unlock_fallback(DirectFallback::kCurrentBusy);
+    }
+    undispatch = true;
+  } else if (a->irqs_disabled.load(std::memory_order_relaxed) != 0 ||
+             a->handler_state.load(std::memory_order_acquire) != 0) {
+    return unlock_fallback(DirectFallback::kCurrentBusy);
+  }
+  // The host must run B strictly above A for as long as this takes. Class
+  // changes are decided under this lock (host_want), so a pending one shows
+  // as want != applied.
+  const int hb = b->host_applied.load(std::memory_order_relaxed);
+  const int ha = a->host_applied.load(std::memory_order_relaxed);
+  if (!ex->host_fifo || ex->host_rt_off.load(std::memory_order_seq_cst) != 0 ||
+      hb != b->host_want.load(std::memory_order_relaxed) ||
+      ha != a->host_want.load(std::memory_order_relaxed) || ha < kHostOther || hb <= ha ||
+      a->host_apply.load(std::memory_order_acquire) != 0) {
+    return unlock_fallback(DirectFallback::kHostOrder);
+  }
+  // The interrupt would do nothing but this wakeup and maybe a tick (run
+  // below on A, as the timer interrupt runs it before the hrtimers).
+  if (v->softirq_pending.load(std::memory_order_relaxed) != 0 ||
+      (v->irq_pending.load(std::memory_order_seq_cst) & ~kIrqTimer) != 0 ||
+      v->timers.top() != &b->sleep_timer || v->timers.second_expires() <= now) {
+    return unlock_fallback(DirectFallback::kIrqWork);
+  }
+  // The policy's answer at A's irq exit.
+  const Model m = ex->cfg.model;
+  const PreemptCount count = a->preempt_count.load(std::memory_order_relaxed);
+  const uint32_t f = a->resched.load(std::memory_order_relaxed);
+  Wakeup w;
+  w.curr = a->is_idle ? TaskClass{SchedClass::kIdle, 0} : class_of(a);
+  w.wakee = class_of(b);
+  w.curr_flags = ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0};
+  const IrqExitSwitch sw = wakeup_switch_at_irq_exit(m, w, count, a->mode == Mode::kUser);
+  if (w.wakee.sched_class != SchedClass::kRt || !sw.switch_now) {
+    return unlock_fallback(DirectFallback::kModel);
+  }
+  // pick_next_task() must return B: nothing queued at its priority or above.
+  if (v->rq.top_rt_prio() >= b->cls.rt_priority) return unlock_fallback(DirectFallback::kNotPicked);
+  // Hold A off its own code, then claim it. A's handler bumps handler_state
+  // first thing, so the claim fails iff A is inside a handler (then A takes
+  // the doorbell there, harmlessly, after this path has let go).
+  if (undispatch) {
+    uint32_t dispatched = 1;
+    if (!a->gate.compare_exchange_strong(dispatched, 0, std::memory_order_acq_rel)) {
+      return unlock_fallback(DirectFallback::kRace);  // it is passing its gate now
+    }
+  } else {
+    if (sys::tgkill(a->tid, forward_signal()) < 0) return unlock_fallback(DirectFallback::kRace);
+    uint32_t zero = 0;
+    if (!a->handler_state.compare_exchange_strong(zero, kTakenDirectly,
+                                                  std::memory_order_acq_rel)) {
+      return unlock_fallback(DirectFallback::kRace);
+    }
+  }
+
+  // The timer interrupt on A: the tick if due (it only adds flags to A, so
+  // the decision above stands), B's hrtimer expires, try_to_wake_up(B).
+  VcpuStats& st = v->stats;
+  v->irq_pending.fetch_and(~kIrqTimer, std::memory_order_seq_cst);
+  if (now >= v->next_tick_ns) tick_locked(a, v, now, now);
+  v->timers.remove(&b->sleep_timer);
+  update_programmed_locked(v);
+  ++st.hrtimers_expired;
+  ++st.irq_timer;
+  bool ipi = false;
+  activate_locked(b, false, &ipi);
+  ++st.wakeups_local;
+  ++st.decisions[point_index(sw.exit_point)][reason_index(sw.exit_decision.reason)];
+  // Parked tasks armed for an expiry that has passed leave the set (as the
+  // timer interrupt does).
+  for (int i = 0; i < v->n_parked_armed;) {
+    Task* p = v->parked_armed[static_cast<size_t>(i)];
+    if (p->armed_ns <= now) {
+      p->parked_armed = false;
+      v->parked_armed[static_cast<size_t>(i)] =
+          v->parked_armed[static_cast<size_t>(--v->n_parked_armed)];
+    } else {
+      ++i;
+    }
+  }
+
+  // schedule_core() of A, on A's behalf: A stays runnable (the head of its
+  // list), B is picked, both of A's flags are cleared.
+  const int64_t clock = task_clock_locked(v);
+  if (!a->is_idle) v->rq.requeue_prev(a, !a->requeue_tail);
+  Task* next = v->rq.pick(clock);
+  // (top_rt_prio() above: next == b.)
+  a->resched.store(0, std::memory_order_relaxed);
+  a->requeue_tail = false;
+  v->current.store(next, std::memory_order_relaxed);
+  const int64_t wake_stamp = next->wake_req_ns;
+  const int64_t wake_stolen = next->wake_req_stolen_ns;
+  next->wake_req_ns = 0;
+  const int64_t sw_ns = sys::now_ns();
+  if (!a->is_idle) a->runnable_ns = sw_ns;
+  if (next->runnable_ns != 0) {
+    next->wait_ns += sw_ns - next->runnable_ns;
+    next->runnable_ns = 0;
+  }
+  ++st.dispatches;
+  ++st.direct_preemptions;
+  SwitchCause cause;
+  if (a->is_idle) {
+    cause = SwitchCause::kIdle;
+    ++st.idle_exits;
+    if (next != v->idle) v->idle_seq.fetch_add(1, std::memory_order_release);
+  } else {
+    cause = SwitchCause::kPreempt;
+    ++st.ctx_involuntary;
+    ++st.preemptions[point_index(sw.point)];
+    ++a->preempted;
+    ++a->preempted_at[point_index(sw.point)];
+    if (wake_stamp != 0 && next->delay_hist) {
+      const int64_t stolen = v->host_stolen_ns.load(std::memory_order_relaxed) - wake_stolen;
+      next->delay_hist->record(std::max<int64_t>(0, sw_ns - wake_stamp - stolen));
+    }
+  }
+  trace_dispatch(v, next, a->is_idle ? nullptr : a, cause, sw.point);
+  acct_switch(v, acct_state_of(next));
+  a->parked_ns = sw_ns;
+  if (!a->is_idle) a->runtime_ns += sw_ns - a->picked_ns;
+  next->picked_ns = sw_ns;
+  v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  a->oncpu.store(false, std::memory_order_relaxed);
+  // B's own gate: its thread leaves park_until_dispatched() when this
+  // handler returns and runs the dispatch epilogue (on_dispatched()).
+  next->gate.store(1, std::memory_order_release);
+  v->rq_lock.unlock();
+  // B's time since its expiry woke it was the interrupt's on A: not A's work
+  // (compute()), not the fair clock's.
+  v->handler_ns.fetch_add(sw_ns - now, std::memory_order_relaxed);
+  return true;
+}
+
+void direct_park(Task* t) noexcept {
+  // Switched out at sw_ns by a wakee's thread: this task's timer, armed for
+  // the expiry that woke it, has fired; one armed for later is disarmed.
+  if (t->armed_ns != 0) {
+    if (t->armed_ns > sys::now_ns()) {
+      timer_disarm(t);
+    } else {
+      t->armed_ns = 0;
+    }
+  }
+  park_until_dispatched(t);
+  on_dispatched(t);
+  t->handler_state.fetch_and(~kTakenDirectly, std::memory_order_acq_rel);
+}
+
 // --- the idle task and the task thread's life ----------------------------------------------
 
 void idle_loop(Task* t) noexcept {
@@ -948,7 +1169,10 @@ bool TaskApi::sleep_until(int64_t abs_ns) noexcept {
   detail::hrtimer_start_locked(t, &t->sleep_timer, abs_ns);
   v->rq_lock.unlock();
   detail::irq_restore_replay(t, irqs);
+  if (t->ex->cfg.direct_wakeup) t->direct_sleep_ns.store(abs_ns, std::memory_order_relaxed);
   detail::schedule_block(t);
+  t->direct_sleep_ns.store(0, std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   const uint32_t irqs2 = detail::irq_save(t);
   v->rq_lock.lock();
   if (t->sleep_timer.heap_index >= 0) detail::hrtimer_cancel_locked(v, &t->sleep_timer);

@@ -154,6 +154,7 @@ ojson config_json(const RunConfig& c, const std::string& label) {
                {"use_fifo", c.use_fifo},
                {"debug_aids", c.debug_aids},
                {"clock", c.clock},
+               {"wakeup", c.wakeup},
                {"out_dir", c.out_dir},
                {"formats", c.formats},
                {"plots", c.plots},
@@ -575,6 +576,7 @@ RunConfig read_config(const Obj& o) {
   optional_key(o, "use_fifo", &c.use_fifo, as_bool);
   optional_key(o, "debug_aids", &c.debug_aids, as_string);
   optional_key(o, "clock", &c.clock, as_string);
+  optional_key(o, "wakeup", &c.wakeup, as_string);
   optional_key(o, "out_dir", &c.out_dir, as_string);
   optional_key(o, "formats", &c.formats, as_strings);
   optional_key(o, "plots", &c.plots, as_bool);

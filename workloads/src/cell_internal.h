@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "pb/executive/executive.h"
 #include "pb/workloads/cell.h"
 
 namespace pb::wl::detail {
@@ -32,6 +33,19 @@ void add_vcpu_figures(const V& v, Where&& where, VcpuFigures& out) {
   PB_CELL_COUNT(irq_masked)
   PB_CELL_COUNT(irq_replayed)
   PB_CELL_COUNT(irq_forwarded)
+  if constexpr (requires { v.direct_fallbacks; }) {
+    // Only runs with direct wakeups have them (exec::Config::direct_wakeup).
+    uint64_t fallbacks = 0;
+    for (uint64_t n : v.direct_fallbacks) fallbacks += n;
+    if (v.direct_preemptions + fallbacks != 0) {
+      out.counters["direct_preemptions"] += v.direct_preemptions;
+      for (size_t i = 0; i < v.direct_fallbacks.size(); ++i) {
+        out.counters[std::string("direct_fallback_") +
+                     std::string(exec::to_string(static_cast<exec::DirectFallback>(i)))] +=
+            v.direct_fallbacks[i];
+      }
+    }
+  }
   PB_CELL_COUNT(timer_syscalls)
   PB_CELL_COUNT(irq_device)
   PB_CELL_COUNT(irq_thread_wakeups)

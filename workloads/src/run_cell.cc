@@ -450,6 +450,7 @@ exec::Config executive_config(exec::Model model, const RunOptions& opt) {
   cfg.vcpus = opt.vcpus;
   cfg.use_fifo = opt.use_fifo;
   cfg.base_slice_ns = opt.base_slice_ns;
+  cfg.direct_wakeup = opt.direct_wakeup;
   // BUGs are counted in might_sleep_bugs, schedule_while_atomic_bugs,
   // preempt_leaks and lockdep_*; printed too with debug aids on.
   cfg.print_debug_reports = opt.debug_aids == 1;

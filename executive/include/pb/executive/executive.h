@@ -42,6 +42,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pb/executive/policy.h"
@@ -132,6 +133,19 @@ struct Config {
   // spurious wakeups of switched-out threads per expiry. 0 = every parking
   // task disarms (strict). At most 16.
   int parked_armed_timers = 4;
+  // Direct preemption (DESIGN.md, "Direct preemption"): a task sleeping on
+  // its hrtimer (sleep_until, msleep, wait_next_period) waits on its gate
+  // with a futex timeout at its expiry; when the timeout wakes its thread,
+  // that thread carries out the switch the current task's irq exit would
+  // make (same policy answers, same counts and trace), instead of the
+  // current task taking the timer signal and switching to it: no signal
+  // and one host context switch per such wakeup instead of two. Only when
+  // the host already runs the wakee's thread strictly above the current
+  // task's (host SCHED_FIFO) and the interrupt has nothing but a tick to do;
+  // otherwise the signal path (the current task's timer), counted in
+  // VcpuStats::direct_fallbacks. Off: every interrupt goes through the
+  // current task's own handler.
+  bool direct_wakeup = false;
   // The `threadirqs` boot parameter: force-threaded IRQs off RT as well.
   bool threadirqs = false;
   // Dispatches kept per vCPU in the trace (RunResult::vcpus[i].trace).
@@ -184,6 +198,42 @@ struct DispatchRecord {
   uint64_t tick = 0;               // the vCPU's tick count at the dispatch
 };
 
+// Why a wakee's thread left its due wakeup to the signal path
+// (Config::direct_wakeup); VcpuStats::direct_fallbacks by this index.
+enum class DirectFallback : uint8_t {
+  kRqLockBusy,   // the vCPU's rq lock was held (by the current task, or a remote waker)
+  kHostOrder,    // the host does not run the wakee strictly above the current
+                 // task (not below it, a class change pending, demoted)
+  kCurrentBusy,  // the current task is not interruptible here: in its own
+                 // handler, IRQs soft-off, or not yet on the CPU
+  kIrqWork,      // the interrupt has more to do: softirqs or other interrupts
+                 // pending, another hrtimer expired
+  kModel,        // the model does not switch at this irq exit (a preempt-off
+                 // section, NONE/VOLUNTARY in kernel mode, a higher current)
+  kNotPicked,    // another runnable task would be picked first
+  kRace,         // the current task entered its handler meanwhile
+};
+inline constexpr size_t kNumDirectFallbacks = 7;
+constexpr std::string_view to_string(DirectFallback r) noexcept {
+  switch (r) {
+    case DirectFallback::kRqLockBusy:
+      return "rq_lock_busy";
+    case DirectFallback::kHostOrder:
+      return "host_order";
+    case DirectFallback::kCurrentBusy:
+      return "current_busy";
+    case DirectFallback::kIrqWork:
+      return "irq_work";
+    case DirectFallback::kModel:
+      return "model";
+    case DirectFallback::kNotPicked:
+      return "not_picked";
+    case DirectFallback::kRace:
+      return "race";
+  }
+  return "?";
+}
+
 struct VcpuStats {
   int host_cpu = -1;
   uint64_t dispatches = 0;        // a task became current through a switch
@@ -201,6 +251,11 @@ struct VcpuStats {
   uint64_t irq_masked = 0;     // arrived with IRQs soft-disabled: left pending
   uint64_t irq_replayed = 0;   // handled at local_irq_enable() / restore
   uint64_t irq_forwarded = 0;  // arrived on a task that was not on the CPU
+  // Config::direct_wakeup: switches carried out by the wakee's own thread
+  // (each also counted as the irq-exit preemption, or idle exit, it stands
+  // for), and due wakeups left to the signal path, by DirectFallback.
+  uint64_t direct_preemptions = 0;
+  std::array<uint64_t, kNumDirectFallbacks> direct_fallbacks{};
   // Deepest nesting of interrupt frames on one task's stack: 1 a hardirq, 2 a
   // hardirq nested in the softirqs of an outer irq exit; 3 only when a
   // signal lands in the first instructions of a replay at local_irq_enable()

@@ -364,6 +364,40 @@ constexpr WakeupAction on_wakeup(Model m, const Wakeup& w) noexcept {
   return {requested, resched_curr(requested, w.curr_flags, curr_is_idle, w.remote)};
 }
 
+// A local wakeup made by an expired hrtimer while `curr` ran with IRQs on and
+// outside any interrupt, and nothing else for that interrupt to do: does the
+// interrupt's exit switch to the wakee right away? The questions irq_loop()
+// asks in turn (on_wakeup() and its resched_curr(), then decide() at
+// irq_exit_point()), answered in one place for the executive's direct
+// preemption (DESIGN.md), which carries the switch out on the wakee's thread:
+// - a task: the irq-exit decision with the flags the wakeup leaves (count
+//   and mode as interrupted: user mode only with no irq count);
+// - the idle task: its count is 1 (do_idle()), so the irq exit defers, and
+//   its loop switches on need_resched (point kSchedule, cause idle).
+// `exit_point`/`exit_decision` are the irq exit's own consultation, counted
+// as the interrupt's path counts it.
+struct IrqExitSwitch {
+  bool switch_now = false;
+  Point point = Point::kSchedule;  // where the switch happens
+  Point exit_point = Point::kIrqExitToKernel;
+  Decision exit_decision{};
+  friend constexpr bool operator==(const IrqExitSwitch&, const IrqExitSwitch&) = default;
+};
+
+constexpr IrqExitSwitch wakeup_switch_at_irq_exit(Model m, const Wakeup& w, PreemptCount curr_count,
+                                                  bool curr_user_mode) noexcept {
+  const WakeupAction a = on_wakeup(m, w);
+  ReschedFlags f = w.curr_flags;
+  if (a.action.set == Resched::kFull) f.need_resched = true;
+  if (a.action.set == Resched::kLazy) f.need_resched_lazy = true;
+  const Point p = irq_exit_point(curr_user_mode && (curr_count & kIrqCountMask) == 0);
+  const Decision d = decide(m, p, Context{curr_count, false, f});
+  if (w.curr.sched_class == SchedClass::kIdle) {
+    return {f.need_resched || f.need_resched_lazy, Point::kSchedule, p, d};
+  }
+  return {d.switch_now, p, p, d};
+}
+
 // --- locks (kernel/locking/spinlock_rt.c, rtmutex.c, include/linux/spinlock.h) ----------
 
 enum class LockType : uint8_t { kRawSpinlock, kSpinlock, kMutex, kRtMutex };

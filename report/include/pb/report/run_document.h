@@ -70,6 +70,9 @@ struct RunConfig {
   // debug builds, "off" in release builds unless --debug-aids says.
   std::string debug_aids = "off";
   std::string clock = "real";  // "real" (the executive) or "simulated" (pb::sim)
+  // How an hrtimer wakeup reaches the executive's CPU: "signal" (through the
+  // current task's interrupt) or "direct" (exec::Config::direct_wakeup).
+  std::string wakeup = "signal";
   std::string out_dir;
   std::vector<std::string> formats;  // printed on stdout: "table", "json", "csv", "md"
   bool plots = true;

@@ -42,6 +42,7 @@ struct RunOptions {
   // default for `vcpus`, 0.70 ms x (1 + ilog2(min(vcpus, 8))).
   int64_t base_slice_ns = 0;
   bool use_fifo = true;  // host SCHED_FIFO when permitted
+  bool direct_wakeup = false;  // exec::Config::direct_wakeup (the real clock only)
   // 1: lockdep-lite on, and BUG reports printed in the kernel's words
   // (stderr, the first 16); 0: lockdep off, BUGs only counted
   // (CellResult::counters); -1: lockdep as the build's default

@@ -1,0 +1,254 @@
+// Direct preemption (Config::direct_wakeup; DESIGN.md, "Direct preemption"):
+// a sleeping RT task's own thread switches the current task out when its
+// hrtimer expires, where the model would switch at that interrupt's exit,
+// and leaves every other case to the signal path. Counts, points and order
+// only; no time is asserted.
+#include <atomic>
+#include <cstdio>
+#include <set>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
+#include "pb/executive/executive.h"
+#include "pb/sys.h"
+
+namespace {
+
+using pb::exec::Config;
+using pb::exec::DirectFallback;
+using pb::exec::Executive;
+using pb::exec::Model;
+using pb::exec::Point;
+using pb::exec::Policy;
+using pb::exec::RunResult;
+using pb::exec::SwitchCause;
+using pb::exec::TaskApi;
+using pb::exec::TaskId;
+using pb::exec::VcpuStats;
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int kPeriods = 40;
+
+#define PB_NEED_FIFO()                                                                     \
+  do {                                                                                     \
+    PB_SKIP_UNDER_EMULATOR();                                                              \
+    PB_SKIP_UNDER_SYSTEM_EMULATOR(                                                         \
+        "how many wakeups go direct depends on the host running the wakee's thread at "    \
+        "its expiry while the current task is between instructions; not yet calibrated "   \
+        "for instruction emulation");                                                      \
+    if (pb::sys::can_use_fifo(98) != 1) {                                                  \
+      GTEST_SKIP() << "needs SCHED_FIFO (root or CAP_SYS_NICE): the direct path requires " \
+                      "the host to run the wakee strictly above the current task";         \
+    }                                                                                      \
+  } while (0)
+
+uint64_t fallbacks(const VcpuStats& v) {
+  uint64_t n = 0;
+  for (uint64_t f : v.direct_fallbacks) n += f;
+  return n;
+}
+uint64_t fallbacks(const VcpuStats& v, DirectFallback r) {
+  return v.direct_fallbacks[static_cast<size_t>(r)];
+}
+
+// What the background task does between the periodic task's releases.
+enum class Background { kNone, kUser, kKernel, kKernelCondResched, kPreemptOff, kIrqsOff };
+
+struct Outcome {
+  RunResult r;
+  uint64_t periods = 0;
+};
+
+// A FIFO 50 task released every 2 ms for kPeriods periods, over an idle vCPU
+// or one fair background task.
+Outcome run(Model m, bool direct, Background bg) {
+  Config c;
+  c.model = m;
+  c.hz = 100;
+  c.direct_wakeup = direct;
+  Executive ex(c);
+  ex.add_task({.name = "periodic",
+               .policy = Policy::kFifo,
+               .priority = 50,
+               .period_ns = 2 * kMs,
+               .phase_ns = kMs / 3,
+               .body = [](TaskApi& api) {
+                 for (int i = 0; i < kPeriods && api.wait_next_period(); ++i) {
+                 }
+                 api.request_stop();
+               }});
+  if (bg != Background::kNone) {
+    ex.add_task({.name = "background", .body = [bg](TaskApi& api) {
+                   if (bg != Background::kUser) api.kernel_enter();
+                   while (api.running()) {
+                     switch (bg) {
+                       case Background::kNone:
+                       case Background::kUser:
+                       case Background::kKernel:
+                         api.compute(500'000);
+                         break;
+                       case Background::kKernelCondResched:
+                         api.compute(500'000);
+                         api.cond_resched();
+                         break;
+                       case Background::kPreemptOff:
+                         api.preempt_disable();
+                         api.compute(3 * kMs);
+                         api.preempt_enable();
+                         break;
+                       case Background::kIrqsOff:
+                         api.local_irq_disable();
+                         api.compute(3 * kMs);
+                         api.local_irq_enable();
+                         break;
+                     }
+                   }
+                 }});
+  }
+  EXPECT_EQ(ex.start(), 0) << ex.error();
+  ex.run_for(5'000 * kMs);
+  Outcome o;
+  o.r = ex.result();
+  o.periods = o.r.tasks[0].periods;
+  return o;
+}
+
+// The dispatch trace without the tick stamps: (task, prev, cause, point).
+struct Step {
+  TaskId task, prev;
+  SwitchCause cause;
+  Point point;
+  bool operator==(const Step&) const = default;
+};
+std::vector<Step> steps(const RunResult& r) {
+  std::vector<Step> s;
+  for (const auto& d : r.vcpus[0].trace) s.push_back({d.task, d.prev, d.cause, d.point});
+  return s;
+}
+
+// The switches of the periodic task's first `n` wakeups (the end of a run
+// differs by when the stop lands).
+std::vector<Step> first(const std::vector<Step>& s, size_t n) {
+  return {s.begin(), s.begin() + static_cast<ptrdiff_t>(std::min(n, s.size()))};
+}
+
+// Both paths switch the same tasks in the same order, for the same causes at
+// the same points. A release the host delivered too late to block for (an
+// overrun: a host stall on this shared VM) drops a block and a wakeup from
+// that run's trace; then only the kinds of switches are compared.
+void expect_same_order(const Outcome& on, const Outcome& off) {
+  auto kinds = [](const RunResult& r) {
+    std::set<std::tuple<TaskId, TaskId, SwitchCause, Point>> k;
+    for (const Step& s : steps(r)) k.insert({s.task, s.prev, s.cause, s.point});
+    return k;
+  };
+  EXPECT_EQ(kinds(on.r), kinds(off.r));
+  if (on.r.tasks[0].overruns != 0 || off.r.tasks[0].overruns != 0) return;
+  const size_t n = 2 * kPeriods - 4;
+  ASSERT_GE(on.r.vcpus[0].trace.size(), n);
+  ASSERT_GE(off.r.vcpus[0].trace.size(), n);
+  EXPECT_EQ(first(steps(on.r), n), first(steps(off.r), n));
+}
+
+void expect_direct(const Outcome& o, const char* what) {
+  SCOPED_TRACE(what);
+  const VcpuStats& v = o.r.vcpus[0];
+  ASSERT_TRUE(o.r.host_fifo);
+  const uint64_t wakeups = o.r.tasks[0].blocked;
+  std::string fb;
+  for (size_t i = 0; i < v.direct_fallbacks.size(); ++i) {
+    fb += " " + std::string(to_string(static_cast<DirectFallback>(i))) + "=" +
+          std::to_string(v.direct_fallbacks[i]);
+  }
+  // On the test's log: how the wakeups went.
+  std::printf("[ direct   ] %s: %llu of %llu wakeups direct;%s\n", what,
+              static_cast<unsigned long long>(v.direct_preemptions),
+              static_cast<unsigned long long>(wakeups), fb.c_str());
+  EXPECT_EQ(o.periods, static_cast<uint64_t>(kPeriods));
+  // Every direct switch served one wakeup; every due wakeup that did not go
+  // direct is counted with its reason, and none of these reasons applies here.
+  EXPECT_GT(v.direct_preemptions, 0u);
+  EXPECT_LE(v.direct_preemptions + fallbacks(v), wakeups);
+  EXPECT_EQ(fallbacks(v, DirectFallback::kModel), 0u);
+  EXPECT_EQ(fallbacks(v, DirectFallback::kNotPicked), 0u);
+  EXPECT_EQ(fallbacks(v, DirectFallback::kHostOrder), 0u);
+  // Most wakeups go direct: the others met a tick, or the current task in its
+  // own handler (the host's timing, counted).
+  EXPECT_GE(2 * v.direct_preemptions, wakeups) << "fallbacks: " << fallbacks(v);
+}
+
+TEST(ExecDirect, OffByDefaultAndCountsNothing) {
+  PB_NEED_FIFO();
+  EXPECT_FALSE(Config{}.direct_wakeup);
+  const Outcome o = run(Model::kFull, false, Background::kKernel);
+  EXPECT_EQ(o.r.vcpus[0].direct_preemptions, 0u);
+  EXPECT_EQ(fallbacks(o.r.vcpus[0]), 0u);
+}
+
+TEST(ExecDirect, OverIdleVcpuSameTraceAsSignalPath) {
+  PB_NEED_FIFO();
+  for (Model m : {Model::kFull, Model::kRt, Model::kNone}) {
+    SCOPED_TRACE(std::string(to_string(m)));
+    const Outcome on = run(m, true, Background::kNone);
+    const Outcome off = run(m, false, Background::kNone);
+    expect_direct(on, ("direct " + std::string(to_string(m))).c_str());
+    // Idle exits by the idle loop's need_resched check, in both paths.
+    expect_same_order(on, off);
+  }
+}
+
+TEST(ExecDirect, OverBusyFairTaskInPreemptibleModels) {
+  PB_NEED_FIFO();
+  for (Model m : {Model::kFull, Model::kRt}) {
+    for (Background bg : {Background::kUser, Background::kKernel}) {
+      SCOPED_TRACE(std::string(to_string(m)) + (bg == Background::kUser ? " user" : " kernel"));
+      const Outcome on = run(m, true, bg);
+      const Outcome off = run(m, false, bg);
+      expect_direct(on, ("direct " + std::string(to_string(m))).c_str());
+      const Point exit_point =
+          bg == Background::kUser ? Point::kReturnToUser : Point::kIrqExitToKernel;
+      // Counted as the preemption at the irq exit it stands for.
+      EXPECT_GE(on.r.vcpus[0].preemptions[static_cast<size_t>(exit_point)],
+                on.r.vcpus[0].direct_preemptions);
+      expect_same_order(on, off);
+    }
+  }
+}
+
+TEST(ExecDirect, NoneAndVoluntaryWaitForTheirPointInKernelMode) {
+  PB_NEED_FIFO();
+  for (Model m : {Model::kNone, Model::kVoluntary}) {
+    SCOPED_TRACE(std::string(to_string(m)));
+    const Outcome o = run(m, true, Background::kKernelCondResched);
+    const VcpuStats& v = o.r.vcpus[0];
+    EXPECT_EQ(v.direct_preemptions, 0u);
+    EXPECT_GT(fallbacks(v, DirectFallback::kModel), 0u);
+    EXPECT_EQ(v.preemptions[static_cast<size_t>(Point::kIrqExitToKernel)], 0u);
+    EXPECT_GT(v.preemptions[static_cast<size_t>(Point::kCondResched)], 0u);
+  }
+}
+
+TEST(ExecDirect, PreemptOffSectionDefersToPreemptEnable) {
+  PB_NEED_FIFO();
+  const Outcome o = run(Model::kFull, true, Background::kPreemptOff);
+  const VcpuStats& v = o.r.vcpus[0];
+  EXPECT_GT(fallbacks(v, DirectFallback::kModel), 0u);
+  // A release inside the section waits for its end, as without direct wakeups.
+  EXPECT_GT(v.preemptions[static_cast<size_t>(Point::kPreemptEnable)], 0u);
+}
+
+TEST(ExecDirect, IrqsOffDefersToTheReplay) {
+  PB_NEED_FIFO();
+  const Outcome o = run(Model::kFull, true, Background::kIrqsOff);
+  const VcpuStats& v = o.r.vcpus[0];
+  EXPECT_GT(fallbacks(v, DirectFallback::kCurrentBusy), 0u);
+  EXPECT_GT(v.irq_replayed, 0u);
+  // The replayed interrupt's own exit switches (as without direct wakeups).
+  EXPECT_GT(v.preemptions[static_cast<size_t>(Point::kIrqExitToKernel)], v.direct_preemptions);
+}
+
+}  // namespace
