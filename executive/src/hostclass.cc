@@ -22,6 +22,7 @@ bool is_rt(const TaskClass& c) noexcept { return c.sched_class == SchedClass::kR
 
 int apply(pid_t tid, int want) noexcept {
   if (want > 0) return sys::set_scheduler(tid, SCHED_FIFO, want);
+  if (want == kHostExited) return sys::set_scheduler(tid, SCHED_IDLE, 0);
   const int rc = sys::set_scheduler(tid, SCHED_OTHER, 0);
   // The nice value survives policy changes; set it anyway (cheap, and
   // correct even if something reset it).
@@ -54,7 +55,8 @@ int host_class_setup(Task* t) noexcept {
 }
 
 void host_class_changed_locked(Task* t) noexcept {
-  if (t->host_want.load(std::memory_order_relaxed) != kHostUnmanaged) {
+  const int want = t->host_want.load(std::memory_order_relaxed);
+  if (want != kHostUnmanaged && want != kHostExited) {
     t->host_want.store(host_class_for(t->cls), std::memory_order_seq_cst);
   }
   if (t->v->current.load(std::memory_order_relaxed) == t)
@@ -72,7 +74,7 @@ void host_class_sync(Task* t) noexcept {
     if (now_want != t->host_applied.load(std::memory_order_relaxed) &&
         apply(t->tid, now_want) == 0) {
       t->host_applied.store(now_want, std::memory_order_relaxed);
-      ex->host_class_changes.fetch_add(1, std::memory_order_relaxed);
+      if (now_want != kHostExited) ex->host_class_changes.fetch_add(1, std::memory_order_relaxed);
     }
     // Demoted meanwhile (watchdog, teardown): undo a raise that came after.
     if (ex->host_rt_off.load(std::memory_order_seq_cst) != 0 && now_want > 0) {
@@ -89,6 +91,20 @@ void host_class_sync(Task* t) noexcept {
 
 void host_class_dispatched(Task* t) noexcept {
   rt_mark(t->v, !t->is_idle && is_rt(t->cls), t->picked_ns != 0 ? t->picked_ns : sys::now_ns());
+  host_class_sync(t);
+}
+
+// Measured on Debian's PREEMPT_RT arm64 kernel under qemu-system-aarch64
+// (scripts/test-arm64-system): at its host SCHED_FIFO priority the thread of
+// an exited RT task took milliseconds to finish exiting, while the fair
+// task it had just dispatched (host SCHED_OTHER) waited on the CPU; the
+// vCPU's tick then found that task's slice used up before it had run.
+void host_class_exited(Task* t) noexcept {
+  if (t->host_want.load(std::memory_order_seq_cst) == kHostUnmanaged) {
+    sys::set_scheduler(0, SCHED_IDLE, 0);
+    return;
+  }
+  t->host_want.store(kHostExited, std::memory_order_seq_cst);
   host_class_sync(t);
 }
 

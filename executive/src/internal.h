@@ -214,7 +214,8 @@ struct Task : TaskHot {
 
   // The host class (hostclass.cc): what the thread's host policy should be,
   // kHostOther (SCHED_OTHER at nice -20) or 1..98 (SCHED_FIFO at that
-  // priority); kHostUnmanaged when the run does not use host SCHED_FIFO.
+  // priority), kHostExited (SCHED_IDLE) once the task has exited;
+  // kHostUnmanaged when the run does not use host SCHED_FIFO.
   // host_want follows cls (written where cls is, under the rq lock);
   // host_applied is what the last sched_setscheduler() set, written only by
   // the holder of host_apply (a try-lock: the loser leaves the work to the
@@ -542,6 +543,8 @@ void task_main_loop(Task* t) noexcept;
 // a real kernel's would.
 inline constexpr int kHostUnmanaged = -1;
 inline constexpr int kHostOther = 0;
+// After the task's last schedule(): SCHED_IDLE (host_class_exited()).
+inline constexpr int kHostExited = -2;
 // The host class for an emulated class: kHostOther or an RT priority 1..98
 // (capped so that nothing of ours ties with the watchdog's 99).
 int host_class_for(const TaskClass& c) noexcept;
@@ -559,6 +562,12 @@ void host_class_sync(Task* t) noexcept;
 // At every dispatch, on the dispatched task's thread: the RT-class busy
 // accounting of its vCPU and its own pending host class change.
 void host_class_dispatched(Task* t) noexcept;
+// On an exiting task's thread, after its last schedule() opened the next
+// task's gate: drops the thread to SCHED_IDLE for the rest of its life (its
+// timer's disarm, libc's and the kernel's thread exit), which is no work of
+// the emulated kernel and must not hold off the next task's thread on the
+// vCPU's CPU. Not counted in host_class_changes.
+void host_class_exited(Task* t) noexcept;
 // The vCPU's RT-class busy time up to `now_ns`.
 int64_t rt_busy_until(const Vcpu* v, int64_t now_ns) noexcept;
 

@@ -512,7 +512,10 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // its priority is higher).
   next->gate.store(1, std::memory_order_release);
   sys::futex_wake(&next->gate, 1);
-  if (kind == SwitchKind::kExit) return;
+  if (kind == SwitchKind::kExit) {
+    host_class_exited(t);
+    return;
+  }
   if (!keep_armed) timer_disarm(t);
   if (off_cpu != nullptr) off_cpu(t, off_cpu_arg);
   // (The vCPU's current task stays armed for the vCPU's next expiry, so the

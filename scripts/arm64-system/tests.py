@@ -13,8 +13,10 @@ command without the qemu-user prefix, tab-separated.
 
 `report` reads the serial console log the guest's init wrote
 (scripts/arm64-system/init) and prints what ran, passed, failed and skipped,
-each skip with its reason, and each failure with its output. Exits 0 when
-every test and check passed and the guest finished, else 1.
+each skip with its reason, and each failure with its output (a flaky test,
+one that failed and then passed on its second attempt, with its first
+failure's output). Exits 0 when every test and check passed (flaky ones
+included) and the guest finished, else 1.
 """
 import collections
 import json
@@ -116,6 +118,7 @@ def report(label, log_path):
     by = collections.Counter(r[0] for r in tests)
     print(f"== arm64 {label}: {kernel or 'kernel did not report'}")
     print(f"{label}: {len(tests)} tests ran: {by['passed']} passed, {by['failed']} failed, "
+          f"{by['flaky']} flaky (failed, then passed on a second attempt), "
           f"{by['skipped']} skipped; {sum(r[2] for r in tests):.0f} s in the guest")
     reasons = collections.defaultdict(list)
     for status, name, _ in tests:
@@ -135,6 +138,9 @@ def report(label, log_path):
     slow = sorted(tests, key=lambda r: -r[2])[:5]
     if slow:
         print("  slowest: " + ", ".join(f"{n} {s:.1f} s" for _, n, s in slow))
+    for _, name, _ in (r for r in tests if r[0] == "flaky"):
+        print(f"---- {label}: FLAKY {name} (passed on a second attempt); its first failure:")
+        print("\n".join(outputs.get(name, ["(no output)"])[-30:]))
     bad = [r for r in results if r[0] == "failed"]
     for _, name, _ in bad:
         print(f"---- {label}: FAILED {name}:")
@@ -151,7 +157,7 @@ def report(label, log_path):
         ok = False
     # One machine-readable line per boot for CI.
     print(f"arm64-system {label}: ran={len(tests)} passed={by['passed']} failed={by['failed']} "
-          f"skipped={by['skipped']} checks_failed={sum(1 for r in checks if r[0] == 'failed')} "
+          f"flaky={by['flaky']} skipped={by['skipped']} checks_failed={sum(1 for r in checks if r[0] == 'failed')} "
           f"finished={'yes' if done is not None else 'no'}")
     return 0 if ok else 1
 

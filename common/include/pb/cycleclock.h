@@ -5,7 +5,7 @@
 //
 // Contract: ticks() is monotonic on one CPU and cheap (a few ns); its rate is
 // not nanoseconds. Use pb::sys::now_ns() for anything reported to users, and
-// ticks_per_second() (calibrated once against CLOCK_MONOTONIC) to convert.
+// ticks_per_second() to convert.
 #pragma once
 
 #include <time.h>
@@ -46,8 +46,9 @@ inline const char* source() noexcept {
 #endif
 }
 
-// Ticks per second, calibrated once (about 20 ms on first call) against
-// CLOCK_MONOTONIC. Thread-safe; not for real-time paths on first use.
+// Ticks per second: on aarch64 cntfrq_el0 (the counter's frequency as
+// firmware set it), elsewhere calibrated once (about 20 ms on first call)
+// against CLOCK_MONOTONIC. Thread-safe; not for real-time paths on first use.
 double ticks_per_second() noexcept;
 
 }  // namespace pb::cycleclock
