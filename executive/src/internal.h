@@ -68,6 +68,10 @@ struct Hrtimer {
   Task* task = nullptr;   // the task fn acts on
   void* owner = nullptr;  // a Device, for device interrupts
   int heap_index = -1;    // position in the vCPU's heap; -1 when not queued
+  // A direct sleeper's own timer (an RT task under Config::direct_wakeup with
+  // host SCHED_FIFO): its thread waits on its gate until `expires`, then
+  // takes the wakeup itself or rings the current task (direct_wakeup()).
+  bool direct = false;
 };
 
 // A fixed-capacity binary min-heap of hrtimers (storage allocated at setup).
@@ -322,6 +326,9 @@ struct Vcpu {
   int64_t tick_period_ns = 0;
   int64_t next_tick_ns = 0;
   std::atomic<int64_t> programmed_ns{0};  // min(next tick, first hrtimer)
+  // The same for the idle task, which skips a first timer that is direct
+  // (arm_target()).
+  std::atomic<int64_t> programmed_idle_ns{0};
   int rr_ticks = 1;
   // Parked tasks whose timer is still armed (Config::parked_armed_timers).
   std::array<Task*, 16> parked_armed{};
@@ -590,6 +597,9 @@ void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept;
 void device_unmask_fire(Hrtimer* h, Task* curr) noexcept;
 void hrtimer_cancel_locked(Vcpu* v, Hrtimer* h) noexcept;
 void update_programmed_locked(Vcpu* v) noexcept;
+// The expiry t's timer is armed for while t is current: programmed_ns, or
+// for the idle task programmed_idle_ns.
+int64_t arm_target(const Task* t, const Vcpu* v) noexcept;
 // The tick on t, the vCPU's current task (due: now >= next_tick_ns): missed
 // periods, the next tick, scheduler_tick(). Under v's rq lock. `entry_ns`:
 // when the interrupt was entered (tick lateness), 0 for a replay.

@@ -170,7 +170,7 @@ bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept {
   v->rq_lock.lock();
   update_programmed_locked(v);
   v->rq_lock.unlock();
-  timer_arm(t, v->programmed_ns.load(std::memory_order_relaxed));
+  timer_arm(t, arm_target(t, v));
   // Parked tasks armed for an expiry that has passed have fired (or will,
   // harmlessly): they leave the set and re-arm when dispatched.
   for (int i = 0; i < v->n_parked_armed;) {
@@ -410,8 +410,24 @@ void timer_disarm(Task* t) noexcept {
 
 void update_programmed_locked(Vcpu* v) noexcept {
   int64_t p = v->next_tick_ns;
-  if (const Hrtimer* h = v->timers.top(); h != nullptr && h->expires < p) p = h->expires;
+  int64_t p_idle = p;
+  if (const Hrtimer* h = v->timers.top(); h != nullptr && h->expires < p) {
+    p = h->expires;
+    // The idle task need not be armed for a direct sleeper's expiry: the
+    // sleeper's thread (host SCHED_FIFO, always above the idle thread's
+    // SCHED_OTHER) wakes at it and takes the wakeup, or rings the current
+    // task with the timer signal when it declines (direct_wakeup()), so
+    // the idle thread is armed for what follows (the second timer may be
+    // direct too: early, never late). Its own signal would be a second
+    // host wakeup at the same instant, on the wakee's path.
+    p_idle = h->direct ? std::min(p_idle, v->timers.second_expires()) : p;
+  }
   v->programmed_ns.store(p, std::memory_order_relaxed);
+  v->programmed_idle_ns.store(p_idle, std::memory_order_relaxed);
+}
+
+int64_t arm_target(const Task* t, const Vcpu* v) noexcept {
+  return (t->is_idle ? v->programmed_idle_ns : v->programmed_ns).load(std::memory_order_relaxed);
 }
 
 void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept {
@@ -419,9 +435,9 @@ void hrtimer_start_locked(Task* t, Hrtimer* h, int64_t expires) noexcept {
   if (h->heap_index >= 0) v->timers.remove(h);
   h->expires = expires;
   v->timers.push(h);
-  const int64_t before = v->programmed_ns.load(std::memory_order_relaxed);
+  const int64_t before = arm_target(t, v);
   update_programmed_locked(v);
-  const int64_t after = v->programmed_ns.load(std::memory_order_relaxed);
+  const int64_t after = arm_target(t, v);
   if (after != before) timer_arm(t, after);
 }
 

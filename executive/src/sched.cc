@@ -396,7 +396,7 @@ void on_dispatched(Task* t) noexcept {
   }
   // The current task's timer is armed for the vCPU's next expiry: kept from
   // when it parked if still right and in the future, else armed now.
-  const int64_t programmed = v->programmed_ns.load(std::memory_order_relaxed);
+  const int64_t programmed = arm_target(t, v);
   if (t->armed_ns != programmed || programmed <= t->picked_ns) timer_arm(t, programmed);
   host_class_dispatched(t);
 }
@@ -498,7 +498,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
       blocking && t->ex->host_fifo ? t->direct_sleep_ns.load(std::memory_order_relaxed) : 0;
   bool keep_armed = false;
   if (kind != SwitchKind::kExit && direct_sleep == 0 && t->armed_ns != 0 &&
-      t->armed_ns == v->programmed_ns.load(std::memory_order_relaxed) && t->armed_ns > now &&
+      t->armed_ns == arm_target(t, v) && t->armed_ns > now &&
       v->n_parked_armed < v->max_parked_armed) {
     v->parked_armed[static_cast<size_t>(v->n_parked_armed++)] = t;
     t->parked_armed = true;
@@ -837,8 +837,15 @@ bool direct_wakeup(Task* b) noexcept {
   const int64_t now = sys::now_ns();
   Vcpu* v = b->v;
   ExecState* ex = b->ex;
-  auto fallback = [b](DirectFallback r) {
+  // Declining, B rings the current task with the timer signal: the idle
+  // task's timer is not armed for B's expiry (update_programmed_locked()).
+  // For any other current task it is a duplicate, which the clock makes
+  // harmless (counted spurious); one aimed at a task leaving the CPU is
+  // forwarded.
+  auto fallback = [b, v](DirectFallback r) {
     b->direct_fallbacks[static_cast<size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+    Task* curr = v->current.load(std::memory_order_seq_cst);
+    if (curr != nullptr && curr != b) sys::tgkill(curr->tid, tick_signal());
     return false;
   };
   if (!v->rq_lock.try_lock()) return fallback(DirectFallback::kRqLockBusy);
@@ -1169,6 +1176,10 @@ bool TaskApi::sleep_until(int64_t abs_ns) noexcept {
   t->state = detail::TaskState::kBlocked;
   t->sleep_timer.fn = &detail::sleep_timer_fn;
   t->sleep_timer.task = t;
+  // Direct as schedule_core() parks it (an RT task's thread at host
+  // SCHED_FIFO waits for its own expiry): see update_programmed_locked().
+  t->sleep_timer.direct =
+      t->ex->cfg.direct_wakeup && t->ex->host_fifo && t->base_cls.sched_class == SchedClass::kRt;
   detail::hrtimer_start_locked(t, &t->sleep_timer, abs_ns);
   v->rq_lock.unlock();
   detail::irq_restore_replay(t, irqs);
