@@ -113,6 +113,8 @@ TEST(RunOptions, BadInputNamesTheOptionAndTheValue) {
   } cases[] = {
       {{"--models", "fast"}, "--models: unknown model 'fast'"},
       {{"--debug-aids", "yes"}, "--debug-aids: expected on or off, got 'yes'"},
+      {{"--wakeup", "fast"}, "--wakeup: expected signal or direct, got 'fast'"},
+      {{"--wakeup", ""}, "--wakeup: expected signal or direct, got ''"},
       {{"--models", "NONE"}, "--models: unknown model 'NONE'"},
       {{"--models", "full,full"}, "--models: 'full' given twice"},
       {{"--models", "full,"}, "--models: empty entry in 'full,'"},
@@ -200,6 +202,11 @@ class RunCli : public ::testing::Test {
 
 TEST_F(RunCli, UnknownModel) {
   expect_usage_error({"--models", "full,preempt", "--duration", "0.01"}, "unknown model 'preempt'");
+}
+
+TEST_F(RunCli, BadWakeup) {
+  expect_usage_error({"--models", "full", "--wakeup", "fast", "--duration", "0.01"},
+                     "--wakeup: expected signal or direct, got 'fast'");
 }
 
 TEST_F(RunCli, BadLoad) {
