@@ -204,6 +204,18 @@ TEST(ExecDirect, OverIdleVcpuSameTraceAsSignalPath) {
     expect_direct(on, ("direct " + std::string(to_string(m))).c_str());
     // Idle exits by the idle loop's need_resched check, in both paths.
     expect_same_order(on, off);
+    // Every switch here is over the idle task, whose thread sleeps in its idle
+    // wait between releases: takeovers claim it there, without the doorbell
+    // (except those that find it not yet back in its wait, or not yet run
+    // since its dispatch: the host's timing). The signal path claims nothing.
+    const VcpuStats& v = on.r.vcpus[0];
+    std::printf("[ direct   ] %s: %llu of %llu direct switches claimed the idle task asleep\n",
+                std::string(to_string(m)).c_str(),
+                static_cast<unsigned long long>(v.direct_idle_claims),
+                static_cast<unsigned long long>(v.direct_preemptions));
+    EXPECT_LE(v.direct_idle_claims, v.direct_preemptions);
+    EXPECT_GT(v.direct_idle_claims, 0u);
+    EXPECT_EQ(off.r.vcpus[0].direct_idle_claims, 0u);
   }
 }
 
@@ -220,6 +232,8 @@ TEST(ExecDirect, OverBusyFairTaskInPreemptibleModels) {
       // Counted as the preemption at the irq exit it stands for.
       EXPECT_GE(on.r.vcpus[0].preemptions[static_cast<size_t>(exit_point)],
                 on.r.vcpus[0].direct_preemptions);
+      // The idle task is never current under a busy task: no claim of it.
+      EXPECT_EQ(on.r.vcpus[0].direct_idle_claims, 0u);
       expect_same_order(on, off);
     }
   }

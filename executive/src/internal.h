@@ -526,6 +526,13 @@ bool direct_wakeup(Task* b) noexcept;
 // (kTakenDirectly): parks until dispatched again, as a switch at irq exit.
 void direct_park(Task* t) noexcept;
 inline constexpr uint32_t kTakenDirectly = 1u << 31;
+// handler_state of the idle task (Config::direct_wakeup only): its thread
+// is in, or about to enter, its idle loop's futex_wait(idle_seq). A wakee
+// finding exactly this bit claims the idle task by one compare-exchange
+// (kIdleWaiting -> kIdleWaiting | kTakenDirectly) without the doorbell; the
+// idle loop, back from its wait, takes the claim (clearing both bits at
+// once) and parks on its gate (idle_loop()).
+inline constexpr uint32_t kIdleWaiting = 1u << 30;
 void on_dispatched(Task* t) noexcept;
 void dispatch_first(Vcpu* v) noexcept;  // from start(), by the main thread
 // try_to_wake_up(): from task or hardirq context of `waker` (the current task

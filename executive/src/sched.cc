@@ -6,6 +6,7 @@
 // request goes through on_wakeup()/resched_curr()/promote_lazy_at_tick()
 // (policy.h). This file only carries out what they answer.
 #include <cerrno>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 
@@ -512,6 +513,11 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // its priority is higher).
   next->gate.store(1, std::memory_order_release);
   sys::futex_wake(&next->gate, 1);
+  // An idle task claimed in its idle wait (kIdleWaiting) sleeps on idle_seq,
+  // not on its gate (idle_loop()); the claim bumped idle_seq.
+  if (next->is_idle && (next->handler_state.load(std::memory_order_acquire) & kIdleWaiting) != 0) {
+    sys::futex_wake(&v->idle_seq, INT_MAX);
+  }
   if (kind == SwitchKind::kExit) {
     host_class_exited(t);
     return;
@@ -873,7 +879,7 @@ bool direct_wakeup(Task* b) noexcept {
     }
     undispatch = true;
   } else if (a->irqs_disabled.load(std::memory_order_relaxed) != 0 ||
-             a->handler_state.load(std::memory_order_acquire) != 0) {
+             (a->handler_state.load(std::memory_order_acquire) & ~kIdleWaiting) != 0) {
     return unlock_fallback(DirectFallback::kCurrentBusy);
   }
   // The host must run B strictly above A for as long as this takes. Class
@@ -917,11 +923,25 @@ bool direct_wakeup(Task* b) noexcept {
       return unlock_fallback(DirectFallback::kRace);  // it is passing its gate now
     }
   } else {
-    if (sys::tgkill(a->tid, forward_signal()) < 0) return unlock_fallback(DirectFallback::kRace);
-    uint32_t zero = 0;
-    if (!a->handler_state.compare_exchange_strong(zero, kTakenDirectly,
-                                                  std::memory_order_acq_rel)) {
-      return unlock_fallback(DirectFallback::kRace);
+    // The idle thread asleep in its idle wait (kIdleWaiting alone: no
+    // handler frame, no claim) runs none of its own code until it is woken,
+    // and nothing here wakes it: the claim alone holds it off, and its idle
+    // loop parks when it returns from the wait (idle_loop()). Losing the
+    // compare-exchange (it left the wait, or a signal reached it) falls back
+    // to the doorbell.
+    uint32_t waiting = kIdleWaiting;
+    if (a->is_idle && a->handler_state.compare_exchange_strong(
+                          waiting, kIdleWaiting | kTakenDirectly, std::memory_order_acq_rel)) {
+      ++v->stats.direct_idle_claims;
+    } else {
+      if (sys::tgkill(a->tid, forward_signal()) < 0) {
+        return unlock_fallback(DirectFallback::kRace);
+      }
+      uint32_t zero = 0;
+      if (!a->handler_state.compare_exchange_strong(zero, kTakenDirectly,
+                                                    std::memory_order_acq_rel)) {
+        return unlock_fallback(DirectFallback::kRace);
+      }
     }
   }
 
@@ -1004,9 +1024,12 @@ bool direct_wakeup(Task* b) noexcept {
   return true;
 }
 
-void direct_park(Task* t) noexcept {
-  // Switched out at sw_ns by a wakee's thread: this task's timer, armed for
-  // the expiry that woke it, has fired; one armed for later is disarmed.
+namespace {
+
+// Switched out at sw_ns by a wakee's thread: this task's timer, armed for the
+// expiry that woke it, has fired; one armed for later is disarmed. Then it
+// waits for its next dispatch and runs the dispatch epilogue.
+void park_taken(Task* t) noexcept {
   if (t->armed_ns != 0) {
     if (t->armed_ns > sys::now_ns()) {
       timer_disarm(t);
@@ -1016,6 +1039,12 @@ void direct_park(Task* t) noexcept {
   }
   park_until_dispatched(t);
   on_dispatched(t);
+}
+
+}  // namespace
+
+void direct_park(Task* t) noexcept {
+  park_taken(t);
   t->handler_state.fetch_and(~kTakenDirectly, std::memory_order_acq_rel);
 }
 
@@ -1023,6 +1052,7 @@ void direct_park(Task* t) noexcept {
 
 void idle_loop(Task* t) noexcept {
   Vcpu* v = t->v;
+  const bool direct = t->ex->cfg.direct_wakeup;
   for (;;) {
     if (stopping(t)) return;
     const uint32_t seq = v->idle_seq.load(std::memory_order_acquire);
@@ -1032,7 +1062,28 @@ void idle_loop(Task* t) noexcept {
     }
     // An interrupt on the idle task bumps idle_seq, so a wakeup between the
     // check above and this wait is not lost.
+    if (!direct) {
+      sys::futex_wait(&v->idle_seq, seq);
+      continue;
+    }
+    // Direct wakeups: announce the wait, so that a wakee may claim this task
+    // without ringing it (direct_wakeup()). A claim bumps idle_seq, so one
+    // landing before the wait makes it return at once. Leaving, both bits
+    // are cleared in one step: when the claim was there this loop owns it
+    // and parks; when not, a later claim needs the doorbell. A signal taken
+    // while claimed and still announced parks inside its handler instead
+    // (direct_park() clears the claim), so exactly one of them parks.
+    t->handler_state.fetch_or(kIdleWaiting, std::memory_order_seq_cst);
     sys::futex_wait(&v->idle_seq, seq);
+    const uint32_t was =
+        t->handler_state.fetch_and(~(kIdleWaiting | kTakenDirectly), std::memory_order_acq_rel);
+    if ((was & kTakenDirectly) != 0) {
+      // As a switch parks (schedule_core()): IRQs soft-off while off the
+      // CPU, and the interrupts left for this dispatch replayed after it.
+      const uint32_t irqs = irq_save(t);
+      park_taken(t);
+      irq_restore_replay(t, irqs);
+    }
   }
 }
 

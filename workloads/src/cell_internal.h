@@ -39,6 +39,7 @@ void add_vcpu_figures(const V& v, Where&& where, VcpuFigures& out) {
     for (uint64_t n : v.direct_fallbacks) fallbacks += n;
     if (v.direct_preemptions + fallbacks != 0) {
       out.counters["direct_preemptions"] += v.direct_preemptions;
+      out.counters["direct_idle_claims"] += v.direct_idle_claims;
       for (size_t i = 0; i < v.direct_fallbacks.size(); ++i) {
         out.counters[std::string("direct_fallback_") +
                      std::string(exec::to_string(static_cast<exec::DirectFallback>(i)))] +=

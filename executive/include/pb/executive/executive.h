@@ -255,6 +255,10 @@ struct VcpuStats {
   // (each also counted as the irq-exit preemption, or idle exit, it stands
   // for), and due wakeups left to the signal path, by DirectFallback.
   uint64_t direct_preemptions = 0;
+  // Of those over the idle task, the ones that found its thread asleep in
+  // its idle wait and claimed it without the doorbell signal (DESIGN.md,
+  // "Direct preemption", "An idle task asleep").
+  uint64_t direct_idle_claims = 0;
   std::array<uint64_t, kNumDirectFallbacks> direct_fallbacks{};
   // Deepest nesting of interrupt frames on one task's stack: 1 a hardirq, 2 a
   // hardirq nested in the softirqs of an outer irq exit; 3 only when a
