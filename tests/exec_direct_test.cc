@@ -257,6 +257,9 @@ TEST(ExecDirect, PreemptOffSectionDefersToPreemptEnable) {
   const Outcome o = run(Model::kFull, true, Background::kPreemptOff);
   const VcpuStats& v = o.r.vcpus[0];
   EXPECT_GT(fallbacks(v, DirectFallback::kModel), 0u);
+  // The sections follow each other with nanoseconds between them, against a
+  // 2 ms period: no release may switch inside one.
+  EXPECT_EQ(v.direct_preemptions, 0u);
   // A release inside the section waits for its end, as without direct wakeups.
   EXPECT_GT(v.preemptions[static_cast<size_t>(Point::kPreemptEnable)], 0u);
 }
@@ -266,6 +269,7 @@ TEST(ExecDirect, IrqsOffDefersToTheReplay) {
   const Outcome o = run(Model::kFull, true, Background::kIrqsOff);
   const VcpuStats& v = o.r.vcpus[0];
   EXPECT_GT(fallbacks(v, DirectFallback::kCurrentBusy), 0u);
+  EXPECT_EQ(v.direct_preemptions, 0u);
   EXPECT_GT(v.irq_replayed, 0u);
   // The replayed interrupt's own exit switches (as without direct wakeups).
   EXPECT_GT(v.preemptions[static_cast<size_t>(Point::kIrqExitToKernel)], v.direct_preemptions);

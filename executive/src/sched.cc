@@ -840,6 +840,11 @@ bool wake_from_host(Task* p) noexcept {
 // expiry, which this one is). B's own signal handler takes no lock while B
 // is off the CPU, so B may hold the rq lock here with its signals open.
 bool direct_wakeup(Task* b) noexcept {
+  // A stopping run (stop(), a watchdog trip) demotes the threads one by one
+  // and lets them run: A may then take the doorbell without parking (its
+  // handler returns early when stopping), so nothing is claimed any more;
+  // stop() wakes every gate.
+  if (stopping(b)) return false;
   const int64_t now = sys::now_ns();
   Vcpu* v = b->v;
   ExecState* ex = b->ex;
@@ -879,7 +884,12 @@ bool direct_wakeup(Task* b) noexcept {
     }
     undispatch = true;
   } else if (a->irqs_disabled.load(std::memory_order_relaxed) != 0 ||
-             (a->handler_state.load(std::memory_order_acquire) & ~kIdleWaiting) != 0) {
+             (a->handler_state.load(std::memory_order_acquire) & ~kIdleWaiting) != 0 ||
+             a->irq_depth != 0) {
+    // irq_depth: A inside irq_loop() in task context (a replay at
+    // local_irq_enable()), which takes the pending bits before it sets
+    // irqs_disabled; claimed there, A would keep those bits until its next
+    // dispatch. (A is stopped by the host while B runs: a plain read.)
     return unlock_fallback(DirectFallback::kCurrentBusy);
   }
   // The host must run B strictly above A for as long as this takes. Class
@@ -1234,7 +1244,9 @@ bool TaskApi::sleep_until(int64_t abs_ns) noexcept {
   detail::hrtimer_start_locked(t, &t->sleep_timer, abs_ns);
   v->rq_lock.unlock();
   detail::irq_restore_replay(t, irqs);
-  if (t->ex->cfg.direct_wakeup) t->direct_sleep_ns.store(abs_ns, std::memory_order_relaxed);
+  // Only a direct sleeper (an RT task at host SCHED_FIFO) waits for its own
+  // expiry: a fair sleeper's SCHED_OTHER thread would wake to decline.
+  if (t->sleep_timer.direct) t->direct_sleep_ns.store(abs_ns, std::memory_order_relaxed);
   detail::schedule_block(t);
   t->direct_sleep_ns.store(0, std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
