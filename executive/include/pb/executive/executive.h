@@ -203,13 +203,14 @@ struct DispatchRecord {
 enum class DirectFallback : uint8_t {
   kRqLockBusy,   // the vCPU's rq lock was held (by the current task, or a remote waker)
   kHostOrder,    // the host does not run the wakee strictly above the current
-                 // task (not below it, a class change pending, demoted)
+                 // task (a current RT task at or above the wakee's priority, a
+                 // class change pending, demoted); checked before the model
   kCurrentBusy,  // the current task is not interruptible here: in its own
                  // handler, IRQs soft-off, or not yet on the CPU
   kIrqWork,      // the interrupt has more to do: softirqs or other interrupts
                  // pending, another hrtimer expired
   kModel,        // the model does not switch at this irq exit (a preempt-off
-                 // section, NONE/VOLUNTARY in kernel mode, a higher current)
+                 // section, NONE/VOLUNTARY in kernel mode)
   kNotPicked,    // another runnable task would be picked first
   kRace,         // the current task entered its handler meanwhile
 };
