@@ -198,19 +198,41 @@ TEST_F(RunOutputs, FifoWorkloadIsRefusedWithoutBlocking) {
   EXPECT_NE(dev.err.find("not a regular file (a character device)"), std::string::npos) << dev.err;
 }
 
+// A tmpfs of `size` (mount's size= syntax) at a fresh temporary directory,
+// unmounted and removed on destruction; error() is "" or why it could not
+// be mounted (needs CAP_SYS_ADMIN).
+class SmallTmpfs {
+ public:
+  SmallTmpfs(const std::string& name, const char* size) : path_(temp_path(name)) {
+    std::filesystem::create_directories(path_);
+    const std::string opts = std::string("size=") + size;
+    if (::mount("tmpfs", path_.c_str(), "tmpfs", 0, opts.c_str()) != 0) {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~SmallTmpfs() {
+    if (error_.empty()) ::umount2(path_.c_str(), MNT_DETACH);
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+  const std::string& path() const { return path_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string path_;
+  std::string error_;
+};
+
 // A full file system is found before anything runs: the probe cannot be
 // written. (A tmpfs of 64 KiB stands for a full disk; needs mount rights.)
 TEST_F(RunOutputs, FullFileSystemIsRefusedBeforeMeasuring) {
-  const std::string mnt = temp_path("tiny_fs");
-  std::filesystem::create_directories(mnt);
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") != 0) {
-    const int err = errno;
-    std::filesystem::remove(mnt);
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs CAP_SYS_ADMIN): " << std::strerror(err);
+  const SmallTmpfs fs("tiny_fs", "64k");
+  if (!fs.error().empty()) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs CAP_SYS_ADMIN): " << fs.error();
   }
-  const auto r = run({"--workload", "kernel-path", "--out", mnt + "/out"});
-  ::umount2(mnt.c_str(), MNT_DETACH);
-  std::filesystem::remove(mnt);
+  const auto r = run({"--workload", "kernel-path", "--out", fs.path() + "/out"});
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("--out: cannot write"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
@@ -227,22 +249,13 @@ TEST_F(RunOutputs, DiskFillingMidRunLeavesFilesThatAgree) {
     GTEST_SKIP() << "stops the tool between two cells by signal; under qemu-user the stop "
                     "lands on the emulator, whose speed makes the window unknown";
   }
-  const std::string mnt = temp_path("filling_fs");
-  std::filesystem::create_directories(mnt);
   // Room for the probe of 12 cells (4 MiB + 3 x 64 KiB per cell) and little
   // more.
-  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=8m") != 0) {
-    const int err = errno;
-    std::filesystem::remove(mnt);
-    GTEST_SKIP() << "cannot mount a small tmpfs here (needs CAP_SYS_ADMIN): " << std::strerror(err);
+  const SmallTmpfs fs("filling_fs", "8m");
+  if (!fs.error().empty()) {
+    GTEST_SKIP() << "cannot mount a small tmpfs here (needs CAP_SYS_ADMIN): " << fs.error();
   }
-  struct Unmount {
-    std::string path;
-    ~Unmount() {
-      ::umount2(path.c_str(), MNT_DETACH);
-      std::filesystem::remove_all(path);
-    }
-  } unmount{mnt};
+  const std::string& mnt = fs.path();
   const std::string out = mnt + "/out";
   const std::string tool = pb::testing::tool_path("preemptbench");
   const std::string err_path = temp_path("filling_err");
