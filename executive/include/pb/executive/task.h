@@ -247,7 +247,10 @@ class TaskApi {
   // Blocks until the task's next absolute release (TaskSpec::period_ns) and
   // records the wakeup latency (back in the body − release) in the task's
   // histogram. A release already in the past returns at once, counted as an
-  // overrun.
+  // overrun. Returns false once the run is stopping; a release the task
+  // was woken for is recorded even when the stop arrives before it returns,
+  // so the histogram may hold one release more than the calls that returned
+  // true.
   bool wait_next_period() noexcept;
   // The release (CLOCK_MONOTONIC ns) of the period the task is in: what the
   // last wait_next_period() waited for; 0 before the first. A job's response
