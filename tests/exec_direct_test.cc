@@ -2,7 +2,8 @@
 // a sleeping RT task's own thread switches the current task out when its
 // hrtimer expires, where the model would switch at that interrupt's exit,
 // and leaves every other case to the signal path. Counts, points and order
-// only; no time is asserted.
+// only; no time is asserted. The times below are native ones; under a system
+// emulator (scripts/test-arm64-system) every one is time_scale() longer.
 #include <atomic>
 #include <cstdio>
 #include <set>
@@ -37,10 +38,6 @@ constexpr int kPeriods = 40;
 #define PB_NEED_FIFO()                                                                     \
   do {                                                                                     \
     PB_SKIP_UNDER_EMULATOR();                                                              \
-    PB_SKIP_UNDER_SYSTEM_EMULATOR(                                                         \
-        "how many wakeups go direct depends on the host running the wakee's thread at "    \
-        "its expiry while the current task is between instructions; not yet calibrated "   \
-        "for instruction emulation");                                                      \
     if (pb::sys::can_use_fifo(98) != 1) {                                                  \
       GTEST_SKIP() << "needs SCHED_FIFO (root or CAP_SYS_NICE): the direct path requires " \
                       "the host to run the wakee strictly above the current task";         \
@@ -67,43 +64,44 @@ struct Outcome {
 // A FIFO 50 task released every 2 ms for kPeriods periods, over an idle vCPU
 // or one fair background task.
 Outcome run(Model m, bool direct, Background bg) {
+  const int64_t s = pb::testing::time_scale();
   Config c;
   c.model = m;
-  c.hz = 100;
+  c.hz = static_cast<int>(100 / s);
   c.direct_wakeup = direct;
   Executive ex(c);
   ex.add_task({.name = "periodic",
                .policy = Policy::kFifo,
                .priority = 50,
-               .period_ns = 2 * kMs,
-               .phase_ns = kMs / 3,
+               .period_ns = 2 * kMs * s,
+               .phase_ns = kMs * s / 3,
                .body = [](TaskApi& api) {
                  for (int i = 0; i < kPeriods && api.wait_next_period(); ++i) {
                  }
                  api.request_stop();
                }});
   if (bg != Background::kNone) {
-    ex.add_task({.name = "background", .body = [bg](TaskApi& api) {
+    ex.add_task({.name = "background", .body = [bg, s](TaskApi& api) {
                    if (bg != Background::kUser) api.kernel_enter();
                    while (api.running()) {
                      switch (bg) {
                        case Background::kNone:
                        case Background::kUser:
                        case Background::kKernel:
-                         api.compute(500'000);
+                         api.compute(500'000 * s);
                          break;
                        case Background::kKernelCondResched:
-                         api.compute(500'000);
+                         api.compute(500'000 * s);
                          api.cond_resched();
                          break;
                        case Background::kPreemptOff:
                          api.preempt_disable();
-                         api.compute(3 * kMs);
+                         api.compute(3 * kMs * s);
                          api.preempt_enable();
                          break;
                        case Background::kIrqsOff:
                          api.local_irq_disable();
-                         api.compute(3 * kMs);
+                         api.compute(3 * kMs * s);
                          api.local_irq_enable();
                          break;
                      }
@@ -111,7 +109,7 @@ Outcome run(Model m, bool direct, Background bg) {
                  }});
   }
   EXPECT_EQ(ex.start(), 0) << ex.error();
-  ex.run_for(5'000 * kMs);
+  ex.run_for(5'000 * kMs * s);
   Outcome o;
   o.r = ex.result();
   o.periods = o.r.tasks[0].periods;
@@ -291,11 +289,12 @@ struct RingOutcome {
   uint64_t current_busy = 0;
 };
 RingOutcome ring_run(bool direct) {
+  const int64_t s = pb::testing::time_scale();
   RingOutcome out;
   {
     Config c;
     c.model = Model::kFull;
-    c.hz = 100;
+    c.hz = static_cast<int>(100 / s);
     c.direct_wakeup = direct;
     Executive ex(c);
     static std::atomic<int> fires;
@@ -305,8 +304,8 @@ RingOutcome ring_run(bool direct) {
     ex.add_task({.name = "periodic",
                  .policy = Policy::kFifo,
                  .priority = 50,
-                 .period_ns = 2 * kMs,
-                 .phase_ns = kMs / 3,
+                 .period_ns = 2 * kMs * s,
+                 .phase_ns = kMs * s / 3,
                  .body = [&seen](TaskApi& api) {
                    for (int i = 0; i < kPeriods && api.wait_next_period(); ++i) {
                      seen.push_back(fires.load(std::memory_order_relaxed));
@@ -315,16 +314,16 @@ RingOutcome ring_run(bool direct) {
                  }});
     IrqSpec d;
     d.name = "dev";
-    d.period_ns = 2 * kMs;
-    d.phase_ns = kMs / 3 - 100'000;
-    d.entry_ns = 300'000;
+    d.period_ns = 2 * kMs * s;
+    d.phase_ns = kMs * s / 3 - 100'000 * s;
+    d.entry_ns = 300'000 * s;
     d.handler_fn = [](void*) { fires.fetch_add(1, std::memory_order_relaxed); };
     EXPECT_GE(ex.add_irq(d), 0) << ex.error();
     if (ex.start() != 0) {
       ADD_FAILURE() << ex.error();
       return out;
     }
-    ex.run_for(5'000 * kMs);
+    ex.run_for(5'000 * kMs * s);
     const RunResult r = ex.result();
     EXPECT_EQ(seen.size(), static_cast<size_t>(kPeriods));
     if (seen.size() != static_cast<size_t>(kPeriods)) return out;
