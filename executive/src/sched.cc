@@ -1282,22 +1282,47 @@ bool TaskApi::wait_next_period() noexcept {
 
 int64_t TaskApi::release_ns() const noexcept { return to_task(t_)->next_release_ns; }
 
+namespace {
+
+// What compute() reads at each step: the clock, the task's time switched
+// out and its vCPU's interrupt-handler time.
+struct ComputeClock {
+  int64_t now, off, handler;
+};
+
+// The three as one snapshot. An interrupt (a signal handler on this thread,
+// which may switch the task out and back in) that lands between the clock
+// read and the totals' reads would put its time into the totals but not into
+// `now`, and the next step would count all of it as a host stall (measured:
+// a third of a FULL vCPU's time at kernel-path load 1 was reported stolen).
+// Totals that moved across the clock read mean an interrupt landed there:
+// read again.
+ComputeClock compute_clock(const Task* t, const detail::Vcpu* v) noexcept {
+  for (;;) {
+    std::atomic_signal_fence(std::memory_order_seq_cst);  // offcpu_ns moves in handlers
+    const int64_t off = t->offcpu_ns;
+    const int64_t handler = v->handler_ns.load(std::memory_order_relaxed);
+    const int64_t now = sys::now_ns();
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (t->offcpu_ns == off && v->handler_ns.load(std::memory_order_relaxed) == handler) {
+      return {now, off, handler};
+    }
+  }
+}
+
+}  // namespace
+
 void TaskApi::compute(int64_t ns) noexcept {
   Task* t = to_task(t_);
   detail::Vcpu* v = t->v;
-  int64_t prev = sys::now_ns();
-  int64_t prev_off = t->offcpu_ns;
-  int64_t prev_handler = v->handler_ns.load(std::memory_order_relaxed);
+  ComputeClock prev = compute_clock(t, v);
   int64_t ran = 0;
   for (;;) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);  // offcpu_ns moves in handlers
-    const int64_t now = sys::now_ns();
-    const int64_t off = t->offcpu_ns;
-    const int64_t handler = v->handler_ns.load(std::memory_order_relaxed);
+    const ComputeClock c = compute_clock(t, v);
     // Time on the CPU since the last read, less the interrupt handlers run
     // on this CPU meanwhile: interrupt time is not the task's work (the
     // kernel's accounting, and the simulator's).
-    int64_t step = now - prev - (off - prev_off) - (handler - prev_handler);
+    int64_t step = c.now - prev.now - (c.off - prev.off) - (c.handler - prev.handler);
     if (step > detail::kHostStallNs) {
       // A gap between two clock reads of this loop that neither the task's
       // time switched out nor signal handlers explain: the host ran
@@ -1306,9 +1331,7 @@ void TaskApi::compute(int64_t ns) noexcept {
       step = 0;
     }
     ran += step > 0 ? step : 0;
-    prev = now;
-    prev_off = off;
-    prev_handler = handler;
+    prev = c;
     if (ran >= ns || detail::stopping(t)) return;
     pb::cpu_relax();
   }
