@@ -8,7 +8,9 @@
 // natively; under a system emulator each dispatch, interrupt and system
 // call costs ~10-30x a native one, and stretching every constant alike
 // keeps their share of the CPU, and so the counts and relations asserted,
-// near a native run's.
+// near a native run's. (The two share tests skipped there until compute()
+// read its clock and totals as one snapshot: switch-outs counted as host
+// stalls had left a few slices' worth of work in a 10 s run.)
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -32,16 +34,6 @@ using pb::exec::TaskApi;
 constexpr int64_t kUs = 1'000;
 constexpr int64_t kMs = 1'000'000;
 
-// Why the two share tests skip under the system emulator even with their
-// constants scaled, as measured by scripts/test-arm64-system on both of
-// Debian's arm64 kernels (qemu TCG on a 2-CPU x86-64 VM).
-constexpr const char* kSharesUnderTcg =
-    "with the constants scaled, compute() counted 0.4-2 s of work in the ~8 s of the 10 s run "
-    "that the fair tasks had; the rest fell in its gaps over 20 us, taken as host stalls and "
-    "left out of the task clock that charges the tasks too. EEVDF then counted 4-12 slice "
-    "expiries (natively over 100) and the shares followed a handful of slices (equal tasks "
-    "82 %:18 % and 66 %:34 %; nice 0 against nice 5 47-58 % instead of 75 %)";
-
 // A one-vCPU FULL or LAZY config with the tick and the base slice scaled by
 // time_scale(): natively the defaults (250 Hz, 0.70 ms).
 Config scaled_config(Model m) {
@@ -61,7 +53,6 @@ Config scaled_config(Model m) {
 // fair task would keep the CPU.)
 TEST(ExecFair, EqualTasksShareUnderPeriodicRtPreemption) {
   PB_SKIP_UNDER_EMULATOR();
-  PB_SKIP_UNDER_SYSTEM_EMULATOR(kSharesUnderTcg);
   const int64_t s = pb::testing::time_scale();
   Executive ex(scaled_config(Model::kFull));
   std::atomic<int64_t> work[2] = {0, 0};
@@ -94,7 +85,6 @@ TEST(ExecFair, EqualTasksShareUnderPeriodicRtPreemption) {
 // nice 5 is 1024 : 335 (75.3 % : 24.7 %).
 TEST(ExecFair, NiceWeightsSplitTheCpu) {
   PB_SKIP_UNDER_EMULATOR();
-  PB_SKIP_UNDER_SYSTEM_EMULATOR(kSharesUnderTcg);
   const int64_t s = pb::testing::time_scale();
   Executive ex(scaled_config(Model::kFull));
   std::atomic<int64_t> work[2] = {0, 0};
