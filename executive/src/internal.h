@@ -148,7 +148,9 @@ struct Task : TaskHot {
   // Timing (own / oncpu).
   int64_t picked_ns = 0;   // when it last became current
   int64_t parked_ns = 0;   // when it last left the CPU
-  int64_t offcpu_ns = 0;   // total time switched out, for compute()
+  // Total time switched out, for compute(); written by this task's own
+  // thread, in its signal handlers too (atomic: a handler may interrupt a read).
+  std::atomic<int64_t> offcpu_ns{0};
   // When its last wakeup asked for a reschedule (rq_lock): the start of the
   // model-induced delay recorded when it is next switched in; 0 = none.
   int64_t wake_req_ns = 0;

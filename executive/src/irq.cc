@@ -77,13 +77,13 @@ void handler(int sig, siginfo_t* /*si*/, void* /*uctx*/) {
     parked = true;
     entry_ns = sys::now_ns();  // the handler's own time starts at the dispatch
   }
-  const int64_t off = t->offcpu_ns;
+  const int64_t off = t->offcpu_ns.load(std::memory_order_relaxed);
   handle(sig, t, parked ? 0 : entry_ns);
   // Time in handlers on this vCPU's CPU, less the time this task spent
   // switched out inside it (a preemption at irq exit): what compute() may
   // not take for a host stall.
-  t->v->handler_ns.fetch_add(sys::now_ns() - entry_ns - (t->offcpu_ns - off),
-                             std::memory_order_relaxed);
+  const int64_t switched_out = t->offcpu_ns.load(std::memory_order_relaxed) - off;
+  t->v->handler_ns.fetch_add(sys::now_ns() - entry_ns - switched_out, std::memory_order_relaxed);
   errno = saved_errno;
   // Last: out of the handler (the frame's remaining instructions touch
   // nothing of the vCPU).

@@ -380,7 +380,8 @@ void on_dispatched(Task* t) noexcept {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   if (stopping(t)) return;
   Vcpu* v = t->v;
-  t->offcpu_ns += t->picked_ns - t->parked_ns;
+  t->offcpu_ns.store(t->offcpu_ns.load(std::memory_order_relaxed) + t->picked_ns - t->parked_ns,
+                    std::memory_order_relaxed);
   ++t->dispatches;
   // Whatever IPI was in flight is superseded: the pick that dispatched this
   // task saw the runqueue as the sender left it.
@@ -1299,12 +1300,16 @@ struct ComputeClock {
 // read again.
 ComputeClock compute_clock(const Task* t, const detail::Vcpu* v) noexcept {
   for (;;) {
-    std::atomic_signal_fence(std::memory_order_seq_cst);  // offcpu_ns moves in handlers
-    const int64_t off = t->offcpu_ns;
+    // The fences keep the three reads in this order against this thread's
+    // signal handlers, whatever the compiler can see of now_ns().
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    const int64_t off = t->offcpu_ns.load(std::memory_order_relaxed);
     const int64_t handler = v->handler_ns.load(std::memory_order_relaxed);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     const int64_t now = sys::now_ns();
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (t->offcpu_ns == off && v->handler_ns.load(std::memory_order_relaxed) == handler) {
+    if (t->offcpu_ns.load(std::memory_order_relaxed) == off &&
+        v->handler_ns.load(std::memory_order_relaxed) == handler) {
       return {now, off, handler};
     }
   }
