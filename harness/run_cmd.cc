@@ -31,6 +31,7 @@
 
 #include "commands.h"
 #include "pb/atomic_file.h"
+#include "cpu_guard.h"
 #include "pb/cpu_claim.h"
 #include "pb/executive/executive.h"
 #include "pb/executive/policy.h"
@@ -288,22 +289,9 @@ int run_main(const std::vector<std::string>& args) {
   std::vector<int> host_cpus;
   std::vector<std::string> shared_notes;
   if (config.clock == "real") {
-    const exec::CpuPlan cp = exec::plan_host_cpus(config.vcpus, false);
-    host_cpus = cp.vcpu_cpus;  // (a plan error fails every cell, with its message)
-    ClaimResult r = claim_cpus(host_cpus, "preemptbench run --label " + parsed.label);
-    if (!r.error.empty()) std::fprintf(stderr, "note: %s: not claimed\n", r.error.c_str());
-    for (const std::string& b : r.busy) {
-      if (!parsed.allow_shared_cpu) {
-        throw harness::UsageError(fmt::format(
-            "{} is held by another measurement: two measurements on one CPU disturb each "
-            "other's latencies. Wait for it to end, or give --allow-shared-cpu to run anyway",
-            b));
-      }
-      shared_notes.push_back("shared CPU (--allow-shared-cpu): " + b +
-                             " is held by another measurement");
-    }
-    claim = std::move(r.claim);
-    for (const std::string& n : shared_notes) std::fprintf(stderr, "warning: %s\n", n.c_str());
+    host_cpus = exec::plan_host_cpus(config.vcpus, false).vcpu_cpus;
+    claim = harness::claim_measuring_cpus(config.vcpus, "preemptbench run --label " + parsed.label,
+                                          parsed.allow_shared_cpu, &shared_notes);
   }
 
   install_stop_signal_handlers();

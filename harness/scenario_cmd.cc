@@ -14,8 +14,11 @@
 #include <boost/program_options.hpp>
 
 #include "commands.h"
+#include "cpu_guard.h"
 #include "pb/atomic_file.h"
+#include "pb/executive/executive.h"
 #include "pb/scenarios/scenario.h"
+#include "run_options.h"
 
 namespace pb::cli {
 namespace {
@@ -52,7 +55,7 @@ int scenario_main(const std::vector<std::string>& args) {
   po::options_description desc(
       "usage: preemptbench scenario NAME [--model M] [--clock real|simulated] [--set key=value "
       "...]\n"
-      "                             [--json FILE] [--seed N]\n"
+      "                             [--json FILE] [--seed N] [--allow-shared-cpu]\n"
       "       preemptbench scenario --list\n\n"
       "Runs one scenario and prints its measured outcome beside the expectation computed\n"
       "from its parameters (response-time analysis or the kernel's rule). Exit code 0\n"
@@ -69,6 +72,7 @@ int scenario_main(const std::vector<std::string>& args) {
        "also write the result as JSON to FILE ('-': stdout only)")       //
       ("seed", po::value(&seed), "seed of a simulated run (default 1)")  //
       ("list", "list the scenarios, their parameters and defaults")      //
+      ("allow-shared-cpu", "real clock: measure even when another of our measurements holds the CPU")  //
       ("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("name", po::value(&name));
@@ -105,6 +109,19 @@ int scenario_main(const std::vector<std::string>& args) {
     if (check_writable(json_path, &error) < 0) return fail_usage("--json: " + error);
   }
 
+  // The real clock measures on the vCPU's host CPU: not beside another of our
+  // measurements (harness/cpu_guard.h).
+  CpuClaim claim;
+  std::vector<std::string> shared_notes;
+  if (*clock == scenarios::Clock::kReal) {
+    try {
+      claim = harness::claim_measuring_cpus(exec::Config{}.vcpus, "preemptbench scenario " + name,
+                                            vm.count("allow-shared-cpu") != 0, &shared_notes);
+    } catch (const harness::UsageError& e) {
+      return fail_usage(e.what());
+    }
+  }
+
   scenarios::ScenarioResult r;
   try {
     scenarios::ScenarioOptions opt;
@@ -116,6 +133,7 @@ int scenario_main(const std::vector<std::string>& args) {
     std::fprintf(stderr, "preemptbench scenario: cannot run: %s\n", e.what());
     return kExitFailed;
   }
+  r.notes.insert(r.notes.end(), shared_notes.begin(), shared_notes.end());
   const std::string json = scenarios::to_json(r).dump(2) + "\n";
   if (json_path == "-") {
     std::cout << json;

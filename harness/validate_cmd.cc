@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "commands.h"
+#include "cpu_guard.h"
 #include "pb/atomic_file.h"
 #include "pb/sysinfo.h"
 #include "pb/utc.h"
@@ -128,7 +129,8 @@ int validate_main(const std::vector<std::string>& args) {
       "usage: preemptbench validate [--models LIST] [--sections LIST] [--clock real|simulated]\n"
       "                             [--duration D] [--load L] [--statistic p50|p90|p99|max]\n"
       "                             [--tolerance 10%] [--floor-us 50] [--workload NAME|FILE]\n"
-      "                             [--set key=value ...] [--seed N] [--json FILE]\n\n"
+      "                             [--set key=value ...] [--seed N] [--json FILE]\n"
+      "                             [--allow-shared-cpu]\n\n"
       "For every model and non-preemptible section length, the model-induced delay of the\n"
       "workload's measuring task (its wakeup's reschedule request -> dispatch) in simulated time beside\n"
       "the analysis (NONE, VOLUNTARY: the section; FULL, LAZY, RT: 0) and, on the real clock,\n"
@@ -149,6 +151,7 @@ int validate_main(const std::vector<std::string>& args) {
       ("set", po::value(&c.sets), "key=value for the workload's other parameters (repeatable)")  //
       ("seed", po::value(&c.seed), "seed (default 1)")                                 //
       ("json", po::value(&json_path), "also write the result to FILE (preemptbench.validate/1)")  //
+      ("allow-shared-cpu", "measure even when another of our measurements holds the CPU")  //
       ("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -199,6 +202,19 @@ int validate_main(const std::vector<std::string>& args) {
   }
   c.cond_resched_us = param_int(workloads.front(), "cond_resched_us", 0);
 
+  // The real clock measures on the vCPU's host CPU: not beside another of our
+  // measurements (harness/cpu_guard.h).
+  CpuClaim claim;
+  std::vector<std::string> shared_notes;
+  if (c.clock == "real") {
+    try {
+      claim = harness::claim_measuring_cpus(wl::RunOptions{}.vcpus, "preemptbench validate", vm.count("allow-shared-cpu") != 0,
+                                            &shared_notes);
+    } catch (const harness::UsageError& e) {
+      return fail_usage(e.what());
+    }
+  }
+
   scenarios::ValidateResult r;
   r.config = c;
   r.started = iso8601_utc(std::time(nullptr));
@@ -235,6 +251,7 @@ int validate_main(const std::vector<std::string>& args) {
         }
         if (!real_cell.error.empty() || real_cell.watchdog_tripped) cell_failed = true;
         if (!real_cell.host_fifo) row.notes.push_back("real: without host SCHED_FIFO (not root?)");
+        for (const std::string& n : shared_notes) row.notes.push_back("real: " + n);
       }
       scenarios::judge(c, &row);
       r.rows.push_back(std::move(row));

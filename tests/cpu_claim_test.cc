@@ -142,4 +142,27 @@ TEST_F(CpuClaimTest, ToolsRefuseAHeldCpu) {
   EXPECT_NE(c.err.find("is held by another measurement"), std::string::npos) << c.err;
 }
 
+// validate and scenario measure on the real clock too: they refuse a held
+// CPU the same way, before measuring.
+TEST_F(CpuClaimTest, ValidateAndScenarioRefuseAHeldCpu) {
+  const pb::exec::CpuPlan plan = pb::exec::plan_host_cpus(1, false);
+  if (!plan.error.empty() || plan.vcpu_cpus.empty()) GTEST_SKIP() << "no CPU for a vCPU here";
+  const int cpu = plan.vcpu_cpus[0];
+  const pb::ClaimResult held = pb::claim_cpus({cpu}, "the other measurement");
+  ASSERT_TRUE(held.busy.empty());
+  const std::string holder =
+      "host CPU " + std::to_string(cpu) + " (pid " + std::to_string(::getpid()) +
+      ": the other measurement) is held by another measurement";
+  const auto v = run_tool("preemptbench", {"validate", "--clock", "real", "--models", "none",
+                                           "--sections", "100", "--duration", "0.05"});
+  EXPECT_EQ(v.exit_code, 2) << v.err;
+  EXPECT_NE(v.err.find(holder), std::string::npos) << v.err;
+  EXPECT_NE(v.err.find("--allow-shared-cpu"), std::string::npos) << v.err;
+  EXPECT_EQ(v.out.find("| none"), std::string::npos) << "measured anyway:\n" << v.out;
+
+  const auto s = run_tool("preemptbench", {"scenario", "pathfinder", "--clock", "real"});
+  EXPECT_EQ(s.exit_code, 2) << s.err;
+  EXPECT_NE(s.err.find(holder), std::string::npos) << s.err;
+}
+
 }  // namespace
