@@ -36,6 +36,7 @@ int compare_main(const std::vector<std::string>& args) {
   po::options_description desc(
       "usage: preemptbench compare BASELINE CANDIDATE [--metric p99,max,throughput]\n"
       "                            [--max-regression 10%] [--test auto|rank|welch] [--alpha 0.05]\n"
+      "                            [--correction holm|none]\n"
       "                            [--out FILE] [--allow-missing] [--allow-partial]\n"
       "                            [--allow-different-params] [--allow-different-duration]\n\n"
       "BASELINE and CANDIDATE are result files or directories (any format `report`\n"
@@ -46,7 +47,9 @@ int compare_main(const std::vector<std::string>& args) {
       "the rounds (medians) where each side has >= 4 rounds (fewer cannot reach\n"
       "p < 0.05), Welch's t-test (means) below that; --test rank or welch forces one.\n"
       "With one round, the threshold alone decides. The output says how many rounds\n"
-      "the observed noise needs.\n\n"
+      "the observed noise needs. One test runs per cell and metric; by default their\n"
+      "p-values are adjusted by Holm's method, so that the chance of any false alarm\n"
+      "in the whole comparison stays at or below alpha.\n\n"
       "Fails closed: a baseline cell the candidate lacks, a candidate cell cut short by a\n"
       "signal, or matched cells run with different workload parameters (--set) or\n"
       "durations fail the comparison unless accepted with the --allow-* options. Rounds\n"
@@ -59,11 +62,15 @@ int compare_main(const std::vector<std::string>& args) {
        "metrics, comma-separated: min, p50, p90, p99, p99.9, p99.99, max, mean, missed, "
        "throughput (default p99,max,throughput; those a result lacks are skipped)")  //
       ("max-regression", po::value<std::string>(),
-       "allowed worsening: 10% (default), or per metric: p99=5%,max=20%,10%")            //
+       "allowed worsening: 10% (default), or per metric: p99=5%,max=20%,10%")  //
       ("test", po::value<std::string>(),
        "auto (the default: rank with >= 4 rounds per side, else welch), rank (Mann-Whitney U "
-       "on the rounds) or welch (Welch's t-test on the rounds' means)")                                                                //
-      ("alpha", po::value<double>(), "significance level of the test (default 0.05)")  //
+       "on the rounds) or welch (Welch's t-test on the rounds' means)")  //
+      ("alpha", po::value<double>(),
+       "significance level of the whole comparison (default 0.05)")  //
+      ("correction", po::value<std::string>(),
+       "holm (the default: Holm's adjustment over all the comparison's tests) or none (each "
+       "test at alpha alone)")                                                           //
       ("out", po::value<std::string>(), "also write the comparison (Markdown) to FILE")  //
       ("allow-missing", "accept baseline cells the candidate lacks")                     //
       ("allow-partial", "accept candidate cells cut short by a signal")                  //
@@ -101,6 +108,10 @@ int compare_main(const std::vector<std::string>& args) {
     return usage_error(error);
   }
   if (vm.count("test") && !report::parse_test(vm["test"].as<std::string>(), &options, &error)) {
+    return usage_error(error);
+  }
+  if (vm.count("correction") &&
+      !report::parse_correction(vm["correction"].as<std::string>(), &options, &error)) {
     return usage_error(error);
   }
   if (vm.count("alpha")) {

@@ -146,6 +146,14 @@ CompareOptions welch() {
   return o;
 }
 
+// The defaults on p99 alone: one test per cell, so a one-cell comparison has
+// nothing for Holm's correction to adjust.
+CompareOptions p99_only() {
+  CompareOptions o;
+  o.metrics = {Metric::kP99};
+  return o;
+}
+
 TEST(CompareVerdicts, RegressionBeyondNoise) {
   Comparison c;
   std::string error;
@@ -175,17 +183,17 @@ TEST(CompareVerdicts, NoisyChangeIsNotARegression) {
 
 // The default test with >= 4 rounds per side: medians and Mann-Whitney U.
 TEST(CompareVerdicts, RankTestOnMedians) {
-  CompareOptions o;
+  CompareOptions o = p99_only();
   ASSERT_EQ(o.test, CompareTest::kAuto);
   Comparison c;
   std::string error;
   // Four rounds each, every candidate round worse: p = 2 / C(8, 4) = 0.029.
-  ASSERT_TRUE(compare(rounds({10000, 10100, 9900, 10050}), rounds({13000, 13100, 12900, 60000}),
-                      o, &c, &error));
+  ASSERT_TRUE(compare(rounds({10000, 10100, 9900, 10050}), rounds({13000, 13100, 12900, 60000}), o,
+                      &c, &error));
   const auto& p99 = only(c, Metric::kP99);
   EXPECT_EQ(p99.test, CompareTest::kRank);
   EXPECT_EQ(p99.verdict, Verdict::kRegressed);
-  EXPECT_NEAR(p99.baseline_centre, 10025, 30);  // the histogram's resolution
+  EXPECT_NEAR(p99.baseline_centre, 10025, 30);   // the histogram's resolution
   EXPECT_NEAR(p99.candidate_centre, 13050, 30);  // the 60 us outlier does not move it
   ASSERT_TRUE(p99.p_value.has_value());
   EXPECT_NEAR(*p99.p_value, 2.0 / 70, 1e-12);
@@ -193,12 +201,19 @@ TEST(CompareVerdicts, RankTestOnMedians) {
   EXPECT_TRUE(c.regressed());
   // One spoiled baseline round out of four: the medians barely move, and a
   // mean-based test would have called the same data a 1.3x improvement.
-  ASSERT_TRUE(compare(rounds({10000, 10100, 60000, 10050}), rounds({10020, 10080, 9990, 10060}),
-                      o, &c, &error));
+  ASSERT_TRUE(compare(rounds({10000, 10100, 60000, 10050}), rounds({10020, 10080, 9990, 10060}), o,
+                      &c, &error));
   EXPECT_EQ(only(c, Metric::kP99).verdict, Verdict::kOk);
   ASSERT_TRUE(compare(rounds({10000, 10100, 60000, 10050}), rounds({10020, 10080, 9990, 10060}),
                       welch(), &c, &error));
   EXPECT_LT(*only(c, Metric::kP99).change_pct, -50);
+  // With the default three metrics there are three tests, each at 0.05 / 3
+  // for the choice: four rounds (smallest p 0.029) cannot reach it, so the
+  // default takes Welch's test.
+  ASSERT_TRUE(compare(rounds({10000, 10100, 9900, 10050}), rounds({13000, 13100, 12900, 60000}),
+                      CompareOptions{}, &c, &error));
+  EXPECT_EQ(c.tests, 3u);
+  EXPECT_EQ(only(c, Metric::kP99).test, CompareTest::kWelch);
 }
 
 TEST(CompareVerdicts, RankTestNeedsFourRoundsPerSide) {
@@ -230,20 +245,125 @@ TEST(CompareVerdicts, RoundsNeededGrowWithNoise) {
   std::string error;
   const auto base_q = rounds({10000, 10100, 9900, 10050, 9950});
   const auto base_n = rounds({10000, 12000, 8000, 11000, 9000});
-  ASSERT_TRUE(compare(base_q, base_q, welch(), &quiet, &error));
-  ASSERT_TRUE(compare(base_n, base_n, welch(), &noisy, &error));
+  CompareOptions welch1 = welch();
+  welch1.metrics = {Metric::kP99};  // one test: alpha 0.05 itself
+  ASSERT_TRUE(compare(base_q, base_q, welch1, &quiet, &error));
+  ASSERT_TRUE(compare(base_n, base_n, welch1, &noisy, &error));
   const auto nq = only(quiet, Metric::kP99).rounds_needed;
   const auto nn = only(noisy, Metric::kP99).rounds_needed;
   ASSERT_TRUE(nq && nn);
   // sd 79 ns vs 1581 ns, 10 % of 10 us to detect: 2 (1.96 + 1.28)^2 (sd/1000)^2.
   EXPECT_EQ(*nq, 2u);
   EXPECT_EQ(*nn, 53u);
+  // Three tests (the default metrics) under Holm's correction: the rounds
+  // needed are for the first step's level, 0.05 / 3 (z 2.39 instead of 1.96).
+  CompareOptions welch3 = welch();
+  ASSERT_TRUE(compare(base_n, base_n, welch3, &noisy, &error));
+  EXPECT_EQ(noisy.tests, 3u);
+  EXPECT_EQ(*only(noisy, Metric::kP99).rounds_needed, 68u);
+  welch3.family_wise = false;
+  ASSERT_TRUE(compare(base_n, base_n, welch3, &noisy, &error));
+  EXPECT_EQ(*only(noisy, Metric::kP99).rounds_needed, 53u);
   // The rank test: robust spread, 3/pi efficiency, at least 4.
-  ASSERT_TRUE(compare(base_q, base_q, {}, &quiet, &error));
+  ASSERT_TRUE(compare(base_q, base_q, p99_only(), &quiet, &error));
   EXPECT_EQ(*only(quiet, Metric::kP99).rounds_needed, 4u);
   // No noise estimate from one round.
   ASSERT_TRUE(compare(rounds({10000}), rounds({10000}), {}, &quiet, &error));
   EXPECT_FALSE(only(quiet, Metric::kP99).rounds_needed.has_value());
+}
+
+// Cells of several models, one round per p99 value.
+std::vector<Record> cells(
+    const std::vector<std::pair<std::string, std::vector<double>>>& per_model) {
+  std::vector<Record> out;
+  for (const auto& [model, p99] : per_model) {
+    for (size_t i = 0; i < p99.size(); ++i)
+      out.push_back(round(model, p99[i], 1000, static_cast<int>(i)));
+  }
+  return out;
+}
+
+const MetricComparison& p99_of(const Comparison& c, const std::string& model) {
+  for (const auto& cell : c.cells) {
+    if (cell.model == model) return cell.metrics.at(0);
+  }
+  static MetricComparison none;
+  ADD_FAILURE() << "no cell " << model;
+  return none;
+}
+
+// Three cells, each 4 rounds against 4 with every candidate round worse:
+// alone, each is a regression (p = 2/70 = 0.029 < 0.05). Together they are
+// three tests, and a gate that fails when any fires must keep its false
+// alarms for all three at alpha: Holm multiplies the smallest p by 3.
+TEST(CompareFamily, HolmKeepsTheWholeComparisonAtAlpha) {
+  const auto base = cells({{"none", {10000, 10100, 9900, 10050}},
+                           {"full", {20000, 20100, 19900, 20050}},
+                           {"rt", {30000, 30100, 29900, 30050}}});
+  const auto cand = cells({{"none", {13000, 13100, 12900, 13050}},
+                           {"full", {26000, 26100, 25900, 26050}},
+                           {"rt", {39000, 39100, 38900, 39050}}});
+  CompareOptions o = p99_only();
+  o.test = CompareTest::kRank;
+  Comparison c;
+  std::string error;
+  ASSERT_TRUE(compare(base, cand, o, &c, &error)) << error;
+  EXPECT_EQ(c.tests, 3u);
+  for (const char* m : {"none", "full", "rt"}) {
+    const auto& mc = p99_of(c, m);
+    EXPECT_NEAR(*mc.p_value, 2.0 / 70, 1e-12) << m;
+    EXPECT_NEAR(*mc.p_adjusted, 3 * 2.0 / 70, 1e-12) << m;
+    EXPECT_EQ(mc.verdict, Verdict::kNoise) << m;
+    EXPECT_NE(mc.why.find("Holm-adjusted over 3 tests"), std::string::npos) << mc.why;
+  }
+  EXPECT_FALSE(c.failed());
+  EXPECT_NE(format_comparison(c).find("Holm's adjustment over its 3 tests"), std::string::npos)
+      << format_comparison(c);
+  // --correction none: each test alone at 0.05, three regressions.
+  o.family_wise = false;
+  ASSERT_TRUE(compare(base, cand, o, &c, &error)) << error;
+  for (const char* m : {"none", "full", "rt"})
+    EXPECT_EQ(p99_of(c, m).verdict, Verdict::kRegressed) << m;
+  EXPECT_TRUE(c.failed());
+}
+
+// Holm's step-down values: sorted p_(1) <= p_(2) <= p_(3) become 3 p_(1),
+// max(that, 2 p_(2)), max(that, p_(3)); a clear regression stays one.
+TEST(CompareFamily, HolmStepDownValues) {
+  const auto base = cells({{"none", {10000, 10100, 9900, 10050, 9950, 10020, 10080, 9970}},
+                           {"full", {20000, 20100, 19900, 20050}},
+                           {"rt", {30000, 30100, 29900, 30050}}});
+  const auto cand = cells({{"none", {13000, 13100, 12900, 13050, 12950, 13020, 13080, 12970}},
+                           {"full", {26000, 26100, 25900, 26050}},
+                           {"rt", {30010, 30110, 29910, 29990}}});
+  CompareOptions o = p99_only();
+  o.test = CompareTest::kRank;
+  Comparison c;
+  std::string error;
+  ASSERT_TRUE(compare(base, cand, o, &c, &error)) << error;
+  const double p_none = 2.0 / 12870;  // 8 vs 8, separated: 2 / C(16, 8)
+  const double p_full = 2.0 / 70;
+  const double p_rt = *p99_of(c, "rt").p_value;
+  ASSERT_GT(p_rt, p_full);
+  EXPECT_NEAR(*p99_of(c, "none").p_value, p_none, 1e-12);
+  EXPECT_NEAR(*p99_of(c, "none").p_adjusted, 3 * p_none, 1e-12);
+  EXPECT_NEAR(*p99_of(c, "full").p_adjusted, 2 * p_full, 1e-12);
+  EXPECT_NEAR(*p99_of(c, "rt").p_adjusted, std::min(1.0, std::max(2 * p_full, p_rt)), 1e-12);
+  EXPECT_EQ(p99_of(c, "none").verdict, Verdict::kRegressed);
+  EXPECT_EQ(p99_of(c, "full").verdict, Verdict::kNoise);
+  EXPECT_EQ(p99_of(c, "rt").verdict, Verdict::kOk);
+}
+
+TEST(CompareFamily, ParseCorrection) {
+  CompareOptions o;
+  std::string error;
+  EXPECT_TRUE(o.family_wise);
+  EXPECT_TRUE(parse_correction("none", &o, &error));
+  EXPECT_FALSE(o.family_wise);
+  EXPECT_TRUE(parse_correction("holm", &o, &error));
+  EXPECT_TRUE(o.family_wise);
+  EXPECT_FALSE(parse_correction("bonferroni", &o, &error));
+  EXPECT_NE(error.find("holm or none"), std::string::npos) << error;
 }
 
 TEST(CompareVerdicts, ParseTest) {

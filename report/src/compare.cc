@@ -97,19 +97,28 @@ double robust_sd(const std::vector<double>& v) {
 
 constexpr double kPower = 0.9;
 
-MetricComparison compare_metric(Metric metric, const std::vector<const Record*>& base,
+// The per-round values of one metric on one side (rounds without it left out).
+std::vector<double> values_of_metric(const std::vector<const Record*>& rounds, Metric metric) {
+  std::vector<double> out;
+  for (const Record* m : rounds) {
+    if (const auto v = metric_value(*m, metric)) out.push_back(*v);
+  }
+  return out;
+}
+
+// Everything about one metric of one cell but the verdict: the values, the
+// test (kAuto chooses at `alpha`), the centres, the change, the p-value and
+// the rounds needed at `alpha`. The caller passes alpha / tests when the
+// comparison corrects for its number of tests. Welch's confidence interval
+// is at 1 - ci_alpha.
+MetricComparison measure_metric(Metric metric, const std::vector<const Record*>& base,
                                 const std::vector<const Record*>& cand, double threshold,
-                                const CompareOptions& options) {
-  const double alpha = options.alpha;
+                                CompareTest test, double alpha, double ci_alpha) {
   MetricComparison mc;
   mc.metric = metric;
   mc.threshold_pct = threshold;
-  for (const Record* m : base) {
-    if (const auto v = metric_value(*m, metric)) mc.baseline.push_back(*v);
-  }
-  for (const Record* m : cand) {
-    if (const auto v = metric_value(*m, metric)) mc.candidate.push_back(*v);
-  }
+  mc.baseline = values_of_metric(base, metric);
+  mc.candidate = values_of_metric(cand, metric);
   if (mc.baseline.empty() || mc.candidate.empty()) {
     mc.verdict = Verdict::kNoData;
     mc.why = mc.baseline.empty() && mc.candidate.empty() ? "n/a on both sides"
@@ -118,7 +127,7 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
     return mc;
   }
   const size_t nb = mc.baseline.size(), nc = mc.candidate.size();
-  mc.test = options.test;
+  mc.test = test;
   if (mc.test == CompareTest::kAuto) {
     mc.test = mann_whitney_min_p(nb, nc) < alpha ? CompareTest::kRank : CompareTest::kWelch;
   }
@@ -131,20 +140,15 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
   } else {
     mc.change_pct = (c - b) / std::fabs(b) * 100.0;
   }
-  const double sign = higher_is_better(metric) ? -1 : 1;
-  const double worse = sign * *mc.change_pct;  // > 0: worse
-
-  const bool rounds = nb >= 2 && nc >= 2;
   // With rounds on both sides: the p-value, and the rounds needed from the
   // noise both sides show.
-  double min_p = 0;  // the smallest p this test can reach with these rounds
-  if (rounds) {
+  if (nb >= 2 && nc >= 2) {
     const double delta = threshold / 100 * std::fabs(b);
     if (rank) {
       const auto u = mann_whitney(mc.baseline, mc.candidate);
       if (u) {
         mc.p_value = u->p_value;
-        min_p = u->min_p_value;
+        mc.min_p = u->min_p_value;
       }
       const double sd = std::max(robust_sd(mc.baseline), robust_sd(mc.candidate));
       // The U test's efficiency relative to the t-test on normal data is
@@ -157,7 +161,7 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
         mc.rounds_needed = k;
       }
     } else {
-      const auto w = welch_test(mc.baseline, mc.candidate, 1 - alpha);
+      const auto w = welch_test(mc.baseline, mc.candidate, 1 - ci_alpha);
       if (w) {
         mc.p_value = w->p_value;
         if (b != 0) {
@@ -170,9 +174,26 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
       mc.rounds_needed = rounds_for(std::sqrt((vb + vc) / 2), delta, alpha, kPower);
     }
   }
-  const bool tested = mc.p_value.has_value();
-  const bool significant = tested && *mc.p_value < alpha;
-  const std::string p_text = tested ? fmt::format("p={:.3g}", *mc.p_value) : "";
+  return mc;
+}
+
+// The verdict of a measured metric (measure_metric()), from its change, its
+// threshold and mc.p_adjusted against `alpha`. `tests`: the comparison's
+// number of tests (the adjusted p is named when it differs from p).
+void decide(MetricComparison& mc, double alpha, size_t tests) {
+  if (mc.verdict == Verdict::kNoData) return;
+  const double threshold = mc.threshold_pct;
+  const double worse = (higher_is_better(mc.metric) ? -1 : 1) * *mc.change_pct;  // > 0: worse
+  const size_t nb = mc.baseline.size(), nc = mc.candidate.size();
+  const bool rounds = nb >= 2 && nc >= 2;
+  const bool tested = mc.p_adjusted.has_value();
+  const bool significant = tested && *mc.p_adjusted < alpha;
+  std::string p_text;
+  if (tested) {
+    p_text = fmt::format("p={:.3g}", *mc.p_value);
+    if (*mc.p_adjusted != *mc.p_value)
+      p_text += fmt::format(", Holm-adjusted over {} tests {:.3g}", tests, *mc.p_adjusted);
+  }
   if (worse > threshold) {
     if (!rounds) {
       mc.verdict = Verdict::kRegressed;
@@ -182,10 +203,12 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
       mc.why = fmt::format("{} < {:g}", p_text, alpha);
     } else {
       mc.verdict = Verdict::kNoise;
-      mc.why = min_p >= alpha ? fmt::format("{} rounds per side cannot reach p < {:g} with "
-                                            "the rank test (4 can)",
-                                            std::min(nb, nc), alpha)
-                              : fmt::format("{}: within run-to-run noise", p_text);
+      if (mc.test == CompareTest::kRank && mc.min_p >= alpha) {
+        mc.why = fmt::format("{} rounds per side cannot reach p < {:g} with the rank test (4 can)",
+                             std::min(nb, nc), alpha);
+      } else {
+        mc.why = fmt::format("{}: within run-to-run noise", p_text);
+      }
     }
   } else if (worse < -threshold) {
     if (!rounds || significant) {
@@ -199,7 +222,23 @@ MetricComparison compare_metric(Metric metric, const std::vector<const Record*>&
     mc.verdict = Verdict::kOk;
     mc.why = p_text;
   }
-  return mc;
+}
+
+// Holm's step-down adjustment of the tested metrics' p-values (each
+// p_adjusted set; untested ones keep none): the i-th smallest of m p-values
+// becomes max over j <= i of min(1, (m - j + 1) p_(j)), so that comparing the
+// adjusted p with alpha is Holm's procedure at family-wise level alpha.
+void holm_adjust(std::vector<MetricComparison*>& tested) {
+  std::stable_sort(tested.begin(), tested.end(),
+                   [](const MetricComparison* a, const MetricComparison* b) {
+                     return *a->p_value < *b->p_value;
+                   });
+  const size_t m = tested.size();
+  double running = 0;
+  for (size_t i = 0; i < m; ++i) {
+    running = std::max(running, std::min(1.0, static_cast<double>(m - i) * *tested[i]->p_value));
+    tested[i]->p_adjusted = running;
+  }
 }
 
 // --- completeness and matching (fail closed) ------------------------------------------
@@ -412,6 +451,18 @@ bool parse_test(const std::string& text, CompareOptions* options, std::string* e
   return true;
 }
 
+bool parse_correction(const std::string& text, CompareOptions* options, std::string* error) {
+  if (text == "holm") {
+    options->family_wise = true;
+  } else if (text == "none") {
+    options->family_wise = false;
+  } else {
+    if (error != nullptr) *error = fmt::format("--correction: \"{}\" is not holm or none", text);
+    return false;
+  }
+  return true;
+}
+
 bool parse_metrics(const std::string& text, CompareOptions* options, std::string* error) {
   std::vector<Metric> metrics;
   for (const std::string& item : split(text, ',')) {
@@ -479,6 +530,20 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
   drop_copies(base, "baseline", cmp.notes);
   drop_copies(cand, "candidate", cmp.notes);
 
+  // The family: one test per matched cell and metric with >= 2 rounds a side.
+  size_t tests = 0;
+  for (const auto& [key, bms] : base) {
+    const auto it = cand.find(key);
+    if (it == cand.end()) continue;
+    for (const Metric metric : options.metrics) {
+      if (values_of_metric(bms, metric).size() >= 2 &&
+          values_of_metric(it->second, metric).size() >= 2)
+        ++tests;
+    }
+  }
+  const double alpha_each =
+      options.family_wise && tests > 1 ? options.alpha / static_cast<double>(tests) : options.alpha;
+
   std::map<Metric, bool> has_data;
   for (const auto& [key, bms] : base) {
     CellComparison cc;
@@ -519,7 +584,8 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
       const auto t = options.per_metric_pct.find(metric);
       const double threshold =
           t != options.per_metric_pct.end() ? t->second : options.max_regression_pct;
-      MetricComparison mc = compare_metric(metric, bms, cms, threshold, options);
+      MetricComparison mc =
+          measure_metric(metric, bms, cms, threshold, options.test, alpha_each, options.alpha);
       if (mc.verdict != Verdict::kNoData) has_data[metric] = true;
       cc.metrics.push_back(std::move(mc));
     }
@@ -535,6 +601,19 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
     cmp.only_in_candidate.push_back(cell_name(cc));
   }
   check_completeness(candidate, options, cmp);
+  std::vector<MetricComparison*> tested;
+  for (CellComparison& cc : cmp.cells) {
+    for (MetricComparison& mc : cc.metrics) {
+      if (!mc.p_value) continue;
+      mc.p_adjusted = mc.p_value;
+      tested.push_back(&mc);
+    }
+  }
+  cmp.tests = tested.size();
+  if (options.family_wise) holm_adjust(tested);
+  for (CellComparison& cc : cmp.cells) {
+    for (MetricComparison& mc : cc.metrics) decide(mc, options.alpha, cmp.tests);
+  }
   if (cmp.cells.empty()) {
     if (error != nullptr) {
       *error =

@@ -67,11 +67,11 @@ std::string format_comparison(const Comparison& c) {
             fmt::format("[{}, {}]", format_change(m.ci_low_pct), format_change(m.ci_high_pct));
       }
       o << "| " << name << " | " << metric << " | " << value_text(m.metric, m.baseline_centre)
-        << " | " << value_text(m.metric, m.candidate_centre) << " | "
-        << format_change(m.change_pct) << " | ";
+        << " | " << value_text(m.metric, m.candidate_centre) << " | " << format_change(m.change_pct)
+        << " | ";
       if (welch) o << ci_text << " | ";
-      o << rounds << " | " << (m.rounds_needed ? fmt::format("{}", *m.rounds_needed) : "")
-        << " | " << to_string(m.verdict) << " | " << md(m.why) << " |\n";
+      o << rounds << " | " << (m.rounds_needed ? fmt::format("{}", *m.rounds_needed) : "") << " | "
+        << to_string(m.verdict) << " | " << md(m.why) << " |\n";
     }
   }
   o << '\n';
@@ -87,8 +87,8 @@ std::string format_comparison(const Comparison& c) {
     for (const MetricComparison& m : cell.metrics) {
       if (m.rounds_needed && *m.rounds_needed > needed) {
         needed = *m.rounds_needed;
-        needed_by = fmt::format("{} {} ({:g}%)", cell_name(cell), metric_name(m.metric),
-                                m.threshold_pct);
+        needed_by =
+            fmt::format("{} {} ({:g}%)", cell_name(cell), metric_name(m.metric), m.threshold_pct);
       }
     }
     have = std::min({have, cell.baseline_rounds, cell.candidate_rounds});
@@ -97,7 +97,13 @@ std::string format_comparison(const Comparison& c) {
   if (rank) o << "Mann-Whitney U on the rounds (medians)";
   if (rank && welch) o << " where each side has the rounds for it, else ";
   if (welch) o << "Welch's t on the rounds (means)";
-  o << ", alpha " << fmt::format("{:g}", c.options.alpha) << '\n';
+  o << ", alpha " << fmt::format("{:g}", c.options.alpha);
+  if (c.tests > 1 && c.options.family_wise) {
+    o << fmt::format(" for the whole comparison: Holm's adjustment over its {} tests", c.tests);
+  } else if (c.tests > 1) {
+    o << fmt::format(" per test, {} tests (--correction none)", c.tests);
+  }
+  o << '\n';
   if (needed > 0) {
     o << fmt::format(
         "rounds needed: {} per side to detect the threshold with 90% probability at the noise "

@@ -25,6 +25,16 @@
 //   either side there is no noise estimate and the threshold alone decides.
 //   scripts/bench-gate measures both tests' false-alarm and detection rates
 //   on a machine; results/vm/gate.md holds this VM's, which chose the default.
+// Many tests, one gate: a comparison runs one test per cell and metric, and
+// fails when any of them finds a regression, so at a fixed alpha per test a
+// suite of 30 cells x 3 metrics would cry wolf on most A/A runs. By default
+// (--correction holm) the p-values of all tests are adjusted by Holm's
+// step-down method, which keeps the chance of any false alarm in the whole
+// comparison at or below alpha for any dependence between the tests (Holm,
+// "A simple sequentially rejective multiple test procedure", Scand. J.
+// Statist. 6, 1979); a regression needs its adjusted p below alpha. The test
+// choice and the rounds needed use alpha / tests, the first step's level.
+// With --metric p99 on one cell there is one test and nothing changes.
 // Rounds needed: per side, for the threshold to be detected with 90 %
 // probability at alpha given the noise the rounds show (normal
 // approximation; for rank, the robust spread 1.4826 x MAD and the U test's
@@ -63,6 +73,9 @@ struct CompareOptions {
   std::map<Metric, double> per_metric_pct;  // ...unless given here
   double alpha = 0.05;
   CompareTest test = CompareTest::kAuto;
+  // Holm's correction over every test of the comparison (--correction holm,
+  // the default); false: each test at alpha alone (--correction none).
+  bool family_wise = true;
   // compare fails closed: each of these differences makes the comparison
   // fail (exit 1) unless accepted here.
   bool allow_missing = false;             // baseline cells the candidate lacks
@@ -73,6 +86,9 @@ struct CompareOptions {
 
 // Parses "--test auto|rank|welch"; false with a message on anything else.
 bool parse_test(const std::string& text, CompareOptions* options, std::string* error);
+
+// Parses "--correction holm|none"; false with a message on anything else.
+bool parse_correction(const std::string& text, CompareOptions* options, std::string* error);
 
 // Parses "--max-regression": "10%", "10", or "p99=5%,max=20%,10%" (a bare
 // value sets the default). False with a message on anything else.
@@ -95,12 +111,16 @@ std::string_view to_string(Verdict v);
 struct MetricComparison {
   Metric metric = Metric::kP99;
   std::vector<double> baseline, candidate;  // per-round values
-  CompareTest test = CompareTest::kWelch;  // the test used (never kAuto)
+  CompareTest test = CompareTest::kWelch;   // the test used (never kAuto)
   // The centre of each side's rounds: the median (rank) or the mean (welch).
   double baseline_centre = 0, candidate_centre = 0;
   std::optional<double> change_pct;  // signed as the metric (+ = larger), nullopt if n/a
   std::optional<double> ci_low_pct, ci_high_pct;  // CI of the change (welch only)
   std::optional<double> p_value;                  // >= 2 rounds per side (rank: >= 1)
+  // p_value adjusted for the comparison's other tests (Holm; equal to
+  // p_value with one test or --correction none): what the verdict uses.
+  std::optional<double> p_adjusted;
+  double min_p = 0;  // the smallest p the test can reach with these rounds
   // Rounds per side that would detect a change of threshold_pct at this
   // noise (see above); nullopt with fewer than 2 rounds on a side (no noise
   // estimate) or no change to detect.
@@ -125,6 +145,9 @@ struct Comparison {
   std::vector<CellComparison> cells;
   std::vector<std::string> only_in_baseline, only_in_candidate;  // cell names
   std::vector<std::string> notes;
+  // The number of tests run (cells x metrics with rounds on both sides): the
+  // family Holm's correction is over.
+  size_t tests = 0;
   // Why the candidate cannot be trusted against the baseline (missing cells,
   // interrupted cells, cells run with other parameters or durations), each
   // naming the option that accepts it. Any makes the comparison fail.
