@@ -18,7 +18,6 @@
 // *_benchmark.cc, so shared code lives in inline functions.
 #pragma once
 
-#include <benchmark/benchmark.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -32,6 +31,8 @@
 #include <functional>
 #include <string>
 #include <utility>
+
+#include <benchmark/benchmark.h>
 
 #include "pb/histogram.h"
 #include "pb/sys.h"

@@ -98,9 +98,7 @@ void inline_op_benchmark(benchmark::State& state, Model model, int n, Op op,
   for (auto _ : state) {
     Executive ex(c);
     std::atomic<int64_t> elapsed{-1};
-    ex.add_task({.name = "ops",
-                 .policy = Policy::kFair,
-                 .body = [&](TaskApi& api) {
+    ex.add_task({.name = "ops", .policy = Policy::kFair, .body = [&](TaskApi& api) {
                    api.kernel_enter();
                    const int64_t t0 = sys::now_ns();
                    for (int i = 0; i < n; ++i) op(api);
@@ -174,28 +172,28 @@ void dispatch_same_vcpu(benchmark::State& state) {
     std::atomic<int64_t> stamp{0};
     std::atomic<bool> finished{false};
     for (int i = 0; i < n; ++i) {
-      const TaskId id = ex.add_task(
-          {.name = "r" + std::to_string(i),
-           .policy = Policy::kFifo,
-           .priority = 10,
-           .body = [&, i](TaskApi& api) {
-             api.kernel_enter();
-             if (i == 0) api.complete(comp[0]);
-             for (;;) {
-               if (!api.wait_for_completion(comp[static_cast<size_t>(i)])) return;
-               const int64_t now = sys::now_ns();
-               const int64_t s = stamp.load(std::memory_order_relaxed);
-               if (s != 0) hist->record(now - s);
-               if (count.fetch_add(1, std::memory_order_relaxed) >= kDispatchHops) {
-                 finished.store(true, std::memory_order_relaxed);
-                 api.request_stop();
-                 return;
-               }
-               api.complete(comp[static_cast<size_t>((i + 1) % n)]);
-               // Then block in wait_for_completion(): the next task's dispatch.
-               stamp.store(sys::now_ns(), std::memory_order_relaxed);
-             }
-           }});
+      const TaskId id =
+          ex.add_task({.name = "r" + std::to_string(i),
+                       .policy = Policy::kFifo,
+                       .priority = 10,
+                       .body = [&, i](TaskApi& api) {
+                         api.kernel_enter();
+                         if (i == 0) api.complete(comp[0]);
+                         for (;;) {
+                           if (!api.wait_for_completion(comp[static_cast<size_t>(i)])) return;
+                           const int64_t now = sys::now_ns();
+                           const int64_t s = stamp.load(std::memory_order_relaxed);
+                           if (s != 0) hist->record(now - s);
+                           if (count.fetch_add(1, std::memory_order_relaxed) >= kDispatchHops) {
+                             finished.store(true, std::memory_order_relaxed);
+                             api.request_stop();
+                             return;
+                           }
+                           api.complete(comp[static_cast<size_t>((i + 1) % n)]);
+                           // Then block in wait_for_completion(): the next task's dispatch.
+                           stamp.store(sys::now_ns(), std::memory_order_relaxed);
+                         }
+                       }});
       if (id < 0) {
         state.SkipWithError(("add_task: " + ex.error()).c_str());
         return;
@@ -242,10 +240,7 @@ void tick_to_handler(benchmark::State& state) {
   LatencyHistogram h;
   for (auto _ : state) {
     Executive ex(c);
-    ex.add_task({.name = "busy",
-                 .policy = Policy::kFifo,
-                 .priority = 50,
-                 .body = [](TaskApi& api) {
+    ex.add_task({.name = "busy", .policy = Policy::kFifo, .priority = 50, .body = [](TaskApi& api) {
                    api.kernel_enter();
                    api.compute(1'000 * kMs);
                    api.request_stop();
@@ -318,20 +313,18 @@ void remote_wakeup_ipi(benchmark::State& state) {
       state.SkipWithError(("add_task: " + ex.error()).c_str());
       return;
     }
-    ex.add_task({.name = "waker",
-                 .policy = Policy::kFair,
-                 .vcpu = 1,
-                 .body = [&, wakee](TaskApi& api) {
-                   api.kernel_enter();
-                   for (int i = 0; i < kRemoteWakeups && api.running(); ++i) {
-                     api.msleep(1);
-                     stamp.store(sys::now_ns());
-                     api.wake(wakee);
-                   }
-                   done.store(true);
-                   api.msleep(1);
-                   api.wake(wakee);
-                 }});
+    ex.add_task(
+        {.name = "waker", .policy = Policy::kFair, .vcpu = 1, .body = [&, wakee](TaskApi& api) {
+           api.kernel_enter();
+           for (int i = 0; i < kRemoteWakeups && api.running(); ++i) {
+             api.msleep(1);
+             stamp.store(sys::now_ns());
+             api.wake(wakee);
+           }
+           done.store(true);
+           api.msleep(1);
+           api.wake(wakee);
+         }});
     if (ex.start() != 0) {
       state.SkipWithError(("executive start: " + ex.error()).c_str());
       return;
@@ -411,10 +404,7 @@ void rt_mutex_contended_handoff(benchmark::State& state) {
     Completion go;
     Completion back;
     std::atomic<int64_t> stamp{0};
-    ex.add_task({.name = "L",
-                 .policy = Policy::kFifo,
-                 .priority = 10,
-                 .body = [&](TaskApi& api) {
+    ex.add_task({.name = "L", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                    api.kernel_enter();
                    for (int i = 0; i < kHandoffs && api.running(); ++i) {
                      if (!api.rt_mutex_lock(lock)) return;
@@ -425,10 +415,7 @@ void rt_mutex_contended_handoff(benchmark::State& state) {
                    }
                    api.request_stop();
                  }});
-    ex.add_task({.name = "H",
-                 .policy = Policy::kFifo,
-                 .priority = 30,
-                 .body = [&](TaskApi& api) {
+    ex.add_task({.name = "H", .policy = Policy::kFifo, .priority = 30, .body = [&](TaskApi& api) {
                    api.kernel_enter();
                    for (;;) {
                      if (!api.wait_for_completion(go)) return;
@@ -457,10 +444,7 @@ void rt_mutex_contended_handoff(benchmark::State& state) {
   state.counters["samples"] = benchmark::Counter(static_cast<double>(hist->count()));
   state.counters["pi_boosts"] = benchmark::Counter(static_cast<double>(boosts));
 }
-BENCHMARK(rt_mutex_contended_handoff)
-    ->UseManualTime()
-    ->Iterations(1)
-    ->Unit(benchmark::kNanosecond);
+BENCHMARK(rt_mutex_contended_handoff)->UseManualTime()->Iterations(1)->Unit(benchmark::kNanosecond);
 
 // ------------------------------------------------------------------------------------------
 // executive_tax: the target "pure compute in emulated kernel mode under
@@ -517,18 +501,16 @@ void executive_tax(benchmark::State& state) {
       Executive ex(c);
       std::atomic<uint64_t> exec_units{0};
       std::atomic<int64_t> exec_ns{0};
-      ex.add_task({.name = "compute",
-                   .policy = Policy::kFifo,
-                   .priority = 1,
-                   .body = [&](TaskApi& api) {
-                     api.kernel_enter();
-                     const int64_t t0 = api.now_ns();
-                     uint64_t x = 7;
-                     exec_units.store(units_for(kTaxRunNs, &x, [&] { return api.now_ns(); }));
-                     exec_ns.store(api.now_ns() - t0);
-                     api.kernel_exit();
-                     api.request_stop();
-                   }});
+      ex.add_task(
+          {.name = "compute", .policy = Policy::kFifo, .priority = 1, .body = [&](TaskApi& api) {
+             api.kernel_enter();
+             const int64_t t0 = api.now_ns();
+             uint64_t x = 7;
+             exec_units.store(units_for(kTaxRunNs, &x, [&] { return api.now_ns(); }));
+             exec_ns.store(api.now_ns() - t0);
+             api.kernel_exit();
+             api.request_stop();
+           }});
       if (ex.start() != 0) {
         state.SkipWithError(("executive start: " + ex.error()).c_str());
         return;

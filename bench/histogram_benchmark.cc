@@ -1,12 +1,12 @@
 // Costs of the latency histogram: recording sits on every measured path,
 // percentile and merge run once per report.
-#include <benchmark/benchmark.h>
-
 #include <cmath>
 #include <cstdint>
 #include <memory>
 #include <random>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "pb/histogram.h"
 

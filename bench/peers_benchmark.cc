@@ -99,7 +99,8 @@ inline void bare_count_add(BareTask& t, uint32_t v) {
 inline void bare_count_sub_check(BareTask& t, uint32_t v) {
   std::atomic_signal_fence(std::memory_order_seq_cst);
   t.count.store(t.count.load(std::memory_order_relaxed) - v, std::memory_order_relaxed);
-  if (t.need_resched.load(std::memory_order_relaxed) != 0) [[unlikely]] ++t.resched_seen;
+  if (t.need_resched.load(std::memory_order_relaxed) != 0) [[unlikely]]
+    ++t.resched_seen;
 }
 
 template <typename Op>
@@ -304,9 +305,7 @@ constexpr int64_t kTgkillSends = 10'000;
 
 std::atomic<int64_t> g_tgkill_handler_ns{0};
 
-void on_tgkill_signal(int) {
-  g_tgkill_handler_ns.store(sys::now_ns(), std::memory_order_relaxed);
-}
+void on_tgkill_signal(int) { g_tgkill_handler_ns.store(sys::now_ns(), std::memory_order_relaxed); }
 
 struct TgkillShared {
   std::atomic<uint32_t> go{0};  // bumped once per send request

@@ -25,8 +25,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                &r.table, &error)) {
     return 0;
   }
-  for (auto f : {pb::report::Format::kMarkdown, pb::report::Format::kCsv,
-                 pb::report::Format::kHtml, pb::report::Format::kJson}) {
+  for (auto f : {pb::report::Format::kMarkdown, pb::report::Format::kCsv, pb::report::Format::kHtml,
+                 pb::report::Format::kJson}) {
     (void)pb::report::render(f, r);
   }
   return 0;

@@ -14,9 +14,9 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 
 int sysinfo_main(const std::vector<std::string>& args);
-int run_main(const std::vector<std::string>& args);  // run_cmd.cc
-int report_main(const std::vector<std::string>& args);   // report_cmd.cc
-int compare_main(const std::vector<std::string>& args);  // compare_cmd.cc
+int run_main(const std::vector<std::string>& args);       // run_cmd.cc
+int report_main(const std::vector<std::string>& args);    // report_cmd.cc
+int compare_main(const std::vector<std::string>& args);   // compare_cmd.cc
 int scenario_main(const std::vector<std::string>& args);  // scenario_cmd.cc
 int validate_main(const std::vector<std::string>& args);  // validate_cmd.cc
 

@@ -30,8 +30,8 @@
 #include <fmt/format.h>
 
 #include "commands.h"
-#include "pb/atomic_file.h"
 #include "cpu_guard.h"
+#include "pb/atomic_file.h"
 #include "pb/cpu_claim.h"
 #include "pb/executive/executive.h"
 #include "pb/executive/policy.h"
@@ -317,9 +317,8 @@ int run_main(const std::vector<std::string>& args) {
   std::fprintf(stderr,
                "preemptbench run: %d cells (%zu models x %zu workloads x %zu loads x %d rounds), "
                "%s s each; results in %s\n",
-               total, plan.models.size(), plan.workloads.size(), config.loads.size(),
-               config.rounds, report::format_fixed(config.duration_s, 2).c_str(),
-               config.out_dir.c_str());
+               total, plan.models.size(), plan.workloads.size(), config.loads.size(), config.rounds,
+               report::format_fixed(config.duration_s, 2).c_str(), config.out_dir.c_str());
 
   ProgressObserver observer(config.out_dir);
   harness::SweepControl control;

@@ -72,7 +72,8 @@ int scenario_main(const std::vector<std::string>& args) {
        "also write the result as JSON to FILE ('-': stdout only)")       //
       ("seed", po::value(&seed), "seed of a simulated run (default 1)")  //
       ("list", "list the scenarios, their parameters and defaults")      //
-      ("allow-shared-cpu", "real clock: measure even when another of our measurements holds the CPU")  //
+      ("allow-shared-cpu",
+       "real clock: measure even when another of our measurements holds the CPU")  //
       ("help,h", "show this help");
   po::options_description hidden;
   hidden.add_options()("name", po::value(&name));

@@ -1,9 +1,10 @@
 // `preemptbench sysinfo [--json]`: prints this machine's fingerprint, the same
 // record every result file embeds. Option errors throw (Boost.Program_options)
 // and main() turns them into one message and exit code 2.
-#include <boost/program_options.hpp>
 #include <cstdio>
 #include <iostream>
+
+#include <boost/program_options.hpp>
 
 #include "commands.h"
 #include "pb/sysinfo.h"

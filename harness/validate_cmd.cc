@@ -21,13 +21,13 @@
 #include "commands.h"
 #include "cpu_guard.h"
 #include "pb/atomic_file.h"
+#include "pb/scenarios/validate.h"
 #include "pb/sysinfo.h"
 #include "pb/utc.h"
 #include "pb/workloads/cell.h"
 #include "pb/workloads/workload.h"
 #include "run_options.h"
 #include "stop_signal.h"
-#include "pb/scenarios/validate.h"
 
 namespace pb::cli {
 namespace {
@@ -43,7 +43,8 @@ std::vector<int64_t> parse_sections(const std::string& text) {
   size_t start = 0;
   for (;;) {
     const size_t at = text.find(',', start);
-    const std::string item = text.substr(start, at == std::string::npos ? std::string::npos : at - start);
+    const std::string item =
+        text.substr(start, at == std::string::npos ? std::string::npos : at - start);
     size_t used = 0;
     long long v = 0;
     try {
@@ -104,7 +105,8 @@ bool declares(const wl::Workload& w, const std::string& name) {
 }
 
 // The headline measuring task's model delay, or nullopt with a note.
-std::optional<wl::LatencySummary> headline_delay(const wl::CellResult& c, std::vector<std::string>* notes) {
+std::optional<wl::LatencySummary> headline_delay(const wl::CellResult& c,
+                                                 std::vector<std::string>* notes) {
   if (!c.error.empty()) {
     notes->push_back(c.clock + ": " + c.error);
     return std::nullopt;
@@ -132,26 +134,30 @@ int validate_main(const std::vector<std::string>& args) {
       "                             [--set key=value ...] [--seed N] [--json FILE]\n"
       "                             [--allow-shared-cpu]\n\n"
       "For every model and non-preemptible section length, the model-induced delay of the\n"
-      "workload's measuring task (its wakeup's reschedule request -> dispatch) in simulated time beside\n"
+      "workload's measuring task (its wakeup's reschedule request -> dispatch) in simulated time "
+      "beside\n"
       "the analysis (NONE, VOLUNTARY: the section; FULL, LAZY, RT: 0) and, on the real clock,\n"
       "beside a real run on the executive. A value is within tolerance when it differs from\n"
       "its expectation by at most max(TOLERANCE x expectation, FLOOR). Exit code 0 when every\n"
       "row is, 1 when one strays (or a cell could not run), 2 for bad input.\n\noptions");
-  desc.add_options()                                                                         //
-      ("models", po::value(&models_text), "models, comma-separated (default all five)")   //
+  desc.add_options()                                                                     //
+      ("models", po::value(&models_text), "models, comma-separated (default all five)")  //
       ("sections", po::value(&sections_text),
        "non-preemptible section lengths in µs (default 100,200,500,1000,2000,5000)")  //
-      ("clock", po::value(&c.clock), "real (default: simulated and real) or simulated (no privileges)")  //
+      ("clock", po::value(&c.clock),
+       "real (default: simulated and real) or simulated (no privileges)")              //
       ("duration", po::value(&duration_text), "per cell: 2, 500ms, 1m (default 2 s)")  //
-      ("load", po::value(&c.load), "background load in (0, 0.95] (default 0.75)")       //
-      ("statistic", po::value(&statistic_text), "measured vs simulated at: p50, p90, p99 (default), max")  //
+      ("load", po::value(&c.load), "background load in (0, 0.95] (default 0.75)")      //
+      ("statistic", po::value(&statistic_text),
+       "measured vs simulated at: p50, p90, p99 (default), max")                         //
       ("tolerance", po::value(&tolerance_text), "relative tolerance (default 10%)")      //
       ("floor-us", po::value(&floor_us), "absolute tolerance floor in µs (default 50)")  //
-      ("workload", po::value(&c.workload), "a description declaring section_us (default kernel-path)")  //
-      ("set", po::value(&c.sets), "key=value for the workload's other parameters (repeatable)")  //
-      ("seed", po::value(&c.seed), "seed (default 1)")                                 //
+      ("workload", po::value(&c.workload),
+       "a description declaring section_us (default kernel-path)")                                //
+      ("set", po::value(&c.sets), "key=value for the workload's other parameters (repeatable)")   //
+      ("seed", po::value(&c.seed), "seed (default 1)")                                            //
       ("json", po::value(&json_path), "also write the result to FILE (preemptbench.validate/1)")  //
-      ("allow-shared-cpu", "measure even when another of our measurements holds the CPU")  //
+      ("allow-shared-cpu", "measure even when another of our measurements holds the CPU")         //
       ("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
@@ -172,9 +178,11 @@ int validate_main(const std::vector<std::string>& args) {
     return fail_usage(fmt::format("--clock: \"{}\" (real or simulated)", c.clock));
   if (!(c.load > 0 && c.load <= 0.95))
     return fail_usage(fmt::format(
-        "--load {}: must be in (0, 0.95] (at 1 the host's RT throttling would stall the vCPU)", c.load));
+        "--load {}: must be in (0, 0.95] (at 1 the host's RT throttling would stall the vCPU)",
+        c.load));
   const auto st = scenarios::parse_statistic(statistic_text);
-  if (!st) return fail_usage(fmt::format("--statistic: \"{}\" (p50, p90, p99 or max)", statistic_text));
+  if (!st)
+    return fail_usage(fmt::format("--statistic: \"{}\" (p50, p90, p99 or max)", statistic_text));
   c.statistic = *st;
   if (!(floor_us >= 0 && floor_us <= 1e6)) return fail_usage("--floor-us: must be in 0..1000000");
   c.tolerance.floor_ns = static_cast<int64_t>(floor_us * 1000);
@@ -208,8 +216,8 @@ int validate_main(const std::vector<std::string>& args) {
   std::vector<std::string> shared_notes;
   if (c.clock == "real") {
     try {
-      claim = harness::claim_measuring_cpus(wl::RunOptions{}.vcpus, "preemptbench validate", vm.count("allow-shared-cpu") != 0,
-                                            &shared_notes);
+      claim = harness::claim_measuring_cpus(wl::RunOptions{}.vcpus, "preemptbench validate",
+                                            vm.count("allow-shared-cpu") != 0, &shared_notes);
     } catch (const harness::UsageError& e) {
       return fail_usage(e.what());
     }
@@ -218,7 +226,8 @@ int validate_main(const std::vector<std::string>& args) {
   scenarios::ValidateResult r;
   r.config = c;
   r.started = iso8601_utc(std::time(nullptr));
-  r.machine = c.clock == "real" ? nlohmann::json(to_json(collect_machine_info())) : nlohmann::json();
+  r.machine =
+      c.clock == "real" ? nlohmann::json(to_json(collect_machine_info())) : nlohmann::json();
   install_stop_signal_handlers();
 
   wl::RunOptions ro;
@@ -234,10 +243,10 @@ int validate_main(const std::vector<std::string>& args) {
       scenarios::ValidateRow row;
       row.model = name;
       row.section_us = c.sections_us[i];
-      row.analytic_ns =
-          scenarios::analytic_worst_delay_ns(model, c.sections_us[i] * 1000, c.cond_resched_us * 1000);
-      std::fprintf(stderr, "[%zu/%zu] %s, section %lld us ...\n", r.rows.size() + 1, total, name.c_str(),
-                   static_cast<long long>(c.sections_us[i]));
+      row.analytic_ns = scenarios::analytic_worst_delay_ns(model, c.sections_us[i] * 1000,
+                                                           c.cond_resched_us * 1000);
+      std::fprintf(stderr, "[%zu/%zu] %s, section %lld us ...\n", r.rows.size() + 1, total,
+                   name.c_str(), static_cast<long long>(c.sections_us[i]));
       const wl::CellResult sim_cell =
           wl::simulate_cell(workloads[i], model, c.load, wl::sim_options_from(ro));
       if (const auto d = headline_delay(sim_cell, &row.notes)) row.simulated = *d;
@@ -271,9 +280,11 @@ int validate_main(const std::vector<std::string>& args) {
       if (rc == kExitOk) rc = kExitFailed;
     }
   }
-  if (cell_failed) std::fprintf(stderr, "preemptbench validate: some real cells failed (see the notes)\n");
+  if (cell_failed)
+    std::fprintf(stderr, "preemptbench validate: some real cells failed (see the notes)\n");
   if (r.partial)
-    std::fprintf(stderr, "preemptbench validate: interrupted by %s after %zu of %zu rows: partial\n",
+    std::fprintf(stderr,
+                 "preemptbench validate: interrupted by %s after %zu of %zu rows: partial\n",
                  signal_name(g_signal.load()), r.rows.size(), total);
   return rc;
 }

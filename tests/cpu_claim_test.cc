@@ -150,9 +150,9 @@ TEST_F(CpuClaimTest, ValidateAndScenarioRefuseAHeldCpu) {
   const int cpu = plan.vcpu_cpus[0];
   const pb::ClaimResult held = pb::claim_cpus({cpu}, "the other measurement");
   ASSERT_TRUE(held.busy.empty());
-  const std::string holder =
-      "host CPU " + std::to_string(cpu) + " (pid " + std::to_string(::getpid()) +
-      ": the other measurement) is held by another measurement";
+  const std::string holder = "host CPU " + std::to_string(cpu) + " (pid " +
+                             std::to_string(::getpid()) +
+                             ": the other measurement) is held by another measurement";
   const auto v = run_tool("preemptbench", {"validate", "--clock", "real", "--models", "none",
                                            "--sections", "100", "--duration", "0.05"});
   EXPECT_EQ(v.exit_code, 2) << v.err;

@@ -1,10 +1,10 @@
 // pb-cyclictest's flags: cyclictest's meaning and defaults, and one clear
 // error for each kind of bad input.
-#include <gtest/gtest.h>
-
 #include <initializer_list>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "options.h"
 
@@ -66,8 +66,8 @@ TEST(CyclicOptions, PriorityImpliesFifo) {
 }
 
 TEST(CyclicOptions, LongAndShortFormsAreEquivalent) {
-  const Options a = ok({"-p", "90", "-i", "200", "-d", "0", "-t", "2", "-a", "1", "-m", "-D", "10m",
-                        "-l", "100", "-h", "400", "-q", "-N", "-b", "500"});
+  const Options a = ok({"-p", "90",  "-i", "200", "-d", "0",   "-t", "2",  "-a", "1",  "-m",
+                        "-D", "10m", "-l", "100", "-h", "400", "-q", "-N", "-b", "500"});
   const Options b = ok({"--priority=90", "--interval=200", "--distance=0", "--threads=2",
                         "--affinity=1", "--mlockall", "--duration=10m", "--loops=100",
                         "--histogram=400", "--quiet", "--nsecs", "--breaktrace=500"});

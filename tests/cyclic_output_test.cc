@@ -1,12 +1,12 @@
 // pb-cyclictest's text and JSON outputs. The thread line and the histogram
 // block are held against text that rt-tests' cyclictest 2.4 printed on this
 // kind of machine (tests/golden/), fed with the same figures.
-#include <gtest/gtest.h>
-
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "output.h"
 
@@ -31,8 +31,9 @@ TEST(CyclicOutput, ThreadLineMatchesCyclictest) {
 
 TEST(CyclicOutput, ThreadLineInNanosecondsMatchesCyclictest) {
   LineFigures f{0, 9508, 80, 1000, 20, 7433, 9899, 15820, 33737};
-  EXPECT_EQ(format_thread_line(f, true),
-            "T: 0 ( 9508) P:80 I:1000 C:     20 Min:   7433 Act:    9899 Avg:   15820 Max:   33737");
+  EXPECT_EQ(
+      format_thread_line(f, true),
+      "T: 0 ( 9508) P:80 I:1000 C:     20 Min:   7433 Act:    9899 Avg:   15820 Max:   33737");
 }
 
 TEST(CyclicOutput, ThreadLineBeforeFirstCycleShowsCyclictestsInitialMin) {

@@ -1,11 +1,11 @@
 // pb-cyclictest end to end: short real runs read back through their JSON,
 // bad input, and Ctrl-C. Assertions are about what happened (cycles counted,
 // keys present, exit codes), never about how fast.
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
 #include <regex>
 #include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "pb/sys.h"
 #include "tool_runner.h"
@@ -44,8 +44,8 @@ void expect_complete_thread(const nlohmann::json& t, uint64_t cycles) {
 
 TEST(CyclicRun, ShortRunWithoutRealTimeWritesCompleteJson) {
   const std::string json = temp_path("plain.json");
-  const auto r = run_tool("pb-cyclictest",
-                          {"-t1", "-a", test_cpu(), "-i", "200", "-l", "300", "-q", "--json=" + json});
+  const auto r = run_tool(
+      "pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "200", "-l", "300", "-q", "--json=" + json});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = read_json(json);
   ASSERT_FALSE(doc.is_discarded());
@@ -56,14 +56,16 @@ TEST(CyclicRun, ShortRunWithoutRealTimeWritesCompleteJson) {
   EXPECT_TRUE(doc["machine"].is_object());
   expect_complete_thread(doc["thread"]["0"], 300);
   // Our comment lines, then cyclictest's quiet summary line, last.
-  const std::regex tail(R"(# Missed Periods: \d{5}\n)"
-                        R"(T: 0 \(\s*\d+\) P: 0 I:200 C:    300 Min:\s*\d+ Act:\s*\d+ Avg:\s*\d+ Max:\s*\d+\n$)");
+  const std::regex tail(
+      R"(# Missed Periods: \d{5}\n)"
+      R"(T: 0 \(\s*\d+\) P: 0 I:200 C:    300 Min:\s*\d+ Act:\s*\d+ Avg:\s*\d+ Max:\s*\d+\n$)");
   EXPECT_TRUE(std::regex_search(r.out, tail)) << r.out;
   ::unlink(json.c_str());
 }
 
 TEST(CyclicRun, ShortRealTimeRunLocksMemoryAndCountsEveryCycle) {
-  if (pb::sys::can_use_fifo(80) != 1) GTEST_SKIP() << "needs SCHED_FIFO priority 80 (root or CAP_SYS_NICE)";
+  if (pb::sys::can_use_fifo(80) != 1)
+    GTEST_SKIP() << "needs SCHED_FIFO priority 80 (root or CAP_SYS_NICE)";
   const std::string json = temp_path("rt.json");
   const auto r = run_tool("pb-cyclictest", {"-m", "-p", "80", "-t1", "-a", test_cpu(), "-i", "500",
                                             "-l", "400", "-q", "-h", "100", "--json=" + json});
@@ -87,8 +89,9 @@ TEST(CyclicRun, EveryWakeupModeMeasures) {
   for (const char* mode : {"nanosleep", "timerfd", "uring", "signal", "futex"}) {
     SCOPED_TRACE(mode);
     const std::string json = temp_path(std::string(mode) + ".json");
-    const auto r = run_tool("pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "300", "-l", "100", "-q",
-                                              std::string("--mode=") + mode, "--json=" + json});
+    const auto r =
+        run_tool("pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "300", "-l", "100", "-q",
+                                   std::string("--mode=") + mode, "--json=" + json});
     if (std::string(mode) == "uring" && r.exit_code == 2 &&
         r.err.find("io_uring is not available") != std::string::npos) {
       std::printf("[  SKIPPED ] uring mode: io_uring unavailable here (%s)\n", r.err.c_str());
@@ -105,8 +108,9 @@ TEST(CyclicRun, EveryWakeupModeMeasures) {
 
 TEST(CyclicRun, InterruptLeavesValidPartialJson) {
   const std::string json = temp_path("sigint.json");
-  const auto r = run_tool("pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "1000", "-q", "--json=" + json},
-                          SIGINT, 500);
+  const auto r =
+      run_tool("pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "1000", "-q", "--json=" + json},
+               SIGINT, 500);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = read_json(json);
   ASSERT_FALSE(doc.is_discarded());
@@ -120,8 +124,8 @@ TEST(CyclicRun, InterruptLeavesValidPartialJson) {
 
 TEST(CyclicRun, BreaktraceStopsAtTheFirstLatencyAboveTheThreshold) {
   const std::string json = temp_path("break.json");
-  const auto r = run_tool("pb-cyclictest",
-                          {"-t1", "-a", test_cpu(), "-i", "200", "-l", "2000", "-q", "-b", "1", "--json=" + json});
+  const auto r = run_tool("pb-cyclictest", {"-t1", "-a", test_cpu(), "-i", "200", "-l", "2000",
+                                            "-q", "-b", "1", "--json=" + json});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = read_json(json);
   ASSERT_FALSE(doc.is_discarded());
@@ -158,20 +162,25 @@ TEST(CyclicRun, LiveDisplayShowsProgressAndThreadLines) {
   // terminal), the thread lines; the final block ends the output.
   EXPECT_NE(r.out.find("policy: other/other: loadavg: "), std::string::npos) << r.out;
   EXPECT_TRUE(std::regex_search(
-      r.out, std::regex(R"(\npolicy: other/other: loadavg: [^\n]*\n\nT: 0 \(\s*\d+\) P: 0 I:200 C:    200 [^\n]*\n$)")))
+      r.out,
+      std::regex(
+          R"(\npolicy: other/other: loadavg: [^\n]*\n\nT: 0 \(\s*\d+\) P: 0 I:200 C:    200 [^\n]*\n$)")))
       << "the final block shows the final count and ends the output: " << r.out;
 }
 
 TEST(CyclicRun, MissingRealTimePrivilegeSaysHowToGrantIt) {
   int uid = -1;
   if (::geteuid() == 0) {
-    if (!std::getenv("PB_EMULATOR") || *std::getenv("PB_EMULATOR") == '\0') uid = 65534;  // nobody
-    else GTEST_SKIP() << "cannot drop privileges under the emulator";
+    if (!std::getenv("PB_EMULATOR") || *std::getenv("PB_EMULATOR") == '\0')
+      uid = 65534;  // nobody
+    else
+      GTEST_SKIP() << "cannot drop privileges under the emulator";
   } else if (pb::sys::can_use_fifo(80) == 1) {
     GTEST_SKIP() << "this user may use SCHED_FIFO: no way to test the refusal";
   }
   const auto r = run_tool("pb-cyclictest", {"-p", "80", "-t1", "-l", "10", "-q"}, 0, 0, 60, uid);
-  if (r.exit_code == 126 || r.exit_code == 127) GTEST_SKIP() << "cannot run the tool as nobody here";
+  if (r.exit_code == 126 || r.exit_code == 127)
+    GTEST_SKIP() << "cannot run the tool as nobody here";
   EXPECT_EQ(r.exit_code, 2) << r.err;
   EXPECT_NE(r.err.find("no permission for real-time priority 80"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("setcap cap_sys_nice+ep"), std::string::npos) << r.err;

@@ -17,10 +17,10 @@
 //   so skips there with the reason (PB_SKIP_UNDER_SYSTEM_EMULATOR).
 #pragma once
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <cstdlib>
+
+#include <gtest/gtest.h>
 
 #include "pb/sys.h"
 
@@ -40,10 +40,10 @@ inline int64_t time_scale() noexcept { return system_emulator() != nullptr ? 10 
 
 }  // namespace pb::testing
 
-#define PB_SKIP_UNDER_EMULATOR()                                                          \
-  do {                                                                                    \
-    const char* pb_emu_ = std::getenv("PB_EMULATOR");                                     \
-    if (pb_emu_ != nullptr && *pb_emu_ != '\0')                                           \
+#define PB_SKIP_UNDER_EMULATOR()                                                         \
+  do {                                                                                   \
+    const char* pb_emu_ = std::getenv("PB_EMULATOR");                                    \
+    if (pb_emu_ != nullptr && *pb_emu_ != '\0')                                          \
       GTEST_SKIP() << "executive mechanism under qemu-user: signal delivery and thread " \
                       "timing are not a real CPU's (runs in the native test run)";       \
   } while (0)
@@ -58,10 +58,10 @@ inline int64_t time_scale() noexcept { return system_emulator() != nullptr ? 10 
 
 // For end-to-end runs of the executive at host SCHED_FIFO (what `run` and
 // `validate` measure): skips under qemu-user, and without RT priority.
-#define PB_SKIP_WITHOUT_RT()                                                           \
-  do {                                                                                 \
-    PB_SKIP_UNDER_EMULATOR();                                                          \
-    if (pb::sys::can_use_fifo(90) != 1)                                                \
-      GTEST_SKIP() << "SCHED_FIFO priority 90 is not available to this process: the "  \
+#define PB_SKIP_WITHOUT_RT()                                                             \
+  do {                                                                                   \
+    PB_SKIP_UNDER_EMULATOR();                                                            \
+    if (pb::sys::can_use_fifo(90) != 1)                                                  \
+      GTEST_SKIP() << "SCHED_FIFO priority 90 is not available to this process: the "    \
                       "executive would run at SCHED_OTHER, not what this test measures"; \
   } while (0)

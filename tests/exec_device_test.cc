@@ -42,9 +42,13 @@ RunResult run_device(Model m, bool threadirqs, pb::exec::IrqFlags flags, Policy 
   c.hz = static_cast<int>(c.hz / s);
   c.threadirqs = threadirqs;
   Executive ex(c);
-  ex.add_irq({.name = "dev", .period_ns = kMs * s, .handler_ns = 20 * kUs * s,
-              .softirq_ns = 30 * kUs * s, .flags = flags});
-  ex.add_task({.name = "work", .policy = task_policy,
+  ex.add_irq({.name = "dev",
+              .period_ns = kMs * s,
+              .handler_ns = 20 * kUs * s,
+              .softirq_ns = 30 * kUs * s,
+              .flags = flags});
+  ex.add_task({.name = "work",
+               .policy = task_policy,
                .priority = task_policy == Policy::kFair ? 0 : 60,
                .body = [bh_off, sleep_after_ms, s](TaskApi& api) {
                  api.kernel_enter();
@@ -193,8 +197,12 @@ TEST(ExecDevice, HandlerCallbackRunsOncePerHandledInterrupt) {
     c.hz = static_cast<int>(c.hz / s);
     Executive ex(c);
     const int64_t first = pb::sys::now_ns() + 50 * kMs * s;
-    ex.add_irq({.name = "dev", .period_ns = kMs * s, .first_ns = first,
-                .handler_ns = 20 * kUs * s, .handler_fn = &HandlerCalls::fn, .handler_arg = &h});
+    ex.add_irq({.name = "dev",
+                .period_ns = kMs * s,
+                .first_ns = first,
+                .handler_ns = 20 * kUs * s,
+                .handler_fn = &HandlerCalls::fn,
+                .handler_arg = &h});
     ex.add_task({.name = "work", .policy = Policy::kFair, .body = [first, s](TaskApi& api) {
                    api.sleep_until(first + 10 * kMs * s);
                    api.compute(10 * kMs * s);

@@ -5,13 +5,12 @@
 // sleeps and blocks, and the spinning task on the other vCPU stops as soon as
 // the wakee has run (bounded at 200 ms). Time constants are multiplied by kS,
 // time_scale() (emulator_guard.h): 1 natively.
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <atomic>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 
 namespace {
@@ -67,13 +66,16 @@ Outcome remote_wakeup(Model m, Policy wakee_policy, bool busy_cond_resched, bool
   Executive ex(two_vcpus(m));
   std::atomic<int> chunks{0}, seen{-1};
   std::atomic<bool> wakee_ran{false}, busy_saw{false};
-  const pb::exec::TaskId wakee = ex.add_task(
-      {.name = "wakee", .policy = wakee_policy, .priority = wakee_policy == Policy::kFair ? 0 : 50,
-       .vcpu = 0, .start_blocked = true, .body = [&](TaskApi& api) {
-         seen = chunks.load();
-         wakee_ran = true;
-         if (no_busy) api.request_stop();
-       }});
+  const pb::exec::TaskId wakee = ex.add_task({.name = "wakee",
+                                              .policy = wakee_policy,
+                                              .priority = wakee_policy == Policy::kFair ? 0 : 50,
+                                              .vcpu = 0,
+                                              .start_blocked = true,
+                                              .body = [&](TaskApi& api) {
+                                                seen = chunks.load();
+                                                wakee_ran = true;
+                                                if (no_busy) api.request_stop();
+                                              }});
   if (!no_busy) {
     ex.add_task({.name = "busy", .vcpu = 0, .body = [&](TaskApi& api) {
                    api.kernel_enter();

@@ -6,10 +6,6 @@
 // bounded (tens of ms) and on the vCPU's CPU only. Every time constant (the
 // tick, sleeps, compute bursts) is multiplied by kS, time_scale()
 // (emulator_guard.h): 1 natively.
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <sched.h>
 
 #include <algorithm>
@@ -20,6 +16,9 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
 
@@ -304,23 +303,22 @@ TEST(ExecSoftMask, TickWhileMaskedIsHandledOnceAtEnable) {
   Executive ex(config(Model::kFull, 100));
   std::atomic<int64_t> t0{-1}, before_enable{-1}, after_enable{-1};
   std::atomic<int> saw_pending{0};
-  ex.add_task({.name = "masker", .policy = Policy::kFifo, .priority = 10,
-               .body = [&](TaskApi& api) {
-                 api.kernel_enter();
-                 api.local_irq_disable();
-                 t0 = static_cast<int64_t>(api.vcpu_ticks());
-                 // Wait (bounded) for the tick to arrive and stay pending.
-                 for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i)
-                   api.compute(100'000 * kS);
-                 saw_pending = api.interrupt_pending() ? 1 : 0;
-                 api.compute(25 * kMs * kS);  // 2.5 more tick periods, still masked
-                 before_enable = static_cast<int64_t>(api.vcpu_ticks());
-                 api.local_irq_enable();  // replay
-                 api.local_irq_disable();
-                 after_enable = static_cast<int64_t>(api.vcpu_ticks());
-                 api.local_irq_enable();
-                 api.request_stop();
-               }});
+  ex.add_task(
+      {.name = "masker", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
+         api.kernel_enter();
+         api.local_irq_disable();
+         t0 = static_cast<int64_t>(api.vcpu_ticks());
+         // Wait (bounded) for the tick to arrive and stay pending.
+         for (int i = 0; i < 2000 && !api.interrupt_pending(); ++i) api.compute(100'000 * kS);
+         saw_pending = api.interrupt_pending() ? 1 : 0;
+         api.compute(25 * kMs * kS);  // 2.5 more tick periods, still masked
+         before_enable = static_cast<int64_t>(api.vcpu_ticks());
+         api.local_irq_enable();  // replay
+         api.local_irq_disable();
+         after_enable = static_cast<int64_t>(api.vcpu_ticks());
+         api.local_irq_enable();
+         api.request_stop();
+       }});
   ASSERT_EQ(ex.start(), 0) << ex.error();
   ex.run_for(kRunBound);
   ASSERT_EQ(saw_pending.load(), 1);
@@ -433,8 +431,7 @@ TEST(ExecRtHost, TimerSoftirqThreadOutranksTheTasksForTheRun) {
   for (pid_t p : threads) before.push_back(p != 0 ? fifo_priority(p) : 0);
   Executive ex(config(Model::kFull, 250));
   std::atomic<int> cpu{-1}, during{-1};
-  ex.add_task({.name = "spin", .policy = Policy::kFifo, .priority = 98,
-               .body = [&](TaskApi& api) {
+  ex.add_task({.name = "spin", .policy = Policy::kFifo, .priority = 98, .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  const int c = pb::sys::current_cpu();
                  cpu = c;

@@ -6,20 +6,19 @@
 // counters, and on lower bounds of windows that noise can only lengthen.
 #include <sys/resource.h>
 
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
-#include <ostream>
 #include <functional>
-#include <type_traits>
+#include <ostream>
 #include <string>
+#include <type_traits>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
 
@@ -76,10 +75,10 @@ bool pi_futexes_work(std::string* why) {
   return r == 0;
 }
 
-#define SKIP_WITHOUT_PI()                             \
-  do {                                                \
-    PB_SKIP_UNDER_EMULATOR();                         \
-    std::string why_;                                 \
+#define SKIP_WITHOUT_PI()                              \
+  do {                                                 \
+    PB_SKIP_UNDER_EMULATOR();                          \
+    std::string why_;                                  \
     if (!pi_futexes_work(&why_)) GTEST_SKIP() << why_; \
   } while (0)
 
@@ -144,7 +143,10 @@ std::vector<int> inversion_order(Model m, RunResult* out) {
                  api.kernel_exit();
                  api.request_stop();
                }});
-  ex.add_task({.name = "H", .policy = Policy::kFifo, .priority = 30, .start_blocked = true,
+  ex.add_task({.name = "H",
+               .policy = Policy::kFifo,
+               .priority = 30,
+               .start_blocked = true,
                .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  log.add(kHTry);
@@ -153,7 +155,10 @@ std::vector<int> inversion_order(Model m, RunResult* out) {
                  drop(api, lock);
                  api.kernel_exit();
                }});
-  ex.add_task({.name = "M", .policy = Policy::kFifo, .priority = 20, .start_blocked = true,
+  ex.add_task({.name = "M",
+               .policy = Policy::kFifo,
+               .priority = 20,
+               .start_blocked = true,
                .body = [&](TaskApi& api) {
                  log.add(kMRun);
                  api.compute(3'000'000);
@@ -222,7 +227,10 @@ TEST_P(ExecPi, ChainLendsTheTopPriorityToTheLastOwner) {
                  api.kernel_exit();
                  api.request_stop();
                }});
-  ex.add_task({.name = "Mid", .policy = Policy::kFifo, .priority = 15, .start_blocked = true,
+  ex.add_task({.name = "Mid",
+               .policy = Policy::kFifo,
+               .priority = 15,
+               .start_blocked = true,
                .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  if (!api.rt_mutex_lock(a)) return;
@@ -234,7 +242,10 @@ TEST_P(ExecPi, ChainLendsTheTopPriorityToTheLastOwner) {
                  api.rt_mutex_unlock(a);
                  api.kernel_exit();
                }});
-  ex.add_task({.name = "H", .policy = Policy::kFifo, .priority = 30, .start_blocked = true,
+  ex.add_task({.name = "H",
+               .policy = Policy::kFifo,
+               .priority = 30,
+               .start_blocked = true,
                .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  log.add(kCHTry);
@@ -243,15 +254,18 @@ TEST_P(ExecPi, ChainLendsTheTopPriorityToTheLastOwner) {
                  api.rt_mutex_unlock(a);
                  api.kernel_exit();
                }});
-  ex.add_task({.name = "X", .policy = Policy::kFifo, .priority = 20, .start_blocked = true,
+  ex.add_task({.name = "X",
+               .policy = Policy::kFifo,
+               .priority = 20,
+               .start_blocked = true,
                .body = [&](TaskApi& api) {
                  log.add(kCXRun);
                  api.compute(2'000'000);
                }});
   const RunResult r = run(ex);
-  EXPECT_EQ(log.events(), (std::vector<int>{kCLLockedB, kCMidLockedA, kCHTry, kCLBoosted,
-                                            kCLUnlockB, kCMidGotB, kCMidUnlockA, kCHLocked,
-                                            kCXRun}));
+  EXPECT_EQ(log.events(),
+            (std::vector<int>{kCLLockedB, kCMidLockedA, kCHTry, kCLBoosted, kCLUnlockB, kCMidGotB,
+                              kCMidUnlockA, kCHLocked, kCXRun}));
   EXPECT_GE(r.vcpus[0].pi_boosts, 3u);  // L by Mid, Mid by H, L by H through the chain
   EXPECT_FALSE(r.watchdog_tripped) << r.watchdog_message;
 }
@@ -304,7 +318,10 @@ std::vector<int> wake_inside_spinlock(Model m, bool raw, std::array<uint32_t, 2>
                  api.kernel_exit();
                  api.request_stop();
                }});
-  ex.add_task({.name = "H", .policy = Policy::kFifo, .priority = 30, .start_blocked = true,
+  ex.add_task({.name = "H",
+               .policy = Policy::kFifo,
+               .priority = 30,
+               .start_blocked = true,
                .body = [&](TaskApi&) { log.add(10); }});
   run(ex);
   return log.events();
@@ -355,7 +372,10 @@ TEST(ExecSpinlock, RtSpinlockContentionBoostsTheHolder) {
                  api.kernel_exit();
                  api.request_stop();
                }});
-  ex.add_task({.name = "H", .policy = Policy::kFifo, .priority = 30, .start_blocked = true,
+  ex.add_task({.name = "H",
+               .policy = Policy::kFifo,
+               .priority = 30,
+               .start_blocked = true,
                .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  if (api.spin_lock(sl)) {
@@ -378,7 +398,8 @@ struct BugCounts {
   uint64_t might_sleep = 0;
 };
 
-BugCounts bugs_of(Model m, const std::function<void(TaskApi&, RawSpinlock&, Spinlock&, Mutex&)>& f) {
+BugCounts bugs_of(Model m,
+                  const std::function<void(TaskApi&, RawSpinlock&, Spinlock&, Mutex&)>& f) {
   RawSpinlock rl("rl");
   Spinlock sl("sl");
   Mutex mx("mx");
@@ -491,12 +512,14 @@ TEST(ExecWindows, LongestPreemptOffAndIrqOffWindowsWithTheirSource) {
   Executive ex(c);
   ex.add_task({.name = "T", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                  api.kernel_enter();
-                 api.preempt_disable(); poff_line = __LINE__;
+                 api.preempt_disable();
+                 poff_line = __LINE__ - 1;  // the call above is the window's source
                  api.compute(200'000);
                  api.preempt_enable();
                  api.preempt_disable();  // shorter: not the longest
                  api.preempt_enable();
-                 const unsigned long f = api.local_irq_save(); ioff_line = __LINE__;
+                 const unsigned long f = api.local_irq_save();
+                 ioff_line = __LINE__ - 1;
                  api.compute(300'000);
                  api.local_irq_restore(f);
                  api.kernel_exit();

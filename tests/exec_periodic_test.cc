@@ -1,12 +1,11 @@
 // Periodic release by hrtimer, the per-task latency histograms (wakeup
 // latency, model-induced delay) and the per-vCPU time accounting. Counts and
 // relations only; no latency value is asserted.
+#include <atomic>
+
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
-
-#include <atomic>
-
 #include "pb/executive/executive.h"
 
 namespace {
@@ -32,8 +31,11 @@ TEST(ExecPeriodic, EveryReleaseIsRecorded) {
   Executive ex(c);
   constexpr int kPeriods = 20;
   std::atomic<int> returns{0};
-  ex.add_task({.name = "periodic", .policy = Policy::kFifo, .priority = 50,
-               .period_ns = 2 * kMs * s, .body = [&](TaskApi& api) {
+  ex.add_task({.name = "periodic",
+               .policy = Policy::kFifo,
+               .priority = 50,
+               .period_ns = 2 * kMs * s,
+               .body = [&](TaskApi& api) {
                  for (int i = 0; i < kPeriods && api.wait_next_period(); ++i) {
                    returns.fetch_add(1);
                  }
@@ -63,7 +65,10 @@ TEST(ExecPeriodic, ModelInducedDelayIsRecordedPerPreemption) {
   c.model = Model::kNone;
   c.hz = static_cast<int>(c.hz / s);
   Executive ex(c);
-  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 50, .period_ns = 3 * kMs * s,
+  ex.add_task({.name = "rt",
+               .policy = Policy::kFifo,
+               .priority = 50,
+               .period_ns = 3 * kMs * s,
                .body = [&](TaskApi& api) {
                  for (int i = 0; i < 10 && api.wait_next_period(); ++i) {
                  }
@@ -122,9 +127,9 @@ TEST(ExecAccounting, TimeIsSplitIntoUserKernelIrqAndIdle) {
   EXPECT_EQ(ex.result().tasks[0].blocked, 1u);
   EXPECT_GE(v.ctx_voluntary, 1u);
   EXPECT_LE(v.ctx_voluntary, 2u);
-  EXPECT_EQ(v.idle_exits, 1u);     // the hrtimer woke it from idle
-  EXPECT_GE(v.decisions[static_cast<size_t>(Point::kIrqExitToKernel)][static_cast<size_t>(
-                pb::exec::Reason::kNoReschedPending)] +
+  EXPECT_EQ(v.idle_exits, 1u);  // the hrtimer woke it from idle
+  EXPECT_GE(v.decisions[static_cast<size_t>(Point::kIrqExitToKernel)]
+                       [static_cast<size_t>(pb::exec::Reason::kNoReschedPending)] +
                 v.decisions[static_cast<size_t>(Point::kReturnToUser)]
                            [static_cast<size_t>(pb::exec::Reason::kNoReschedPending)],
             1u);

@@ -14,8 +14,8 @@
 #include <gtest/gtest.h>
 
 #include "emulator_guard.h"
-#include "pb/sys.h"
 #include "pb/report/run_document.h"
+#include "pb/sys.h"
 #include "tool_runner.h"
 
 namespace {
@@ -119,12 +119,12 @@ TEST_F(ExecRunCli, CtrlCLeavesAValidPartialDocument) {
   // scaled by time_scale() (emulator_guard.h): translated code takes
   // seconds to reach the first cell.
   const int64_t s = pb::testing::time_scale();
-  const auto r = run_tool("preemptbench",
-                          {"run", "--models", "none,full,rt", "--workload", workload, "--loads",
-                           "0.5,1", "--duration", std::to_string(2 * s), "--out", dir_, "--format",
-                           "table"},
-                          SIGINT, /*after_ms=*/static_cast<int>(1500 * s),
-                          /*kill_after_s=*/static_cast<int>(90 * s));
+  const auto r =
+      run_tool("preemptbench",
+               {"run", "--models", "none,full,rt", "--workload", workload, "--loads", "0.5,1",
+                "--duration", std::to_string(2 * s), "--out", dir_, "--format", "table"},
+               SIGINT, /*after_ms=*/static_cast<int>(1500 * s),
+               /*kill_after_s=*/static_cast<int>(90 * s));
   EXPECT_EQ(r.exit_code, 130) << r.err;
   EXPECT_NE(r.err.find("interrupted by SIGINT"), std::string::npos) << r.err;
 
@@ -168,10 +168,9 @@ class ExecRunDebugAids : public ExecRunCli {
     return file;
   }
   pb::testing::ToolRun run(const std::string& aids) {
-    return run_tool("preemptbench",
-                    {"run", "--models", "none", "--loads", "1", "--duration", "0.1", "--workload",
-                     description(), "--debug-aids", aids, "--no-plots", "--format", "csv", "--out",
-                     dir_});
+    return run_tool("preemptbench", {"run", "--models", "none", "--loads", "1", "--duration", "0.1",
+                                     "--workload", description(), "--debug-aids", aids,
+                                     "--no-plots", "--format", "csv", "--out", dir_});
   }
   uint64_t bugs() {
     pb::report::RunDocument doc;

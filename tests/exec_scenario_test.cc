@@ -35,8 +35,9 @@ bool pi_futexes_work(std::string* why) {
 #define SKIP_WITHOUT_RT()                                                                          \
   do {                                                                                             \
     PB_SKIP_UNDER_EMULATOR();                                                                      \
-    PB_SKIP_UNDER_SYSTEM_EMULATOR("real scenarios: a 300 ms setup lead and events microseconds "  \
-                                  "apart on the host clock, which translated code overruns");   \
+    PB_SKIP_UNDER_SYSTEM_EMULATOR(                                                                 \
+        "real scenarios: a 300 ms setup lead and events microseconds "                             \
+        "apart on the host clock, which translated code overruns");                                \
     if (pb::sys::can_use_fifo(90) != 1) GTEST_SKIP() << "needs SCHED_FIFO (root or CAP_SYS_NICE)"; \
     std::string why_;                                                                              \
     if (!pi_futexes_work(&why_)) GTEST_SKIP() << why_;                                             \
@@ -82,7 +83,8 @@ TEST(ExecScenario, NestedLocksCorrectRuleReportsNothing) {
   // Deferred until spin_unlock(A): never before the section's end (noise only
   // lengthens it).
   EXPECT_GE(r.measured["resched_delay_us"].get<int64_t>(), 450 - 5);
-  EXPECT_THROW(real("nested-locks", Model::kFull, {"wrong_rule=true"}), pb::scenarios::ScenarioError);
+  EXPECT_THROW(real("nested-locks", Model::kFull, {"wrong_rule=true"}),
+               pb::scenarios::ScenarioError);
 }
 
 // Without PI, T_H's wait contains T_M's whole 50 ms; with PI it ends with

@@ -5,15 +5,14 @@
 // that order and on counters, never on wall-clock time. Interrupts are left
 // on (the tick at the default HZ); where one could change an outcome the
 // scenario keeps the task in kernel mode with no flag a tick could act on.
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <array>
 #include <atomic>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 #include "pb/executive/fair.h"
 
@@ -227,7 +226,10 @@ TEST(ExecSched, WakeupWaitsForCondReschedUnderNone) {
 void nested_lock(Model m, bool exit_to_user, std::vector<int>* events, RunResult* out) {
   Executive ex(small_config(m));
   Log log;
-  ex.add_task({.name = "high", .policy = Policy::kFifo, .priority = 20, .start_blocked = true,
+  ex.add_task({.name = "high",
+               .policy = Policy::kFifo,
+               .priority = 20,
+               .start_blocked = true,
                .body = [&](TaskApi&) { log.add(1); }});
   ex.add_task({.name = "low", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                  api.kernel_enter();
@@ -288,7 +290,10 @@ TEST(ExecSched, VoluntarySwitchesAtMightSleep) {
   PB_SKIP_UNDER_EMULATOR();
   Executive ex(small_config(Model::kVoluntary));
   Log log;
-  ex.add_task({.name = "high", .policy = Policy::kFifo, .priority = 20, .start_blocked = true,
+  ex.add_task({.name = "high",
+               .policy = Policy::kFifo,
+               .priority = 20,
+               .start_blocked = true,
                .body = [&](TaskApi&) { log.add(1); }});
   ex.add_task({.name = "low", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                  api.kernel_enter();
@@ -394,7 +399,10 @@ TEST(ExecSched, SchedulingWhileAtomicIsReportedAndCounted) {
   Config c = small_config(Model::kFull);
   c.print_debug_reports = false;
   Executive ex(c);
-  ex.add_task({.name = "waker", .policy = Policy::kFifo, .priority = 5, .start_blocked = true,
+  ex.add_task({.name = "waker",
+               .policy = Policy::kFifo,
+               .priority = 5,
+               .start_blocked = true,
                .body = [&](TaskApi& api) { api.wake(1); }});
   ex.add_task({.name = "bad", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
                  api.kernel_enter();

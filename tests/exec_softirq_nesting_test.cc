@@ -30,9 +30,12 @@ TEST(ExecSoftirqNesting, HardirqInInlineSoftirqOfAUserTaskReturnsToKernel) {
   Executive ex(c);
   // 1.5 ms of softirq work every 3 ms, run inline at the device's irq exit
   // (FULL, not threaded): the 1 ms tick and the RT task's hrtimer land in it.
-  ex.add_irq({.name = "dev", .period_ns = 3 * kMs, .handler_ns = 10 * kUs,
-              .softirq_ns = 1500 * kUs});
-  ex.add_task({.name = "rt", .policy = Policy::kFifo, .priority = 80, .period_ns = kMs,
+  ex.add_irq(
+      {.name = "dev", .period_ns = 3 * kMs, .handler_ns = 10 * kUs, .softirq_ns = 1500 * kUs});
+  ex.add_task({.name = "rt",
+               .policy = Policy::kFifo,
+               .priority = 80,
+               .period_ns = kMs,
                .body = [](TaskApi& api) {
                  for (int i = 0; i < 150 && api.wait_next_period(); ++i) {
                  }

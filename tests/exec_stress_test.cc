@@ -5,15 +5,14 @@
 // periodic release accounted for, no watchdog trip, a clean stop. Bounded:
 // each run ends after a fixed number of passes or 300 ms. Every time
 // constant is multiplied by time_scale() (emulator_guard.h): 1 natively.
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <atomic>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
 
@@ -41,8 +40,10 @@ void add_ring(Executive& ex, Ring& ring, int vcpus) {
   const Policy pol[Ring::kTasks] = {Policy::kFair, Policy::kFifo, Policy::kRr,
                                     Policy::kFair, Policy::kFifo, Policy::kRr};
   for (int i = 0; i < Ring::kTasks; ++i) {
-    ex.add_task({.name = "ring" + std::to_string(i), .policy = pol[i],
-                 .priority = pol[i] == Policy::kFair ? 0 : 10 + i, .vcpu = i % vcpus,
+    ex.add_task({.name = "ring" + std::to_string(i),
+                 .policy = pol[i],
+                 .priority = pol[i] == Policy::kFair ? 0 : 10 + i,
+                 .vcpu = i % vcpus,
                  .body = [&ring, i](TaskApi& api) {
                    api.kernel_enter();
                    if (i == 0) api.complete(ring.c[0]);
@@ -107,8 +108,12 @@ void expect_every_return_recorded(uint64_t recorded, const PeriodicCount& pc) {
 
 void add_periodic(Executive& ex, PeriodicCount& pc, int vcpu) {
   const int64_t s = pb::testing::time_scale();
-  ex.add_task({.name = "periodic", .policy = Policy::kFifo, .priority = 80, .vcpu = vcpu,
-               .period_ns = kMs * s, .body = [&pc, s](TaskApi& api) {
+  ex.add_task({.name = "periodic",
+               .policy = Policy::kFifo,
+               .priority = 80,
+               .vcpu = vcpu,
+               .period_ns = kMs * s,
+               .body = [&pc, s](TaskApi& api) {
                  while (api.wait_next_period()) {
                    pc.returns.fetch_add(1);
                    api.compute(20'000 * s);
@@ -134,10 +139,13 @@ TEST_P(ExecStress, TokenRingStaysInOrderUnderNoise) {
   add_periodic(ex, pc, 0);
   // Device interrupts with softirq work: threaded under RT, hardirq and
   // inline softirqs (hardirqs nesting into them) elsewhere.
-  ex.add_irq({.name = "nic", .period_ns = 300'000 * s, .handler_ns = 5'000 * s,
-              .softirq_ns = 20'000 * s});
-  ex.add_irq({.name = "timerlike", .period_ns = 700'000 * s, .handler_ns = 3'000 * s,
-              .softirq_ns = 5'000 * s, .flags = pb::exec::kIrqfNoThread});
+  ex.add_irq(
+      {.name = "nic", .period_ns = 300'000 * s, .handler_ns = 5'000 * s, .softirq_ns = 20'000 * s});
+  ex.add_irq({.name = "timerlike",
+              .period_ns = 700'000 * s,
+              .handler_ns = 3'000 * s,
+              .softirq_ns = 5'000 * s,
+              .flags = pb::exec::kIrqfNoThread});
   ASSERT_EQ(ex.start(), 0) << ex.error();
   ex.run_for(300 * kMs * s);
   const auto& r = ex.result();
@@ -158,7 +166,9 @@ TEST_P(ExecStress, TokenRingStaysInOrderUnderNoise) {
 INSTANTIATE_TEST_SUITE_P(ExecAllModels, ExecStress,
                          ::testing::Values(Model::kNone, Model::kVoluntary, Model::kFull,
                                            Model::kLazy, Model::kRt),
-                         [](const ::testing::TestParamInfo<Model>& p) { return std::string(to_string(p.param)); });
+                         [](const ::testing::TestParamInfo<Model>& p) {
+                           return std::string(to_string(p.param));
+                         });
 
 TEST(ExecStressTimers, StrictTimerModeKeepsTheRingInOrder) {
   PB_SKIP_UNDER_EMULATOR();

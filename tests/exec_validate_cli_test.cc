@@ -24,7 +24,10 @@ using pb::testing::temp_path;
 
 class ValidateRealCli : public ::testing::Test {
  protected:
-  void SetUp() override { json_ = temp_path("validate_real.json"); std::filesystem::remove(json_); }
+  void SetUp() override {
+    json_ = temp_path("validate_real.json");
+    std::filesystem::remove(json_);
+  }
   void TearDown() override { std::filesystem::remove(json_); }
   nlohmann::json read() {
     std::ifstream in(json_);
@@ -39,8 +42,8 @@ TEST_F(ValidateRealCli, MeasuresEachCellBesideItsSimulatedTwin) {
       "the model-induced delay leaves out host stalls, gaps over 20 us between compute()'s clock "
       "reads; translated guest-kernel entries exceed that, so most of the 2 ms section is taken "
       "for host stall and NONE's delay no longer stands out against FULL's");
-  const auto r = run_tool("preemptbench", {"validate", "--models", "none,full", "--sections", "2000",
-                                           "--duration", "0.4", "--json", json_});
+  const auto r = run_tool("preemptbench", {"validate", "--models", "none,full", "--sections",
+                                           "2000", "--duration", "0.4", "--json", json_});
   ASSERT_TRUE(r.exit_code == 0 || r.exit_code == 1) << r.exit_code << r.out << r.err;
   const auto j = read();
   EXPECT_EQ(j["clock"], "real");

@@ -4,14 +4,13 @@
 // watchdog ends the run (at most 2 s if it never did).
 #include <sched.h>
 
-#include <gtest/gtest.h>
-
-#include "emulator_guard.h"
-
 #include <atomic>
 #include <string>
 #include <thread>
 
+#include <gtest/gtest.h>
+
+#include "emulator_guard.h"
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
 
@@ -33,14 +32,14 @@ TEST(ExecWatchdog, EndsARunawayTaskWithItsMessage) {
   c.watchdog_budget_ns = 20 * kMs;
   Executive ex(c);
   std::atomic<int> saw_abort{0};
-  ex.add_task({.name = "runaway", .policy = Policy::kFifo, .priority = 10,
-               .body = [&](TaskApi& api) {
-                 api.kernel_enter();
-                 api.local_irq_disable();
-                 api.compute(2'000 * kMs);  // returns when the run ends
-                 saw_abort = api.aborted() ? 1 : 0;
-                 api.local_irq_enable();
-               }});
+  ex.add_task(
+      {.name = "runaway", .policy = Policy::kFifo, .priority = 10, .body = [&](TaskApi& api) {
+         api.kernel_enter();
+         api.local_irq_disable();
+         api.compute(2'000 * kMs);  // returns when the run ends
+         saw_abort = api.aborted() ? 1 : 0;
+         api.local_irq_enable();
+       }});
   ASSERT_EQ(ex.start(), 0) << ex.error();
   ex.run_for(10'000 * kMs);
   const auto& r = ex.result();
@@ -62,10 +61,10 @@ TEST(ExecWatchdog, InterruptsAndPointsKeepItQuiet) {
   c.use_fifo = false;
   c.watchdog_budget_ns = 100 * kMs;
   Executive ex(c);
-  ex.add_task({.name = "sleeper", .policy = Policy::kFifo, .priority = 20,
-               .body = [&](TaskApi& api) {
-                 for (int i = 0; i < 30 && api.running(); ++i) api.msleep(10);
-               }});
+  ex.add_task(
+      {.name = "sleeper", .policy = Policy::kFifo, .priority = 20, .body = [&](TaskApi& api) {
+         for (int i = 0; i < 30 && api.running(); ++i) api.msleep(10);
+       }});
   ex.add_task({.name = "worker", .body = [&](TaskApi& api) {
                  api.kernel_enter();
                  for (int i = 0; i < 300 && api.running(); ++i) api.compute(kMs);

@@ -91,9 +91,9 @@ class TestSshd {
  public:
   TestSshd(const std::string& dir, const std::string& name, int port) : port_(port) {
     const std::string conf = dir + "/" + name + ".conf";
-    write_file(conf, "ListenAddress 127.0.0.1\nPort " + std::to_string(port) +
-                         "\nHostKey " + dir + "/hostkey\nAuthorizedKeysFile " + dir +
-                         "/authorized_keys\nPidFile " + dir + "/" + name +
+    write_file(conf, "ListenAddress 127.0.0.1\nPort " + std::to_string(port) + "\nHostKey " + dir +
+                         "/hostkey\nAuthorizedKeysFile " + dir + "/authorized_keys\nPidFile " +
+                         dir + "/" + name +
                          ".pid\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n"
                          "PubkeyAuthentication yes\nPermitRootLogin prohibit-password\n"
                          "StrictModes no\nUsePAM no\nUseDNS no\n");
@@ -141,7 +141,8 @@ std::set<std::string> files_under(const std::string& dir) {
 TEST(FleetSsh, TwoHostsOverSshAndOneUnreachable) {
   if (const char* emu = std::getenv("PB_EMULATOR"); emu != nullptr && *emu != '\0')
     GTEST_SKIP() << "cross build: the playbook would install binaries this host cannot run";
-  if (!have("ansible-playbook") || !have("ssh") || !have("ssh-keygen") || ::access(kSshd, X_OK) != 0)
+  if (!have("ansible-playbook") || !have("ssh") || !have("ssh-keygen") ||
+      ::access(kSshd, X_OK) != 0)
     GTEST_SKIP() << "needs ansible-playbook, ssh, ssh-keygen and " << kSshd
                  << " (scripts/setup installs ansible-core, openssh-client, openssh-server)";
   if (::geteuid() != 0)
@@ -151,8 +152,9 @@ TEST(FleetSsh, TwoHostsOverSshAndOneUnreachable) {
   ::mkdir("/run/sshd", 0755);
 
   const std::string dir = pb::testing::scratch_dir("fleet_ssh");
-  const std::string keys = "ssh-keygen -q -t ed25519 -N '' -f " + dir + "/hostkey && ssh-keygen -q -t ed25519 -N '' -f " +
-                           dir + "/userkey && cp " + dir + "/userkey.pub " + dir + "/authorized_keys";
+  const std::string keys = "ssh-keygen -q -t ed25519 -N '' -f " + dir +
+                           "/hostkey && ssh-keygen -q -t ed25519 -N '' -f " + dir +
+                           "/userkey && cp " + dir + "/userkey.pub " + dir + "/authorized_keys";
   ASSERT_EQ(std::system(keys.c_str()), 0);
 
   const int port_a = free_loopback_port(), port_b = free_loopback_port();
@@ -181,10 +183,11 @@ TEST(FleetSsh, TwoHostsOverSshAndOneUnreachable) {
   // The playbook copies pb_build_dir's binaries to each host; stripped copies
   // (no debug info) make that a few MB instead of about 80.
   const std::string bin = dir + "/prebuilt";
-  const std::string strip = "mkdir -p " + bin + " && strip -o " + bin + "/preemptbench " PB_BUILD_DIR
-                            "/preemptbench && strip -o " + bin + "/pb-cyclictest " PB_BUILD_DIR
-                            "/pb-cyclictest && cp " PB_BUILD_DIR "/plot_run.py " PB_BUILD_DIR
-                            "/plot_report.py " + bin + "/";
+  const std::string strip = "mkdir -p " + bin + " && strip -o " + bin +
+                            "/preemptbench " PB_BUILD_DIR "/preemptbench && strip -o " + bin +
+                            "/pb-cyclictest " PB_BUILD_DIR "/pb-cyclictest && cp " PB_BUILD_DIR
+                            "/plot_run.py " PB_BUILD_DIR "/plot_report.py " +
+                            bin + "/";
   ASSERT_EQ(std::system(strip.c_str()), 0);
 
   const std::string log = dir + "/ansible.log";
@@ -192,7 +195,8 @@ TEST(FleetSsh, TwoHostsOverSshAndOneUnreachable) {
   // ansible refuses a non-UTF-8 locale; the timeout keeps a wedged run from
   // outliving the test.
   std::string cmd = "cd " PB_SOURCE_DIR " && LC_ALL=C.UTF-8 ANSIBLE_NOCOLOR=1";
-  cmd += " ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" + dir + "/tmp";
+  cmd += " ANSIBLE_RETRY_FILES_ENABLED=0 ANSIBLE_HOST_KEY_CHECKING=0 ANSIBLE_LOCAL_TEMP=" + dir +
+         "/tmp";
   cmd += " ANSIBLE_REMOTE_TEMP=" + dir + "/rtmp";
   cmd += " timeout 280 ansible-playbook -i " + inventory + " scripts/fleet/site.yml";
   cmd += " -e pb_suite=smoke -e pb_install=prebuilt -e pb_build_dir=" + bin;
@@ -208,14 +212,8 @@ TEST(FleetSsh, TwoHostsOverSshAndOneUnreachable) {
 
   const std::string run = fetch + "/ssh";
   const std::set<std::string> want = {
-      "alpha/",
-      "alpha/pb-cyclictest.json",
-      "alpha/pb-cyclictest.log",
-      "alpha/sysinfo.json",
-      "beta/",
-      "beta/pb-cyclictest.json",
-      "beta/pb-cyclictest.log",
-      "beta/sysinfo.json",
+      "alpha/",     "alpha/pb-cyclictest.json", "alpha/pb-cyclictest.log", "alpha/sysinfo.json",
+      "beta/",      "beta/pb-cyclictest.json",  "beta/pb-cyclictest.log",  "beta/sysinfo.json",
       "fleet.json",
   };
   EXPECT_EQ(files_under(run), want) << ansible_out;

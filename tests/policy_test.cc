@@ -7,12 +7,12 @@
 // implementation to compute an expected value.
 #include "pb/executive/policy.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "pb/executive/preempt_count.h"
 
@@ -731,9 +731,9 @@ TEST(PolicySoftirq, RestartBounds) {
 // --- RT bottom halves and RCU (kernel/softirq.c PREEMPT_RT branch) ------------------------
 
 namespace rt_bh {
-using pb::exec::BhEnableSoftirqs;
 using pb::exec::bh_disable_enters_rcu;
 using pb::exec::bh_enable_softirqs;
+using pb::exec::BhEnableSoftirqs;
 using pb::exec::kPreemptOffset;
 using pb::exec::kSoftirqDisableOffset;
 using pb::exec::kSoftirqOffset;
@@ -755,7 +755,8 @@ TEST(PolicyRtBh, FirstPreemptibleEntryEntersRcu) {
 // wakeup_softirqd() ("called from non preemptible context").
 TEST(PolicyRtBh, WhereSoftirqsRunAtLocalBhEnable) {
   // Nothing pending: nothing, everywhere.
-  for (Model m : kModels) EXPECT_EQ(bh_enable_softirqs(m, 0, false, false), BhEnableSoftirqs::kNone);
+  for (Model m : kModels)
+    EXPECT_EQ(bh_enable_softirqs(m, 0, false, false), BhEnableSoftirqs::kNone);
   // Off RT.
   EXPECT_EQ(bh_enable_softirqs(Model::kFull, 0, false, true), BhEnableSoftirqs::kInline);
   EXPECT_EQ(bh_enable_softirqs(Model::kFull, kPreemptOffset, false, true),

@@ -3,10 +3,10 @@
 // the header's constants.
 #include "pb/executive/preempt_count.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdint>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace {
 

@@ -124,7 +124,7 @@ inline wl::CellResult run_cell(const std::string& model, double load, int round,
 }
 
 inline report::RunDocument run_doc(const std::string& label, const std::string& kernel,
-                                    std::vector<wl::CellResult> cells) {
+                                   std::vector<wl::CellResult> cells) {
   report::RunDocument d;
   d.tool_version = "0.1.0";
   d.label = label;

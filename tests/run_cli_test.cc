@@ -70,12 +70,12 @@ TEST(RunOptions, DefaultsCoverEveryModelTheDefaultSuiteAndThreeLoads) {
 }
 
 TEST(RunOptions, EveryOptionIsTakenAndRecorded) {
-  const ParsedRun p = parse(
-      {"--models", "rt, full", "--workload", "x",       "--workload", "dir/y.json", "--set",
-       "a=1",      "--set",    "b=two",      "--loads", "0.1,1",      "--duration", "300ms",
-       "--hz",     "1000",     "--seed",     "42",      "--rounds",   "3",          "--out",
-       "o",        "--format", "md,json",    "--label", "lab",        "--no-plots", "--no-fifo",
-       "--debug-aids", "on"});
+  const ParsedRun p =
+      parse({"--models",   "rt, full", "--workload", "x",         "--workload",   "dir/y.json",
+             "--set",      "a=1",      "--set",      "b=two",     "--loads",      "0.1,1",
+             "--duration", "300ms",    "--hz",       "1000",      "--seed",       "42",
+             "--rounds",   "3",        "--out",      "o",         "--format",     "md,json",
+             "--label",    "lab",      "--no-plots", "--no-fifo", "--debug-aids", "on"});
   const report::RunConfig& c = p.config;
   EXPECT_EQ(c.models, (std::vector<std::string>{"rt", "full"}));
   EXPECT_EQ(c.workloads, (std::vector<std::string>{"x", "dir/y.json"}));
@@ -234,10 +234,10 @@ TEST_F(RunCli, SetKeyThatNoWorkloadDeclares) {
 // section_us does not reach messaging, which would reject it).
 TEST_F(RunCli, SetKeysGoToTheWorkloadsThatDeclareThem) {
   const auto r = run_tool("preemptbench",
-                          {"run", "--clock", "simulated", "--models", "none", "--loads", "1",
-                           "--duration", "0.05", "--workload", "kernel-path", "--workload",
-                           "messaging", "--set", "section_us=300", "--no-plots", "--format", "csv",
-                           "--out", dir_});
+                          {"run",         "--clock",    "simulated",  "--models", "none",
+                           "--loads",     "1",          "--duration", "0.05",     "--workload",
+                           "kernel-path", "--workload", "messaging",  "--set",    "section_us=300",
+                           "--no-plots",  "--format",   "csv",        "--out",    dir_});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   pb::report::RunDocument doc;
   std::string error;
@@ -301,7 +301,8 @@ TEST(RunPlots, OneLatencyThroughputPlotAndOneHistogramPlotPerWorkload) {
   const std::string dir = temp_path("run_plots");
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
-  std::ofstream(dir + "/run.json") << report::render(report::Format::kJson, testing::sample_document());
+  std::ofstream(dir + "/run.json")
+      << report::render(report::Format::kJson, testing::sample_document());
   const std::string cmd = python() + " " + PB_BUILD_DIR + "/plot_run.py " + dir + "/run.json " +
                           dir + " >" + dir + "/log 2>&1";
   const int status = std::system(cmd.c_str());

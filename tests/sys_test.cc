@@ -1,9 +1,9 @@
 #include "pb/sys.h"
 
-#include <gtest/gtest.h>
-
 #include <atomic>
 #include <cerrno>
+
+#include <gtest/gtest.h>
 
 #include "pb/atomic_file.h"
 

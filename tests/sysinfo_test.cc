@@ -1,9 +1,7 @@
 // The machine fingerprint: every parser fed fixed texts, the preemption-model
 // precedence source by source, and the JSON key contract on this machine.
 #include "pb/sysinfo.h"
-#include "pb/utc.h"
 
-#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +9,10 @@
 #include <cstdlib>
 #include <set>
 #include <string>
+
+#include <gtest/gtest.h>
+
+#include "pb/utc.h"
 
 namespace {
 

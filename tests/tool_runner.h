@@ -25,7 +25,7 @@ extern char** environ;
 namespace pb::testing {
 
 struct ToolRun {
-  int exit_code = -1;     // -1 when killed by a signal
+  int exit_code = -1;  // -1 when killed by a signal
   int term_signal = 0;
   std::string out;
   std::string err;
@@ -80,7 +80,8 @@ inline ToolRun run_tool(const char* tool, const std::vector<std::string>& args, 
       ::dup2(in, 0);
       ::dup2(out, 1);
       ::dup2(err, 2);
-      if (::setgid(static_cast<gid_t>(as_uid)) != 0 || ::setuid(static_cast<uid_t>(as_uid)) != 0) _exit(126);
+      if (::setgid(static_cast<gid_t>(as_uid)) != 0 || ::setuid(static_cast<uid_t>(as_uid)) != 0)
+        _exit(126);
       ::execve(argv[0], argv.data(), environ);
       _exit(127);
     }

@@ -2,6 +2,8 @@
 // analytic bound per model, the verdicts, and the command end to end on the
 // simulated clock (deterministic: the simulator against the analysis), with
 // its exit codes and bad input.
+#include "pb/scenarios/validate.h"
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -11,7 +13,6 @@
 #include <nlohmann/json.hpp>
 
 #include "tool_runner.h"
-#include "pb/scenarios/validate.h"
 
 namespace {
 
@@ -114,7 +115,10 @@ TEST(ValidateRule, VerdictsAndTheirReasons) {
 
 class ValidateCli : public ::testing::Test {
  protected:
-  void SetUp() override { json_ = temp_path("validate.json"); std::filesystem::remove(json_); }
+  void SetUp() override {
+    json_ = temp_path("validate.json");
+    std::filesystem::remove(json_);
+  }
   void TearDown() override { std::filesystem::remove(json_); }
   std::string json_;
 };
@@ -125,8 +129,8 @@ class ValidateCli : public ::testing::Test {
 // RT wakeup's own request starts the delay, not a fair wakeup's earlier
 // LAZY flag (a bug this test caught).
 TEST_F(ValidateCli, SimulatedClockAgreesWithTheAnalysisEverywhere) {
-  const auto r = run_tool("preemptbench", {"validate", "--clock", "simulated", "--duration", "0.5",
-                                           "--json", json_});
+  const auto r = run_tool(
+      "preemptbench", {"validate", "--clock", "simulated", "--duration", "0.5", "--json", json_});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("30 of 30 rows within tolerance"), std::string::npos) << r.out;
   std::ifstream in(json_);
@@ -172,9 +176,9 @@ TEST_F(ValidateCli, ACondReschedIntervalBoundsNoneAndVoluntary) {
 // With no tolerance at all the switch cost the simulator charges shows, so
 // the command must say so and exit 1.
 TEST_F(ValidateCli, AStrayRowExitsOneAndIsNamed) {
-  const auto r = run_tool("preemptbench", {"validate", "--clock", "simulated", "--models", "none",
-                                           "--sections", "100", "--tolerance", "0%", "--floor-us",
-                                           "0", "--json", json_});
+  const auto r = run_tool(
+      "preemptbench", {"validate", "--clock", "simulated", "--models", "none", "--sections", "100",
+                       "--tolerance", "0%", "--floor-us", "0", "--json", json_});
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.out.find("STRAYS; simulated max"), std::string::npos) << r.out;
   std::ifstream in(json_);

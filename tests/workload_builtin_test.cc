@@ -1,14 +1,14 @@
 // The built-in descriptions: each parses, round-trips, matches its file in
 // workloads/builtin/, has a measuring task, and accepts --set of every
 // parameter it declares; the default suite names built-ins only.
-#include <gtest/gtest.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "pb/workloads/workload.h"
 
@@ -25,8 +25,8 @@ std::string read_file(const std::filesystem::path& p) {
 
 TEST(WorkloadBuiltin, RequiredOnesExist) {
   const auto names = pb::wl::builtin_names();
-  for (const char* n : {"kernel-path", "spinlock-path", "long-kernel-path", "spinlock-heavy", "irq-storm",
-                        "fair-lazy", "lock-inversion", "messaging", "io-uring"}) {
+  for (const char* n : {"kernel-path", "spinlock-path", "long-kernel-path", "spinlock-heavy",
+                        "irq-storm", "fair-lazy", "lock-inversion", "messaging", "io-uring"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), n), names.end()) << n;
   }
 }
@@ -43,7 +43,8 @@ TEST(WorkloadBuiltin, EveryOneParsesAndRoundTrips) {
     EXPECT_EQ(pb::wl::to_json_text(back), text);
     // A measuring task, periodic.
     bool measured = false;
-    for (const auto& t : w.tasks) measured = measured || (t.measure && t.period_us > 0 && t.count > 0);
+    for (const auto& t : w.tasks)
+      measured = measured || (t.measure && t.period_us > 0 && t.count > 0);
     EXPECT_TRUE(measured);
   }
 }

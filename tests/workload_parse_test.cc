@@ -1,14 +1,14 @@
 // Workload descriptions: parsing, the canonical writer's round trip, --set,
 // and the rejection of malformed input with a message that names the origin,
 // the key path and what was expected. Pure: no threads, no executive run.
-#include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "pb/workloads/workload.h"
 
@@ -38,13 +38,14 @@ std::string error_of(const std::string& text, const std::vector<std::string>& se
   return "";
 }
 
-#define EXPECT_REJECTED(text, ...)                                                    \
-  do {                                                                                \
-    const std::string msg_ = error_of(text);                                          \
-    ASSERT_FALSE(msg_.empty()) << "accepted: " << (text);                              \
-    EXPECT_EQ(msg_.rfind("test.json: ", 0), 0u) << msg_;                               \
-    for (const char* part_ : {__VA_ARGS__}) EXPECT_NE(msg_.find(part_), std::string::npos) \
-        << "message lacks \"" << part_ << "\": " << msg_;                              \
+#define EXPECT_REJECTED(text, ...)                          \
+  do {                                                      \
+    const std::string msg_ = error_of(text);                \
+    ASSERT_FALSE(msg_.empty()) << "accepted: " << (text);   \
+    EXPECT_EQ(msg_.rfind("test.json: ", 0), 0u) << msg_;    \
+    for (const char* part_ : {__VA_ARGS__})                 \
+      EXPECT_NE(msg_.find(part_), std::string::npos)        \
+          << "message lacks \"" << part_ << "\": " << msg_; \
   } while (0)
 
 TEST(WorkloadParse, MinimalDescription) {
@@ -141,8 +142,8 @@ TEST(WorkloadParse, ParamsReferencesAndSet) {
   EXPECT_EQ(w.params[0].name, "section_us");
   EXPECT_EQ(w.params[0].json, "500");
 
-  const Workload s = parse_workload(text, "x", {"section_us=250", "kind=rt_mutex", "n=3",
-                                                "section_us=300"});
+  const Workload s =
+      parse_workload(text, "x", {"section_us=250", "kind=rt_mutex", "n=3", "section_us=300"});
   EXPECT_EQ(s.tasks[1].path[0].path[0].us, 300);  // the last --set of a key wins
   EXPECT_EQ(s.locks[0].kind, LockType::kRtMutex);
   EXPECT_EQ(s.tasks[1].count, 3);
@@ -162,7 +163,8 @@ TEST(WorkloadParse, ReferenceKeptWhereTheValueIsTheDefault) {
   const Workload w = parse_workload(text, "x", {});
   const Workload back = parse_workload(pb::wl::to_json_text(w), "y", {});
   EXPECT_EQ(w, back);
-  EXPECT_EQ(parse_workload(pb::wl::to_json_text(w), "y", {"cr=5"}).tasks[0].path[0].cond_resched_us, 5);
+  EXPECT_EQ(parse_workload(pb::wl::to_json_text(w), "y", {"cr=5"}).tasks[0].path[0].cond_resched_us,
+            5);
 }
 
 TEST(WorkloadParse, RejectsBadSet) {
@@ -176,20 +178,25 @@ TEST(WorkloadParse, RejectsBadSet) {
     }
     return std::string();
   };
-  EXPECT_NE(set_error("nope=1").find("unknown parameter \"nope\" (this workload declares: section_us, on)"),
+  EXPECT_NE(set_error("nope=1").find(
+                "unknown parameter \"nope\" (this workload declares: section_us, on)"),
             std::string::npos)
       << set_error("nope=1");
   EXPECT_NE(set_error("section_us").find("expected key=value"), std::string::npos);
   EXPECT_NE(set_error("=5").find("expected key=value"), std::string::npos);
-  EXPECT_NE(set_error("section_us=abc").find("expected an integer, got \"abc\""), std::string::npos);
+  EXPECT_NE(set_error("section_us=abc").find("expected an integer, got \"abc\""),
+            std::string::npos);
   EXPECT_NE(set_error("section_us=1.5").find("expected an integer"), std::string::npos);
   EXPECT_NE(set_error("section_us=").find("expected an integer"), std::string::npos);
-  EXPECT_NE(set_error("section_us=99999999999999999999").find("expected an integer"), std::string::npos);
+  EXPECT_NE(set_error("section_us=99999999999999999999").find("expected an integer"),
+            std::string::npos);
   EXPECT_NE(set_error("on=yes").find("expected true or false"), std::string::npos);
   // A value of the right type but out of range is reported where it is used.
   const std::string neg = set_error("section_us=-3");
-  EXPECT_NE(neg.find("tasks[0].path[0].compute_us: expected a positive integer, got -3 (from ${section_us})"),
-            std::string::npos)
+  EXPECT_NE(
+      neg.find(
+          "tasks[0].path[0].compute_us: expected a positive integer, got -3 (from ${section_us})"),
+      std::string::npos)
       << neg;
   const std::string huge = set_error("section_us=100000000000");
   EXPECT_NE(huge.find("expected at most 10000000, got 100000000000"), std::string::npos) << huge;
@@ -211,8 +218,9 @@ TEST(WorkloadParse, RejectsBadParams) {
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": "x${a}"}])", R"("params": {"a": 1}, )"),
                   "whole value");
   // A parameter of the wrong type for where it is used.
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": "${a}"}])", R"("params": {"a": "ten"}, )"),
-                  "tasks[0].user_us: expected a non-negative integer, got the string \"ten\" (from ${a})");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "user_us": "${a}"}])", R"("params": {"a": "ten"}, )"),
+      "tasks[0].user_us: expected a non-negative integer, got the string \"ten\" (from ${a})");
 }
 
 TEST(WorkloadParse, RejectsWrongTypes) {
@@ -223,25 +231,31 @@ TEST(WorkloadParse, RejectsWrongTypes) {
   EXPECT_REJECTED(doc("[5]"), "tasks[0]: expected an object, got 5");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": "10"}])"),
                   "tasks[0].user_us: expected a non-negative integer, got the string \"10\"");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1.5}])"), "tasks[0].user_us", "1.5 (not an integer)");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1.5}])"), "tasks[0].user_us",
+                  "1.5 (not an integer)");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": true}])"), "tasks[0].user_us", "got true");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": null}])"), "tasks[0].user_us", "got null");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 5, "measure": 1}])"), "tasks[0].measure",
                   "expected true or false");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "class": "deadline", "user_us": 5}])"), "tasks[0].class",
                   "expected one of \"fair\", \"fifo\", \"rr\"");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": {"compute_us": 5}}])"), "tasks[0].path: expected an array");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [[1]]}])"), "tasks[0].path[0]: expected a segment object");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"point": "schedule"}]}])"), "tasks[0].path[0].point",
-                  "\"cond_resched\"");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": {"compute_us": 5}}])"),
+                  "tasks[0].path: expected an array");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [[1]]}])"),
+                  "tasks[0].path[0]: expected a segment object");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"point": "schedule"}]}])"),
+                  "tasks[0].path[0].point", "\"cond_resched\"");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"io": "read"}]}])"), "tasks[0].path[0]",
                   "missing required key \"bytes\"");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"io": "nop", "bytes": 5}]}])"), "tasks[0].path[0].bytes");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("locks": [{"name": "l", "type": "semaphore"}], )"),
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"io": "nop", "bytes": 5}]}])"),
+                  "tasks[0].path[0].bytes");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])",
+                      R"("locks": [{"name": "l", "type": "semaphore"}], )"),
                   "locks[0].type");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("channels": [1], )"), "channels[0]");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("irqs": [{"name": "i", "rate_hz": "x"}], )"),
-                  "irqs[0].rate_hz: expected a positive integer");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "user_us": 1}])", R"("irqs": [{"name": "i", "rate_hz": "x"}], )"),
+      "irqs[0].rate_hz: expected a positive integer");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])",
                       R"("irqs": [{"name": "i", "rate_hz": 10, "threading": "sometimes"}], )"),
                   "irqs[0].threading");
@@ -251,53 +265,66 @@ TEST(WorkloadParse, RejectsWrongTypes) {
 TEST(WorkloadParse, RejectsUnknownKeys) {
   EXPECT_REJECTED(doc(std::string("[") + kMeasure + "]", R"("task": 1, )"), "task: unknown key",
                   "expected one of: format, name");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 5, "prio": 3}])"), "tasks[0].prio: unknown key");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 5, "prio": 3}])"),
+                  "tasks[0].prio: unknown key");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 5, "cond_resched": 1}]}])"),
                   "tasks[0].path[0].cond_resched: unknown key",
                   "expected one of: compute_us, cond_resched_us, might_sleep_us");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"computeus": 5}]}])"), "tasks[0].path[0]",
                   "got keys computeus");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{}]}])"), "tasks[0].path[0]", "empty object");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 5, "sleep_us": 5}]}])"), "tasks[0].path[0]",
-                  "exactly one");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("locks": [{"name": "l", "type": "mutex", "pi": true}], )"),
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 5, "sleep_us": 5}]}])"),
+                  "tasks[0].path[0]", "exactly one");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])",
+                      R"("locks": [{"name": "l", "type": "mutex", "pi": true}], )"),
                   "locks[0].pi: unknown key");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("irqs": [{"name": "i", "rate_hz": 10, "cost_us": 1}], )"),
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])",
+                      R"("irqs": [{"name": "i", "rate_hz": 10, "cost_us": 1}], )"),
                   "irqs[0].cost_us: unknown key");
 }
 
 TEST(WorkloadParse, RejectsOutOfRange) {
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": -3}]}])"),
                   "tasks[0].path[0].compute_us: expected a positive integer, got -3");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 0}]}])"), "expected a positive integer, got 0");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 0}]}])"),
+                  "expected a positive integer, got 0");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 10000001}]}])"),
                   "expected at most 10000000, got 10000001");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 18446744073709551615}]}])"),
                   "expected at most 10000000");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 1e300}]}])"), "compute_us", "not an integer");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 123456789012345678901234567890}]}])"),
-                  "compute_us");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"compute_us": 1e300}]}])"), "compute_us",
+                  "not an integer");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "path": [{"compute_us": 123456789012345678901234567890}]}])"),
+      "compute_us");
   EXPECT_REJECTED(doc(R"([{"name": "r", "class": "fifo", "priority": 100, "user_us": 1}])"),
                   "tasks[0].priority: expected at most 99, got 100");
   EXPECT_REJECTED(doc(R"([{"name": "r", "class": "fifo", "priority": 0, "user_us": 1}])"),
                   "tasks[0].priority: expected a positive integer, got 0");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "priority": 5, "user_us": 1}])"), "tasks[0].priority",
                   "fifo and rr only");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "vcpu": 64, "user_us": 1}])"), "tasks[0].vcpu: expected at most 63");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "vcpu": -1, "user_us": 1}])"), "tasks[0].vcpu: expected a non-negative");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "count": 65, "user_us": 1}])"), "tasks[0].count: expected at most 64");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "vcpu": 64, "user_us": 1}])"),
+                  "tasks[0].vcpu: expected at most 63");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "vcpu": -1, "user_us": 1}])"),
+                  "tasks[0].vcpu: expected a non-negative");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "count": 65, "user_us": 1}])"),
+                  "tasks[0].count: expected at most 64");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "period_us": 5, "user_us": 1}])"), "tasks[0].period_us");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "period_us": 100, "deadline_us": 200, "user_us": 1}])"),
                   "tasks[0].deadline_us: expected at most 100");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])",
-                      R"("irqs": [{"name": "i", "rate_hz": 1000, "handler_us": 600, "softirq_us": 600}], )"),
-                  "irqs[0]", "exceed the interrupt period");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("irqs": [{"name": "i", "rate_hz": 100001}], )"),
-                  "irqs[0].rate_hz: expected at most 100000");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"io": "read", "bytes": 2000000}]}])"), "tasks[0].path[0].bytes");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"send": "c", "count": 0}]}, {"name": "r", "path": [{"recv": "c"}]}])",
-                      R"("channels": ["c"], )"),
-                  "tasks[0].path[0].count");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "user_us": 1}])",
+          R"("irqs": [{"name": "i", "rate_hz": 1000, "handler_us": 600, "softirq_us": 600}], )"),
+      "irqs[0]", "exceed the interrupt period");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "user_us": 1}])", R"("irqs": [{"name": "i", "rate_hz": 100001}], )"),
+      "irqs[0].rate_hz: expected at most 100000");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"io": "read", "bytes": 2000000}]}])"),
+                  "tasks[0].path[0].bytes");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "path": [{"send": "c", "count": 0}]}, {"name": "r", "path": [{"recv": "c"}]}])",
+          R"("channels": ["c"], )"),
+      "tasks[0].path[0].count");
 }
 
 TEST(WorkloadParse, RejectsMissingAndInconsistent) {
@@ -307,51 +334,64 @@ TEST(WorkloadParse, RejectsMissingAndInconsistent) {
   EXPECT_REJECTED(doc(R"([{"user_us": 1}])"), "tasks[0]: missing required key \"name\"");
   EXPECT_REJECTED(doc(R"([{"name": "r", "class": "fifo", "user_us": 1}])"), "tasks[0]",
                   "missing required key \"priority\"");
-  EXPECT_REJECTED(doc(R"([{"name": "bg"}])"), "tasks[0]", "continuous task needs user_us or a path");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "measure": true, "user_us": 1}])"), "tasks[0].measure", "periodic");
+  EXPECT_REJECTED(doc(R"([{"name": "bg"}])"), "tasks[0]",
+                  "continuous task needs user_us or a path");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "measure": true, "user_us": 1}])"), "tasks[0].measure",
+                  "periodic");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "phase_us": 10, "user_us": 1}])"), "tasks[0].phase_us",
                   "periodic tasks only");
   EXPECT_REJECTED(doc(R"([{"name": "bg", "count": 0, "user_us": 1}])"), "no task instances");
-  EXPECT_REJECTED(doc(R"([{"name": "a", "user_us": 1}, {"name": "a", "user_us": 1}])"), "tasks[1].name",
-                  "used twice");
-  EXPECT_REJECTED(doc(R"([{"name": "a", "count": 2, "user_us": 1}, {"name": "a-1", "user_us": 1}])"),
-                  "tasks[1].name", "\"a-1\" is used twice");
+  EXPECT_REJECTED(doc(R"([{"name": "a", "user_us": 1}, {"name": "a", "user_us": 1}])"),
+                  "tasks[1].name", "used twice");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "a", "count": 2, "user_us": 1}, {"name": "a-1", "user_us": 1}])"),
+      "tasks[1].name", "\"a-1\" is used twice");
   EXPECT_REJECTED(doc(R"([{"name": "bad name", "user_us": 1}])"), "tasks[0].name: expected a name");
   EXPECT_REJECTED(doc(R"([{"name": "a234567890123456789012345", "user_us": 1}])"), "tasks[0].name");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": []}])"), "tasks[0].path: expected at least one segment");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": []}])"),
+                  "tasks[0].path: expected at least one segment");
   // Locks and channels.
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "l", "path": [{"compute_us": 1}]}]}])"),
                   "tasks[0].path[0].lock: unknown lock \"l\"");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "l"}]}])", R"("locks": [{"name": "l", "type": "mutex"}], )"),
-                  "tasks[0].path[0]: missing required key \"path\"");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])",
-                      R"("locks": [{"name": "l", "type": "mutex"}, {"name": "l", "type": "spinlock"}], )"),
-                  "locks[1].name", "duplicate");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "l", "irqsave": true, "path": [{"compute_us": 1}]}]}])",
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "l"}]}])",
                       R"("locks": [{"name": "l", "type": "mutex"}], )"),
-                  "tasks[0].path[0].irqsave", "no _irqsave variant");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "l", "path": [{"lock": "l", "path": [{"compute_us": 1}]}]}]}])",
-                      R"("locks": [{"name": "l", "type": "spinlock"}], )"),
-                  "tasks[0].path[0].path[0].lock", "already held");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "b", "path": [{"lock": "a", "path": [{"compute_us": 1}]}]}]}])",
-                      R"("locks": [{"name": "a", "type": "spinlock"}, {"name": "b", "type": "spinlock"}], )"),
-                  "tasks[0].path[0].path[0].lock", "nest in the order");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"send": "c"}]}])"), "tasks[0].path[0].send: unknown channel");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"send": "c"}]}])", R"("channels": ["c"], )"), "channels[0]",
-                  "no recv segment");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"recv": "c"}]}])", R"("channels": ["c"], )"), "channels[0]",
-                  "no send segment");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("channels": ["c", "c"], )"), "channels[1]",
-                  "duplicate");
+                  "tasks[0].path[0]: missing required key \"path\"");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "user_us": 1}])",
+          R"("locks": [{"name": "l", "type": "mutex"}, {"name": "l", "type": "spinlock"}], )"),
+      "locks[1].name", "duplicate");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "path": [{"lock": "l", "irqsave": true, "path": [{"compute_us": 1}]}]}])",
+          R"("locks": [{"name": "l", "type": "mutex"}], )"),
+      "tasks[0].path[0].irqsave", "no _irqsave variant");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "path": [{"lock": "l", "path": [{"lock": "l", "path": [{"compute_us": 1}]}]}]}])",
+          R"("locks": [{"name": "l", "type": "spinlock"}], )"),
+      "tasks[0].path[0].path[0].lock", "already held");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "path": [{"lock": "b", "path": [{"lock": "a", "path": [{"compute_us": 1}]}]}]}])",
+          R"("locks": [{"name": "a", "type": "spinlock"}, {"name": "b", "type": "spinlock"}], )"),
+      "tasks[0].path[0].path[0].lock", "nest in the order");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"send": "c"}]}])"),
+                  "tasks[0].path[0].send: unknown channel");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"send": "c"}]}])", R"("channels": ["c"], )"),
+                  "channels[0]", "no recv segment");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"recv": "c"}]}])", R"("channels": ["c"], )"),
+                  "channels[0]", "no send segment");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1}])", R"("channels": ["c", "c"], )"),
+                  "channels[1]", "duplicate");
   // Sleeping in atomic context.
   EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"irqs_off": [{"sleep_us": 5}]}]}])"),
                   "tasks[0].path[0].irqs_off[0].sleep_us", "inside an irqs_off section");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"lock": "s", "path": [{"lock": "m", "path": [{"compute_us": 1}]}]}]}])",
-                      R"("locks": [{"name": "s", "type": "spinlock"}, {"name": "m", "type": "mutex"}], )"),
-                  "tasks[0].path[0].path[0].lock", "inside the spinlock \"s\" section");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"preempt_off": [{"io": "nop"}]}]}])"), "preempt_off");
+  EXPECT_REJECTED(
+      doc(R"([{"name": "bg", "path": [{"lock": "s", "path": [{"lock": "m", "path": [{"compute_us": 1}]}]}]}])",
+          R"("locks": [{"name": "s", "type": "spinlock"}, {"name": "m", "type": "mutex"}], )"),
+      "tasks[0].path[0].path[0].lock", "inside the spinlock \"s\" section");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": [{"preempt_off": [{"io": "nop"}]}]}])"),
+                  "preempt_off");
   // might_sleep points are fine anywhere: they show the debug check.
-  EXPECT_EQ(error_of(doc(R"([{"name": "bg", "path": [{"irqs_off": [{"point": "might_sleep"}]}]}])")), "");
+  EXPECT_EQ(
+      error_of(doc(R"([{"name": "bg", "path": [{"irqs_off": [{"point": "might_sleep"}]}]}])")), "");
 }
 
 TEST(WorkloadParse, RejectsDeepNesting) {
@@ -365,9 +405,11 @@ TEST(WorkloadParse, RejectsDeepNesting) {
   EXPECT_REJECTED(doc(std::string(50, '[') + std::string(50, ']')), "nesting deeper than");
   // Too many segments in one path.
   std::string many = "[";
-  for (int i = 0; i < pb::wl::kMaxSegments + 1; ++i) many += std::string(i ? "," : "") + R"({"compute_us": 1})";
+  for (int i = 0; i < pb::wl::kMaxSegments + 1; ++i)
+    many += std::string(i ? "," : "") + R"({"compute_us": 1})";
   many += "]";
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": )" + many + "}]"), "tasks[0].path", "at most 256 entries");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "path": )" + many + "}]"), "tasks[0].path",
+                  "at most 256 entries");
 }
 
 TEST(WorkloadParse, RejectsGarbage) {
@@ -378,8 +420,10 @@ TEST(WorkloadParse, RejectsGarbage) {
   EXPECT_REJECTED(std::string("{\"name\": \"\xff\xfe\"}"), "not valid JSON");
   EXPECT_REJECTED(std::string("\x00\x01\x02", 3), "not valid JSON");
   EXPECT_REJECTED("{\"a\": 1} trailing", "not valid JSON");
-  EXPECT_REJECTED(doc(std::string("[") + kMeasure + "]", R"("name": "dup", )"), "name: duplicate key");
-  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1, "user_us": 2}])"), "tasks[0].user_us: duplicate key");
+  EXPECT_REJECTED(doc(std::string("[") + kMeasure + "]", R"("name": "dup", )"),
+                  "name: duplicate key");
+  EXPECT_REJECTED(doc(R"([{"name": "bg", "user_us": 1, "user_us": 2}])"),
+                  "tasks[0].user_us: duplicate key");
   // The message never carries raw bytes from the input.
   const std::string msg = error_of(std::string("{\"name\": \"\xc3\x28\"}"));
   for (unsigned char c : msg) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << msg;
@@ -400,8 +444,8 @@ TEST(WorkloadParse, RejectsGarbage) {
 }
 
 TEST(WorkloadParse, RejectsTooLarge) {
-  std::string big = doc(R"([{"name": "bg", "user_us": 1}])", R"("description": ")" +
-                                                                  std::string(5000, 'x') + R"(", )");
+  std::string big = doc(R"([{"name": "bg", "user_us": 1}])",
+                        R"("description": ")" + std::string(5000, 'x') + R"(", )");
   EXPECT_REJECTED(big, "description", "at most 4096");
   EXPECT_REJECTED(std::string(2 << 20, ' '), "larger than");
 }
@@ -433,8 +477,9 @@ TEST(WorkloadLoad, FilesAndNames) {
     (void)pb::wl::load_workload("no-such-builtin", {});
     ADD_FAILURE() << "loaded an unknown built-in";
   } catch (const WorkloadError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown workload \"no-such-builtin\" (built-ins: kernel-path"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("unknown workload \"no-such-builtin\" (built-ins: kernel-path"),
+        std::string::npos)
         << e.what();
   }
   try {

@@ -14,9 +14,7 @@
 namespace pb::sys {
 namespace {
 
-inline int ret_or_errno(long ret) noexcept {
-  return ret < 0 ? -errno : static_cast<int>(ret);
-}
+inline int ret_or_errno(long ret) noexcept { return ret < 0 ? -errno : static_cast<int>(ret); }
 
 long futex(void* addr, int op, uint32_t val, const timespec* ts) noexcept {
   return ::syscall(SYS_futex, addr, op, val, ts, nullptr, 0);
@@ -170,9 +168,7 @@ int get_affinity(pid_t tid, cpu_set_t* set) noexcept {
 
 int current_cpu() noexcept { return ret_or_errno(::sched_getcpu()); }
 
-int lock_all_memory() noexcept {
-  return ret_or_errno(::mlockall(MCL_CURRENT | MCL_FUTURE));
-}
+int lock_all_memory() noexcept { return ret_or_errno(::mlockall(MCL_CURRENT | MCL_FUTURE)); }
 
 int can_use_fifo(int priority) noexcept {
   struct Probe {
@@ -198,15 +194,14 @@ int can_use_fifo(int priority) noexcept {
   return result == 0 ? 1 : 0;
 }
 
-int futex_wait(std::atomic<uint32_t>* word, uint32_t expected,
-               int64_t abs_deadline_ns) noexcept {
+int futex_wait(std::atomic<uint32_t>* word, uint32_t expected, int64_t abs_deadline_ns) noexcept {
   if (abs_deadline_ns == 0) {
     return ret_or_errno(futex(word, FUTEX_WAIT_PRIVATE, expected, nullptr));
   }
   // FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC deadline.
   const timespec ts = to_timespec(abs_deadline_ns);
-  return ret_or_errno(::syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected,
-                                &ts, nullptr, FUTEX_BITSET_MATCH_ANY));
+  return ret_or_errno(::syscall(SYS_futex, word, FUTEX_WAIT_BITSET_PRIVATE, expected, &ts, nullptr,
+                                FUTEX_BITSET_MATCH_ANY));
 }
 
 int futex_wake(std::atomic<uint32_t>* word, int count) noexcept {

@@ -4,14 +4,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <fmt/format.h>
-#include <hwloc.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -19,6 +16,10 @@
 #include <ctime>
 #include <exception>
 #include <system_error>
+
+#include <fmt/format.h>
+#include <hwloc.h>
+#include <zlib.h>
 
 #include "pb/cycleclock.h"
 #include "pb/sys.h"

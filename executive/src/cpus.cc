@@ -1,6 +1,7 @@
 // Which host CPUs the vCPUs get: plan_cpus() (pure) and the machine query
 // that feeds it (affinity mask, hwloc cores, isolcpus).
-#include <hwloc.h>
+#include "cpus.h"
+
 #include <sched.h>
 
 #include <algorithm>
@@ -11,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "cpus.h"
+#include <hwloc.h>
+
 #include "pb/executive/executive.h"
 #include "pb/sys.h"
 #include "pb/sysinfo.h"
@@ -64,7 +66,8 @@ CpuPlan plan_cpus(const std::vector<int>& allowed_in, const std::vector<int>& co
     std::ostringstream os;
     os << vcpus << " vCPU(s) requested but only " << usable << " host CPU(s) usable out of "
        << allowed_in.size() << " allowed";
-    if (!allow_system_cpu) os << " (CPU 0 and one CPU stay with the system unless allow_system_cpu)";
+    if (!allow_system_cpu)
+      os << " (CPU 0 and one CPU stay with the system unless allow_system_cpu)";
     plan.error = os.str();
     return plan;
   }

@@ -18,18 +18,17 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <source_location>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include <source_location>
-
+#include "pb/cycleclock.h"
 #include "pb/executive/executive.h"
 #include "pb/executive/fair.h"
 #include "pb/executive/irq_line.h"
 #include "pb/executive/locks.h"
 #include "pb/executive/policy.h"
-#include "pb/cycleclock.h"
 #include "pb/executive/task.h"
 #include "pb/histogram.h"
 
@@ -65,9 +64,9 @@ class RawSpinLock {
 struct Hrtimer {
   int64_t expires = 0;
   void (*fn)(Hrtimer*, Task* curr) = nullptr;  // curr: the interrupted task
-  Task* task = nullptr;   // the task fn acts on
-  void* owner = nullptr;  // a Device, for device interrupts
-  int heap_index = -1;    // position in the vCPU's heap; -1 when not queued
+  Task* task = nullptr;                        // the task fn acts on
+  void* owner = nullptr;                       // a Device, for device interrupts
+  int heap_index = -1;                         // position in the vCPU's heap; -1 when not queued
   // A direct sleeper's own timer (an RT task under Config::direct_wakeup with
   // host SCHED_FIFO): its thread waits on its gate until `expires`, then
   // takes the wakeup itself or rings the current task (direct_wakeup()).
@@ -77,7 +76,10 @@ struct Hrtimer {
 // A fixed-capacity binary min-heap of hrtimers (storage allocated at setup).
 class HrtimerHeap {
  public:
-  void reserve(size_t n) { heap_.reserve(n); cap_ = n; }
+  void reserve(size_t n) {
+    heap_.reserve(n);
+    cap_ = n;
+  }
   bool empty() const noexcept { return heap_.empty(); }
   Hrtimer* top() const noexcept { return heap_.empty() ? nullptr : heap_.front(); }
   // The earliest expiry after top()'s (a child of the root); INT64_MAX when
@@ -146,8 +148,8 @@ struct Task : TaskHot {
   Mode mode = Mode::kUser;  // own
 
   // Timing (own / oncpu).
-  int64_t picked_ns = 0;   // when it last became current
-  int64_t parked_ns = 0;   // when it last left the CPU
+  int64_t picked_ns = 0;  // when it last became current
+  int64_t parked_ns = 0;  // when it last left the CPU
   // Total time switched out, for compute(); written by this task's own
   // thread, in its signal handlers too (atomic: a handler may interrupt a read).
   std::atomic<int64_t> offcpu_ns{0};
@@ -155,8 +157,8 @@ struct Task : TaskHot {
   // model-induced delay recorded when it is next switched in; 0 = none.
   int64_t wake_req_ns = 0;
   int64_t wake_req_stolen_ns = 0;  // its vCPU's host_stolen_ns at that moment
-  int64_t armed_ns = 0;    // its POSIX timer's expiry, 0 = disarmed (own)
-  bool parked_armed = false;  // in its vCPU's parked_armed set (oncpu)
+  int64_t armed_ns = 0;            // its POSIX timer's expiry, 0 = disarmed (own)
+  bool parked_armed = false;       // in its vCPU's parked_armed set (oncpu)
   std::atomic<uint64_t> timer_syscalls{0};
 
   // Blocking.
@@ -198,16 +200,16 @@ struct Task : TaskHot {
   // Locks (locks.cc). cls above is the effective class: base_cls raised by
   // priority inheritance; changed only under this task's rq lock, and only
   // while it is not on the runqueue (dequeue, change, enqueue).
-  TaskClass base_cls{};                              // immutable after setup
-  std::array<LockBase*, kMaxHeldLocks> held_pi{};    // sleeping PI locks held (own)
+  TaskClass base_cls{};                            // immutable after setup
+  std::array<LockBase*, kMaxHeldLocks> held_pi{};  // sleeping PI locks held (own)
   int n_held_pi = 0;
   // The sleeping lock it waits for (written under that lock's wait_lock;
   // read without it by a PI chain walk, which re-checks under the lock).
   std::atomic<LockBase*> blocked_on{nullptr};
-  bool blocked_on_pi = false;      // blocked_on is a PI lock (that lock's wait_lock)
-  Task* lock_next = nullptr;       // that lock's waiter list (its wait_lock)
-  uint32_t rcu_depth = 0;          // rcu_read_lock() nesting from RT spinlocks and BH (own)
-  bool bh_rcu = false;             // RT: its BH-disabled section holds rcu_read_lock() (own)
+  bool blocked_on_pi = false;  // blocked_on is a PI lock (that lock's wait_lock)
+  Task* lock_next = nullptr;   // that lock's waiter list (its wait_lock)
+  uint32_t rcu_depth = 0;      // rcu_read_lock() nesting from RT spinlocks and BH (own)
+  bool bh_rcu = false;         // RT: its BH-disabled section holds rcu_read_lock() (own)
   // lockdep-lite: classes of the locks held, in acquisition order (own).
   std::array<uint8_t, 16> held_classes{};
   int n_held_classes = 0;
@@ -296,15 +298,15 @@ struct Vcpu {
   ExecState* ex = nullptr;
 
   RawSpinLock rq_lock;
-  RunQueue rq;                      // rq
+  RunQueue rq;                          // rq
   std::atomic<Task*> current{nullptr};  // written under rq
   Task* idle = nullptr;
-  HrtimerHeap timers;               // rq
+  HrtimerHeap timers;  // rq
 
-  std::atomic<uint32_t> irq_pending{0};  // kIrq* bits
-  std::atomic<uint32_t> ipi_pending{0};  // one IPI in flight (coalescing)
-  std::atomic<uint32_t> idle_seq{0};     // bumped by interrupts on the idle task
-  std::atomic<uint64_t> heartbeat{0};    // points and interrupts (oncpu), read by the watchdog
+  std::atomic<uint32_t> irq_pending{0};     // kIrq* bits
+  std::atomic<uint32_t> ipi_pending{0};     // one IPI in flight (coalescing)
+  std::atomic<uint32_t> idle_seq{0};        // bumped by interrupts on the idle task
+  std::atomic<uint64_t> heartbeat{0};       // points and interrupts (oncpu), read by the watchdog
   std::atomic<int64_t> softirq_pending{0};  // raised softirq work, ns (local_softirq_pending)
   // Host stalls (see compute()): time the host took this vCPU's CPU away
   // (the hypervisor's steal, the host kernel) while a task computed, and the
@@ -321,7 +323,7 @@ struct Vcpu {
   // The fair class's clock (rq_clock_task()): the last value handed out by
   // task_clock_locked(), which keeps it monotonic (rq).
   int64_t task_clock_ns = 0;
-  Task* ksoftirqd = nullptr;                // when the vCPU has device interrupts
+  Task* ksoftirqd = nullptr;  // when the vCPU has device interrupts
   std::atomic<uint32_t> ksoftirqd_woken{0};
 
   // Timekeeping (oncpu, or rq).
@@ -405,10 +407,10 @@ struct ExecState {
   int64_t start_ns = 0;
 
   // Run control.
-  std::atomic<uint32_t> stopping{0};    // every point checks it
-  std::atomic<uint32_t> stop_word{0};   // run_for() waits on it
-  std::atomic<uint32_t> aborted{0};     // the watchdog ended the run
-  std::atomic<uint32_t> ready{0};       // threads set up
+  std::atomic<uint32_t> stopping{0};   // every point checks it
+  std::atomic<uint32_t> stop_word{0};  // run_for() waits on it
+  std::atomic<uint32_t> aborted{0};    // the watchdog ended the run
+  std::atomic<uint32_t> ready{0};      // threads set up
   std::atomic<uint32_t> debug_reports{0};
   // Set before every executive thread is demoted to SCHED_OTHER (watchdog,
   // teardown): no host class change may raise one again after it.
@@ -476,8 +478,8 @@ inline bool stopping(const Task* t) noexcept {
 // dispatched and before t parks: t is off the CPU (it runs no emulated
 // code and its interrupts are forwarded), so it may block on the host.
 using OffCpuHook = void (*)(Task* t, void* arg);
-void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq,
-                   OffCpuHook off_cpu = nullptr, void* off_cpu_arg = nullptr) noexcept;
+void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook off_cpu = nullptr,
+                   void* off_cpu_arg = nullptr) noexcept;
 // schedule() of a task that set itself blocked: the scheduling-while-atomic
 // check, the policy consultation and the switch.
 void schedule_block(Task* t, OffCpuHook off_cpu = nullptr, void* arg = nullptr,

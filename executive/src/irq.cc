@@ -17,10 +17,10 @@
 // timer_settime, futex, tgkill). Interrupts are identified by pending bits in
 // the vCPU, not by the signal: a timer interrupt runs whatever has expired by
 // the clock, so a duplicate or late signal is harmless (counted spurious).
+#include <pthread.h>
+
 #include <cerrno>
 #include <csignal>
-
-#include <pthread.h>
 #include <cstring>
 
 #include "internal.h"
@@ -177,7 +177,8 @@ bool run_timer_interrupt(Task* t, Vcpu* v, int64_t entry_ns) noexcept {
     Task* p = v->parked_armed[static_cast<size_t>(i)];
     if (p->armed_ns <= now) {
       p->parked_armed = false;
-      v->parked_armed[static_cast<size_t>(i)] = v->parked_armed[static_cast<size_t>(--v->n_parked_armed)];
+      v->parked_armed[static_cast<size_t>(i)] =
+          v->parked_armed[static_cast<size_t>(--v->n_parked_armed)];
     } else {
       ++i;
     }
@@ -514,8 +515,7 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
     acct_switch(v, kAcctIrq);
     t->irqs_disabled.store(1, std::memory_order_relaxed);
     count_add(t, kHardirqOffset);
-    v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
+    v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (replay) ++v->stats.irq_replayed;
     bool did = false;
     if ((bits & kIrqIpi) != 0) {
@@ -524,7 +524,8 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
       const int64_t sent = v->ipi_sent_ns.load(std::memory_order_relaxed);
       const bool was_ipi = v->ipi_pending.exchange(0, std::memory_order_seq_cst) != 0;
       if (was_ipi) {
-        if (entry_ns != 0 && sent != 0 && entry_ns >= sent) v->ipi_lateness->record(entry_ns - sent);
+        if (entry_ns != 0 && sent != 0 && entry_ns >= sent)
+          v->ipi_lateness->record(entry_ns - sent);
         ++v->stats.irq_ipi;
         did = true;
       }
@@ -570,8 +571,7 @@ void irq_loop(Task* t, bool replay, int64_t entry_ns) noexcept {
     const PreemptCount count = t->preempt_count.load(std::memory_order_relaxed);
     const Point p = irq_exit_point(t->mode == Mode::kUser && (count & kIrqCountMask) == 0);
     const uint32_t f = t->resched.load(std::memory_order_relaxed);
-    const Context c{count, false,
-                    ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0}};
+    const Context c{count, false, ReschedFlags{(f & kReschedFull) != 0, (f & kReschedLazy) != 0}};
     const Decision d = decide(m, p, c);
     ++v->stats.decisions[static_cast<size_t>(p)][static_cast<size_t>(d.reason)];
     if (d.switch_now) schedule_core(t, p, SwitchKind::kPreempt, true);

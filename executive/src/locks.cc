@@ -68,8 +68,7 @@ Task* task_by_tid(ExecState* ex, uint32_t tid) noexcept {
 
 void update_top(LockBase& l) noexcept {
   Task* top = LockAccess::waiters(l);
-  LockAccess::top_prio(l).store(top != nullptr ? prio_of(top->cls) : -1,
-                                std::memory_order_relaxed);
+  LockAccess::top_prio(l).store(top != nullptr ? prio_of(top->cls) : -1, std::memory_order_relaxed);
 }
 
 // Highest effective priority first, FIFO among equals (rt_mutex_waiter_less()).
@@ -169,8 +168,8 @@ bool set_effective_class(Task* by, Task* p, TaskClass c, bool only_raise = false
 TaskClass inherited_class(const Task* t) noexcept {
   TaskClass best = t->base_cls;
   for (int i = 0; i < t->n_held_pi; ++i) {
-    const int p = LockAccess::top_prio(*t->held_pi[static_cast<size_t>(i)])
-                      .load(std::memory_order_relaxed);
+    const int p =
+        LockAccess::top_prio(*t->held_pi[static_cast<size_t>(i)]).load(std::memory_order_relaxed);
     if (p > prio_of(best)) best = p > 0 ? TaskClass{SchedClass::kRt, p} : best;
   }
   return best;
@@ -347,7 +346,8 @@ bool pi_acquire(Task* t, LockBase& l, bool rtlock) noexcept {
     // Boost the owner to our priority, then down the chain of owners that
     // themselves wait for a PI lock.
     Task* owner = task_by_tid(t->ex, cur & kTidMask);
-    const bool boosted = owner != nullptr && owner != t && set_effective_class(t, owner, t->cls, true);
+    const bool boosted =
+        owner != nullptr && owner != t && set_effective_class(t, owner, t->cls, true);
     if (boosted) {
       LockAccess::count_boost(l);
       t->v->pi_boosts.fetch_add(1, std::memory_order_relaxed);

@@ -5,12 +5,12 @@
 // Every "switch now or defer" below is pb::exec::decide(); every reschedule
 // request goes through on_wakeup()/resched_curr()/promote_lazy_at_tick()
 // (policy.h). This file only carries out what they answer.
+#include <unistd.h>
+
 #include <cerrno>
 #include <climits>
 #include <cstdio>
 #include <cstring>
-
-#include <unistd.h>
 
 #include "internal.h"
 #include "pb/cycleclock.h"
@@ -110,8 +110,8 @@ namespace {
 void trace_dispatch(Vcpu* v, const Task* next, const Task* prev, SwitchCause cause, Point p) {
   auto& tr = v->stats.trace;
   if (tr.size() < tr.capacity()) {
-    tr.push_back(DispatchRecord{next->id, prev != nullptr ? prev->id : -1, cause, p,
-                                v->stats.ticks});
+    tr.push_back(
+        DispatchRecord{next->id, prev != nullptr ? prev->id : -1, cause, p, v->stats.ticks});
   } else {
     ++v->stats.trace_dropped;
   }
@@ -123,7 +123,6 @@ void wq_remove(Completion& c, Task* t) noexcept;
 Task* wq_pop(Completion& c) noexcept;
 
 }  // namespace
-
 
 namespace {
 void wq_append(Completion& c, Task* t) noexcept {
@@ -381,7 +380,7 @@ void on_dispatched(Task* t) noexcept {
   if (stopping(t)) return;
   Vcpu* v = t->v;
   t->offcpu_ns.store(t->offcpu_ns.load(std::memory_order_relaxed) + t->picked_ns - t->parked_ns,
-                    std::memory_order_relaxed);
+                     std::memory_order_relaxed);
   ++t->dispatches;
   // Whatever IPI was in flight is superseded: the pick that dispatched this
   // task saw the runqueue as the sender left it.
@@ -413,8 +412,8 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   // A task preempted (or calling schedule() after a wakeup already made it
   // running) stays on the runqueue; RT and fair tasks keep their place at the
   // head unless a slice expiry or a fair wakeup sent them to the tail.
-  const bool blocking = kind == SwitchKind::kExit ||
-                        (kind == SwitchKind::kBlock && t->state != TaskState::kRunning);
+  const bool blocking =
+      kind == SwitchKind::kExit || (kind == SwitchKind::kBlock && t->state != TaskState::kRunning);
   const int64_t clock = task_clock_locked(v);
   if (!t->is_idle) {
     if (!blocking) {
@@ -431,8 +430,7 @@ void schedule_core(Task* t, Point p, SwitchKind kind, bool from_irq, OffCpuHook 
   t->requeue_tail = false;
   if (next == t) {
     v->rq_lock.unlock();
-    v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1,
-                       std::memory_order_relaxed);
+    v->heartbeat.store(v->heartbeat.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     if (from_irq) {
       irq_restore_noreplay(t, saved_irqs);
     } else {
@@ -715,7 +713,8 @@ void set_state_running(Task* t) noexcept {
   irq_restore_noreplay(t, irqs);
 }
 
-// --- wakeups ---------------------------------------------------------------------------------------
+// --- wakeups
+// ---------------------------------------------------------------------------------------
 
 void send_ipi(Task* sender, Vcpu* target, Task* target_curr) noexcept {
   VcpuStats& st = sender->v->stats;
@@ -817,7 +816,8 @@ bool wake_from_host(Task* p) noexcept {
     tv->irq_pending.fetch_or(kIrqIpi, std::memory_order_seq_cst);
     if (tv->ipi_pending.exchange(1, std::memory_order_seq_cst) == 0) {
       tv->ipi_sent_ns.store(sys::now_ns(), std::memory_order_relaxed);
-      if (sys::tgkill(curr->tid, ipi_signal()) < 0) tv->ipi_pending.store(0, std::memory_order_seq_cst);
+      if (sys::tgkill(curr->tid, ipi_signal()) < 0)
+        tv->ipi_pending.store(0, std::memory_order_seq_cst);
     }
   }
   return true;
@@ -1119,7 +1119,8 @@ void task_main_loop(Task* t) noexcept {
 
 }  // namespace detail
 
-// --- TaskApi ---------------------------------------------------------------------------------------
+// --- TaskApi
+// ---------------------------------------------------------------------------------------
 
 using detail::Task;
 using detail::to_task;
@@ -1172,8 +1173,8 @@ void TaskApi::kernel_exit() noexcept {
     ++t->v->stats.preempt_leaks;
     char buf[160];
     std::snprintf(buf, sizeof(buf),
-                  "BUG: %s/%d returning to user space with preempt_count 0x%08x (leak)\n",
-                  t->name, static_cast<int>(t->tid), static_cast<unsigned>(c));
+                  "BUG: %s/%d returning to user space with preempt_count 0x%08x (leak)\n", t->name,
+                  static_cast<int>(t->tid), static_cast<unsigned>(c));
     detail::debug_report(t, buf);
     t->preempt_count.store(c & ~(kPreemptMask | kSoftirqMask), std::memory_order_relaxed);
     if (t->track_windows != 0) detail::window_end(t, detail::kPreemptOffWindow);

@@ -62,8 +62,8 @@ std::string optional_string(const Obj& o, std::initializer_list<const char*> key
 
 }  // namespace
 
-bool read_cyclictest_json(std::string_view text, const std::string& name,
-                          std::vector<Record>* out, std::string* error) {
+bool read_cyclictest_json(std::string_view text, const std::string& name, std::vector<Record>* out,
+                          std::string* error) {
   try {
     const json j = detail::parse_json(text);
     const Obj top(j, "");

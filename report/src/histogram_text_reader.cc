@@ -240,7 +240,8 @@ bool read_histogram_text(std::string_view text, const std::string& name, const s
     m.mean_ns = m.count > 0 ? mean_sum / static_cast<double>(m.count) : 0;
     if (sum.missed) {
       if (sum.missed->size() != threads) {
-        fail("# Missed Periods", fmt::format("{} values for {} threads", sum.missed->size(), threads));
+        fail("# Missed Periods",
+             fmt::format("{} values for {} threads", sum.missed->size(), threads));
       }
       for (size_t t = 0; t < threads; ++t) missed.emplace_back(t, (*sum.missed)[t]);
     }

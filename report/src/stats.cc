@@ -118,7 +118,8 @@ std::optional<MannWhitney> mann_whitney(const std::vector<double>& a,
   const double dev = std::fabs(rank_sum_b - centre);
   // C(n, nb) splits: enumerate when few enough.
   double splits = 1;
-  for (size_t i = 1; i <= nb; ++i) splits = splits * static_cast<double>(na + i) / static_cast<double>(i);
+  for (size_t i = 1; i <= nb; ++i)
+    splits = splits * static_cast<double>(na + i) / static_cast<double>(i);
   if (splits <= kMannWhitneyExactMax) {
     double extreme = 0, total = 0;
     count_splits(rank, 0, nb, 0, centre, dev, &extreme, &total);

@@ -163,9 +163,8 @@ bool parse_reference(const std::string& text, ReferenceSelector* out, std::strin
   return true;
 }
 
-bool build_table(std::vector<Record> records,
-                 const std::optional<ReferenceSelector>& reference, Table* out,
-                 std::string* error) {
+bool build_table(std::vector<Record> records, const std::optional<ReferenceSelector>& reference,
+                 Table* out, std::string* error) {
   Table t;
   t.records = std::move(records);
   t.reference = reference;

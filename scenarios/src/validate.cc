@@ -9,8 +9,8 @@
 namespace pb::scenarios {
 
 bool within(int64_t value, int64_t expected, const Tolerance& t) {
-  const double allowed =
-      std::max(t.relative * static_cast<double>(std::llabs(expected)), static_cast<double>(t.floor_ns));
+  const double allowed = std::max(t.relative * static_cast<double>(std::llabs(expected)),
+                                  static_cast<double>(t.floor_ns));
   return std::fabs(static_cast<double>(value) - static_cast<double>(expected)) <= allowed;
 }
 
@@ -89,8 +89,8 @@ void judge(const ValidateConfig& c, ValidateRow* row) {
   if (row->simulated.count == 0) {
     row->notes.push_back("simulated: no model-induced delay recorded");
   } else if (!row->simulated_ok) {
-    row->notes.push_back(fmt::format("simulated max {} us strays from the analytic {} us", us(row->simulated.max),
-                                     us(row->analytic_ns)));
+    row->notes.push_back(fmt::format("simulated max {} us strays from the analytic {} us",
+                                     us(row->simulated.max), us(row->analytic_ns)));
   }
   if (!row->measured) {
     row->measured_ok.reset();
@@ -120,20 +120,25 @@ std::string render_validate_table(const ValidateResult& r) {
   o += fmt::format(
       "validate: {} (load {}, {} s per cell, seed {}), model-induced delay of the measuring task;\n"
       "tolerance max({:.0f} %, {} us); simulated max vs analysis{}\n\n",
-      c.workload, c.load, c.duration_s, c.seed, c.tolerance.relative * 100, us(c.tolerance.floor_ns),
+      c.workload, c.load, c.duration_s, c.seed, c.tolerance.relative * 100,
+      us(c.tolerance.floor_ns),
       real ? fmt::format(", measured {} vs simulated {}", st, st) : " (simulated clock only)");
   o += fmt::format("{:<10} {:>9} {:>11} {:>10} {:>10}", "model", "section", "analysis", "sim " + st,
                    "sim max");
-  if (real) o += fmt::format(" {:>10} {:>10} {:>9} {:>9}", "meas " + st, "meas max", "meas/sim", "meas/sect");
+  if (real)
+    o += fmt::format(" {:>10} {:>10} {:>9} {:>9}", "meas " + st, "meas max", "meas/sim",
+                     "meas/sect");
   o += "  verdict\n";
   for (const ValidateRow& row : r.rows) {
-    o += fmt::format("{:<10} {:>9} {:>11} {:>10} {:>10}", row.model, fmt::format("{} us", row.section_us),
-                     us(row.analytic_ns), us(pick(row.simulated, c.statistic)), us(row.simulated.max));
+    o += fmt::format("{:<10} {:>9} {:>11} {:>10} {:>10}", row.model,
+                     fmt::format("{} us", row.section_us), us(row.analytic_ns),
+                     us(pick(row.simulated, c.statistic)), us(row.simulated.max));
     if (real) {
       if (row.measured) {
         const int64_t m = pick(*row.measured, c.statistic);
         o += fmt::format(" {:>10} {:>10} {:>9} {:>9}", us(m), us(row.measured->max),
-                         ratio(m, pick(row.simulated, c.statistic)), ratio(m, row.section_us * 1000));
+                         ratio(m, pick(row.simulated, c.statistic)),
+                         ratio(m, row.section_us * 1000));
       } else {
         o += fmt::format(" {:>10} {:>10} {:>9} {:>9}", "-", "-", "-", "-");
       }
@@ -179,7 +184,8 @@ nlohmann::ordered_json to_json(const ValidateResult& r) {
     x["simulated"] = summary_json(row.simulated);
     x["measured"] = row.measured ? summary_json(*row.measured) : nlohmann::ordered_json();
     x["simulated_ok"] = row.simulated_ok;
-    x["measured_ok"] = row.measured_ok ? nlohmann::ordered_json(*row.measured_ok) : nlohmann::ordered_json();
+    x["measured_ok"] =
+        row.measured_ok ? nlohmann::ordered_json(*row.measured_ok) : nlohmann::ordered_json();
     x["notes"] = row.notes;
     rows.push_back(std::move(x));
   }

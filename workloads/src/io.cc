@@ -1,7 +1,6 @@
 #include "io.h"
 
 #include <fcntl.h>
-#include <liburing.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -9,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <vector>
+
+#include <liburing.h>
 
 #include "pb/executive/task.h"
 

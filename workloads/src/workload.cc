@@ -98,8 +98,8 @@ std::string join(const std::vector<std::string>& v, const char* sep = ", ") {
 bool valid_name(std::string_view s, size_t max_len = kMaxNameLen) {
   if (s.empty() || s.size() > max_len) return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
@@ -147,7 +147,8 @@ json parse_json(const std::string& text, const std::string& origin) {
   };
   std::vector<Frame> frames;
   auto element_begins = [&] {
-    if (!frames.empty() && !frames.back().object) frames.back().current = frames.back().next_index++;
+    if (!frames.empty() && !frames.back().object)
+      frames.back().current = frames.back().next_index++;
   };
   auto where = [&] {
     std::string p;
@@ -196,7 +197,8 @@ json parse_json(const std::string& text, const std::string& origin) {
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     const size_t cut = what.find("] ");
-    if (what.rfind("[json.exception", 0) == 0 && cut != std::string::npos) what = what.substr(cut + 2);
+    if (what.rfind("[json.exception", 0) == 0 && cut != std::string::npos)
+      what = what.substr(cut + 2);
     throw WorkloadError(origin + ": not valid JSON: " + printable(what));
   }
 }
@@ -225,18 +227,18 @@ void substitute(json& v, const KeyPath& at, ParamState& ps, std::vector<ParamRef
     const size_t open = s.find("${");
     if (open == std::string::npos) return;
     const bool whole = open == 0 && s.size() >= 3 && s.back() == '}' &&
-                       s.find("${", 1) == std::string::npos &&
-                       s.find('}') == s.size() - 1;
+                       s.find("${", 1) == std::string::npos && s.find('}') == s.size() - 1;
     if (!whole) {
-      throw WorkloadError(origin + ": " + printable(at.dotted) + ": a parameter reference must be " +
+      throw WorkloadError(origin + ": " + printable(at.dotted) +
+                          ": a parameter reference must be " +
                           "the whole value, as \"${name}\", got " + printable(quote(s)));
     }
     const std::string name = s.substr(2, s.size() - 3);
     auto found = ps.values.find(name);
     if (found == ps.values.end()) {
-      throw WorkloadError(origin + ": " + printable(at.dotted) + ": unknown parameter " +
-                          printable(quote(name)) + " (declared: " +
-                          (ps.order.empty() ? std::string("none") : join(ps.order)) + ")");
+      throw WorkloadError(
+          origin + ": " + printable(at.dotted) + ": unknown parameter " + printable(quote(name)) +
+          " (declared: " + (ps.order.empty() ? std::string("none") : join(ps.order)) + ")");
     }
     refs.push_back({at.pointer, name});
     ++ps.uses[name];
@@ -317,7 +319,8 @@ class Parser {
     }
     return v;
   }
-  void only_keys(const json& obj, const KeyPath& at, const std::vector<std::string>& allowed) const {
+  void only_keys(const json& obj, const KeyPath& at,
+                 const std::vector<std::string>& allowed) const {
     for (auto it = obj.begin(); it != obj.end(); ++it) {
       if (std::find(allowed.begin(), allowed.end(), it.key()) == allowed.end()) {
         fail(at.key(it.key()), "unknown key (expected one of: " + join(allowed) + ")");
@@ -379,8 +382,8 @@ class Parser {
     return v.get<std::string>();
   }
   template <typename E, size_t N>
-  E choice(const json& v, const KeyPath& at, const std::array<std::pair<const char*, E>, N>& options)
-      const {
+  E choice(const json& v, const KeyPath& at,
+           const std::array<std::pair<const char*, E>, N>& options) const {
     std::vector<std::string> names;
     for (const auto& [n, e] : options) {
       if (v.is_string() && v.get_ref<const std::string&>() == n) return e;
@@ -421,11 +424,11 @@ class Parser {
 
 constexpr std::array<std::pair<const char*, Policy>, 3> kSchedNames{
     {{"fair", Policy::kFair}, {"fifo", Policy::kFifo}, {"rr", Policy::kRr}}};
-constexpr std::array<std::pair<const char*, LockType>, 4> kLockNames{{{"raw_spinlock",
-                                                                       LockType::kRawSpinlock},
-                                                                      {"spinlock", LockType::kSpinlock},
-                                                                      {"mutex", LockType::kMutex},
-                                                                      {"rt_mutex", LockType::kRtMutex}}};
+constexpr std::array<std::pair<const char*, LockType>, 4> kLockNames{
+    {{"raw_spinlock", LockType::kRawSpinlock},
+     {"spinlock", LockType::kSpinlock},
+     {"mutex", LockType::kMutex},
+     {"rt_mutex", LockType::kRtMutex}}};
 constexpr std::array<std::pair<const char*, PointKind>, 3> kPointNames{
     {{"cond_resched", PointKind::kCondResched},
      {"might_sleep", PointKind::kMightSleep},
@@ -486,8 +489,10 @@ Workload Parser::parse(const json& doc, Workload w) {
   parse_tasks(require(doc, root, "tasks", "the task entries"), root.key("tasks"), w);
   for (size_t i = 0; i < w.channels.size(); ++i) {
     const std::string& c = w.channels[i];
-    if (sends_[c] == 0) fail(root.key("channels").index(i), "channel \"" + c + "\" has no send segment");
-    if (recvs_[c] == 0) fail(root.key("channels").index(i), "channel \"" + c + "\" has no recv segment");
+    if (sends_[c] == 0)
+      fail(root.key("channels").index(i), "channel \"" + c + "\" has no send segment");
+    if (recvs_[c] == 0)
+      fail(root.key("channels").index(i), "channel \"" + c + "\" has no recv segment");
   }
   return w;
 }
@@ -525,9 +530,9 @@ void Parser::parse_irqs(const json& v, const KeyPath& at, Workload& w) const {
   for (size_t i = 0; i < v.size(); ++i) {
     const KeyPath p = at.index(i);
     const json& o = object(v[i], p);
-    only_keys(o, p,
-              {"name", "vcpu", "rate_hz", "handler_us", "softirq_us", "threading",
-               "thread_priority"});
+    only_keys(
+        o, p,
+        {"name", "vcpu", "rate_hz", "handler_us", "softirq_us", "threading", "thread_priority"});
     IrqDesc q;
     q.name = name(require(o, p, "name", "the interrupt's name"), p.key("name"));
     for (const auto& other : w.irqs) {
@@ -538,7 +543,8 @@ void Parser::parse_irqs(const json& v, const KeyPath& at, Workload& w) const {
                         kMaxIrqRateHz);
     q.handler_us = integer_key(o, p, "handler_us", 0, kMaxTimeUs, 0);
     q.softirq_us = integer_key(o, p, "softirq_us", 0, kMaxTimeUs, 0);
-    if (const json* t = find(o, "threading")) q.threading = choice(*t, p.key("threading"), kThreadingNames);
+    if (const json* t = find(o, "threading"))
+      q.threading = choice(*t, p.key("threading"), kThreadingNames);
     q.thread_priority = static_cast<int>(integer_key(o, p, "thread_priority", 1, 99, 50));
     const int64_t period_us = 1'000'000 / q.rate_hz;
     if (q.handler_us + q.softirq_us > period_us) {
@@ -567,14 +573,16 @@ void Parser::parse_tasks(const json& v, const KeyPath& at, Workload& w) {
     if (t.sched == Policy::kFair) {
       if (const json* pr = find(o, "priority")) {
         if (!(pr->is_number_integer() && pr->get<int64_t>() == 0)) {
-          fail(p.key("priority"), "a priority applies to class fifo and rr only (fair tasks have none)");
+          fail(p.key("priority"),
+               "a priority applies to class fifo and rr only (fair tasks have none)");
         }
       }
       t.nice = static_cast<int>(integer_key(o, p, "nice", -20, 19, 0));
     } else {
       if (const json* ni = find(o, "nice")) {
         if (!(ni->is_number_integer() && ni->get<int64_t>() == 0)) {
-          fail(p.key("nice"), "nice applies to class fair only (fifo and rr tasks have a priority)");
+          fail(p.key("nice"),
+               "nice applies to class fair only (fifo and rr tasks have a priority)");
         }
       }
       t.priority = static_cast<int>(integer(
@@ -616,7 +624,8 @@ void Parser::parse_tasks(const json& v, const KeyPath& at, Workload& w) {
   if (instances == 0) fail(at, "no task instances (every count is 0)");
 }
 
-std::vector<Segment> Parser::parse_path(const json& v, const KeyPath& at, int depth, PathState& ps) {
+std::vector<Segment> Parser::parse_path(const json& v, const KeyPath& at, int depth,
+                                        PathState& ps) {
   array(v, at, kMaxSegments);
   if (v.empty()) fail(at, "expected at least one segment");
   std::vector<Segment> out;
@@ -644,12 +653,11 @@ Segment Parser::parse_segment(const json& v, const KeyPath& at, int depth, PathS
   }
   if (sk == nullptr) {
     fail(at, "expected a segment with one of the keys " + join(kind_keys) +
-                 (v.empty() ? std::string(", got an empty object")
-                            : ", got keys " + [&] {
-                                std::vector<std::string> ks;
-                                for (auto it = v.begin(); it != v.end(); ++it) ks.push_back(it.key());
-                                return printable(join(ks));
-                              }()));
+                 (v.empty() ? std::string(", got an empty object") : ", got keys " + [&] {
+                   std::vector<std::string> ks;
+                   for (auto it = v.begin(); it != v.end(); ++it) ks.push_back(it.key());
+                   return printable(join(ks));
+                 }()));
   }
   std::vector<std::string> allowed{sk->key};
   allowed.insert(allowed.end(), sk->extra.begin(), sk->extra.end());
@@ -732,7 +740,8 @@ Segment Parser::parse_segment(const json& v, const KeyPath& at, int depth, PathS
       for (int h : ps.held) {
         if (h == li) fail(kp, "lock \"" + s.target + "\" is already held here (self-deadlock)");
         if (h > li) {
-          fail(kp, "lock \"" + s.target + "\" taken inside \"" + w_->locks[static_cast<size_t>(h)].name +
+          fail(kp, "lock \"" + s.target + "\" taken inside \"" +
+                       w_->locks[static_cast<size_t>(h)].name +
                        "\": locks nest in the order they are declared in \"locks\"");
         }
       }
@@ -740,7 +749,8 @@ Segment Parser::parse_segment(const json& v, const KeyPath& at, int depth, PathS
       if (s.irqsave && is_sleeping(k)) {
         fail(at.key("irqsave"), std::string("a ") + to_string(k) + " has no _irqsave variant");
       }
-      if (is_sleeping(k)) blocking((std::string("taking ") + to_string(k) + " \"" + s.target + "\"").c_str());
+      if (is_sleeping(k))
+        blocking((std::string("taking ") + to_string(k) + " \"" + s.target + "\"").c_str());
       const json& body = require(v, at, "path", "the segments run with the lock held");
       ps.held.push_back(li);
       section(body, at.key("path"), !is_sleeping(k),
@@ -773,8 +783,10 @@ struct Writer {
     switch (s.kind) {
       case SegmentKind::kCompute:
         o["compute_us"] = s.us;
-        if (keep(at + "/cond_resched_us", s.cond_resched_us != 0)) o["cond_resched_us"] = s.cond_resched_us;
-        if (keep(at + "/might_sleep_us", s.might_sleep_us != 0)) o["might_sleep_us"] = s.might_sleep_us;
+        if (keep(at + "/cond_resched_us", s.cond_resched_us != 0))
+          o["cond_resched_us"] = s.cond_resched_us;
+        if (keep(at + "/might_sleep_us", s.might_sleep_us != 0))
+          o["might_sleep_us"] = s.might_sleep_us;
         break;
       case SegmentKind::kPoint:
         o["point"] = to_string(s.point);
@@ -846,7 +858,8 @@ struct Writer {
     if (keep(at + "/threading", q.threading != IrqThreading::kForced)) {
       o["threading"] = to_string(q.threading);
     }
-    if (keep(at + "/thread_priority", q.thread_priority != 50)) o["thread_priority"] = q.thread_priority;
+    if (keep(at + "/thread_priority", q.thread_priority != 50))
+      o["thread_priority"] = q.thread_priority;
     return o;
   }
 };
@@ -963,9 +976,8 @@ Workload parse_workload(const std::string& text, const std::string& origin,
       }
       ps.order.push_back(p.key());
       // Numbers keep one integer type, so --set parses them alike.
-      ps.values[p.key()] = v.is_number_unsigned() && v.get<uint64_t>() <= INT64_MAX
-                               ? json(v.get<int64_t>())
-                               : v;
+      ps.values[p.key()] =
+          v.is_number_unsigned() && v.get<uint64_t>() <= INT64_MAX ? json(v.get<int64_t>()) : v;
     }
   }
   for (const std::string& set : sets) {
@@ -987,8 +999,8 @@ Workload parse_workload(const std::string& text, const std::string& origin,
   substitute(doc, root, ps, w.refs, origin);
   for (const auto& name : ps.order) {
     if (ps.uses[name] == 0) {
-      throw WorkloadError(origin + ": params." + name +
-                          ": declared but never referenced (as \"${" + name + "}\")");
+      throw WorkloadError(origin + ": params." + name + ": declared but never referenced (as \"${" +
+                          name + "}\")");
     }
     w.params.push_back({name, ps.values[name].dump()});
   }
@@ -1012,8 +1024,8 @@ std::vector<std::string> builtin_names() {
 std::vector<std::string> default_suite() {
   // Seven cells per model: at the harness's default 2 s per cell, the five
   // models take about 75 s.
-  return {"kernel-path",  "spinlock-path",  "long-kernel-path", "irq-storm",
-          "fair-lazy", "lock-inversion", "messaging"};
+  return {"kernel-path", "spinlock-path",  "long-kernel-path", "irq-storm",
+          "fair-lazy",   "lock-inversion", "messaging"};
 }
 
 namespace {
@@ -1030,15 +1042,14 @@ std::string file_kind(mode_t m) {
 }  // namespace
 
 Workload load_workload(const std::string& name_or_file, const std::vector<std::string>& sets) {
-  const bool is_file = name_or_file.find('/') != std::string::npos ||
-                       (name_or_file.size() >= 5 &&
-                        name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0);
+  const bool is_file =
+      name_or_file.find('/') != std::string::npos ||
+      (name_or_file.size() >= 5 && name_or_file.compare(name_or_file.size() - 5, 5, ".json") == 0);
   if (!is_file) {
     const std::string text = builtin_text(name_or_file);
     if (text.empty()) {
-      throw WorkloadError("unknown workload " + printable(quote(name_or_file)) +
-                          " (built-ins: " + join(builtin_names()) +
-                          "; a file name contains '/' or ends in .json)");
+      throw WorkloadError("unknown workload " + printable(quote(name_or_file)) + " (built-ins: " +
+                          join(builtin_names()) + "; a file name contains '/' or ends in .json)");
     }
     return parse_workload(text, "builtin:" + name_or_file, sets);
   }
@@ -1047,7 +1058,7 @@ Workload load_workload(const std::string& name_or_file, const std::vector<std::s
   // FIFO blocks until a writer comes; a device may never end): stat() first,
   // then open non-blocking and check the opened file again (it may have been
   // replaced in between).
-  struct stat st{};
+  struct stat st {};
   if (::stat(name_or_file.c_str(), &st) != 0) {
     throw WorkloadError(origin + ": cannot read: " + std::strerror(errno));
   }
@@ -1100,7 +1111,8 @@ std::string to_json_text(const Workload& w) {
   if (!w.channels.empty()) o["channels"] = w.channels;
   if (!w.irqs.empty()) {
     ojson a = ojson::array();
-    for (size_t i = 0; i < w.irqs.size(); ++i) a.push_back(wr.irq(w.irqs[i], "/irqs/" + std::to_string(i)));
+    for (size_t i = 0; i < w.irqs.size(); ++i)
+      a.push_back(wr.irq(w.irqs[i], "/irqs/" + std::to_string(i)));
     o["irqs"] = std::move(a);
   }
   ojson tasks = ojson::array();

@@ -15,17 +15,18 @@
 //   Adding a key bumps the schema version.
 #pragma once
 
-#include "pb/cpu_list.h"
-
 #include <array>
 #include <cstdint>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "pb/cpu_list.h"
 
 namespace pb {
 
@@ -208,7 +209,6 @@ std::string to_text(const MachineInfo& info);
 // --- pure parsers (no I/O) --------------------------------------------------
 
 // parse_cpu_list / format_cpu_list: see pb/cpu_list.h (included above).
-
 
 // A kernel .config as a map from option name ("CONFIG_HZ") to value: "y",
 // "m", the number, or the unquoted string. "# CONFIG_X is not set" maps to

@@ -237,10 +237,10 @@ constexpr std::string_view to_string(DirectFallback r) noexcept {
 
 struct VcpuStats {
   int host_cpu = -1;
-  uint64_t dispatches = 0;        // a task became current through a switch
-  uint64_t ctx_voluntary = 0;     // the previous task blocked or exited
-  uint64_t ctx_involuntary = 0;   // the previous task was preempted
-  uint64_t idle_exits = 0;        // the idle task switched to work
+  uint64_t dispatches = 0;                         // a task became current through a switch
+  uint64_t ctx_voluntary = 0;                      // the previous task blocked or exited
+  uint64_t ctx_involuntary = 0;                    // the previous task was preempted
+  uint64_t idle_exits = 0;                         // the idle task switched to work
   std::array<uint64_t, kNumPoints> preemptions{};  // involuntary switches by Point
   // Every policy consultation: [Point][Reason] (Reason per policy.h order).
   std::array<std::array<uint64_t, kNumReasons>, kNumPoints> decisions{};
@@ -267,29 +267,29 @@ struct VcpuStats {
   // before it masks IRQs. Never more (the kernel's bound: softirqs at irq
   // exit only when !in_interrupt()).
   uint64_t irq_nesting_max = 0;
-  uint64_t timer_syscalls = 0;  // timer_settime calls by tasks of this vCPU
-  uint64_t irq_device = 0;     // device handlers run in hardirq context
+  uint64_t timer_syscalls = 0;      // timer_settime calls by tasks of this vCPU
+  uint64_t irq_device = 0;          // device handlers run in hardirq context
   uint64_t irq_thread_wakeups = 0;  // device hardirqs that only woke the IRQ's thread
   uint64_t softirq_raised = 0;
-  uint64_t softirq_at_irq_exit = 0;    // inline runs at irq exit
-  uint64_t softirq_at_bh_enable = 0;   // runs at local_bh_enable()
-  uint64_t softirq_in_ksoftirqd = 0;   // runs by ksoftirqd
-  uint64_t softirq_deferred = 0;       // left pending at irq exit (BH held / in interrupt)
+  uint64_t softirq_at_irq_exit = 0;   // inline runs at irq exit
+  uint64_t softirq_at_bh_enable = 0;  // runs at local_bh_enable()
+  uint64_t softirq_in_ksoftirqd = 0;  // runs by ksoftirqd
+  uint64_t softirq_deferred = 0;      // left pending at irq exit (BH held / in interrupt)
   uint64_t softirq_rounds = 0;
   uint64_t softirq_bounded = 0;  // runs ended by the restart bounds, rest to ksoftirqd
   uint64_t ksoftirqd_wakeups = 0;
-  int64_t softirq_ns = 0;              // softirq work done (ns of busy work)
-  uint64_t ticks = 0;          // scheduler ticks run
-  uint64_t ticks_missed = 0;   // tick periods that passed without their own tick
+  int64_t softirq_ns = 0;     // softirq work done (ns of busy work)
+  uint64_t ticks = 0;         // scheduler ticks run
+  uint64_t ticks_missed = 0;  // tick periods that passed without their own tick
   uint64_t hrtimers_expired = 0;
   uint64_t lazy_promotions = 0;  // the tick turned LAZY into the full flag
   uint64_t rr_expiries = 0;      // an RR slice ran out with a peer waiting
   uint64_t fair_slice_expiries = 0;
-  uint64_t ipis_sent = 0;      // by tasks of this vCPU
-  uint64_t ipis_received = 0;  // IPI signals that reached a thread of this vCPU
+  uint64_t ipis_sent = 0;       // by tasks of this vCPU
+  uint64_t ipis_received = 0;   // IPI signals that reached a thread of this vCPU
   uint64_t ipis_coalesced = 0;  // not sent: one was already in flight
   uint64_t wakeups_local = 0;
-  uint64_t wakeups_remote = 0;  // by tasks of this vCPU, of tasks elsewhere
+  uint64_t wakeups_remote = 0;    // by tasks of this vCPU, of tasks elsewhere
   uint64_t lock_contentions = 0;  // lock fast paths that failed (spun or slept)
   uint64_t pi_boosts = 0;         // an rt_mutex waiter raised an owner's priority
   // Longest preempt-off window (the count's PREEMPT or SOFTIRQ field held
@@ -301,8 +301,8 @@ struct VcpuStats {
   int64_t irqsoff_max_ns = 0;
   std::string irqsoff_where;
   uint64_t might_sleep_bugs = 0;
-  uint64_t preempt_leaks = 0;        // return to user with a non-zero count (reset there)
-  uint64_t lockdep_cycles = 0;       // lock-order inversions found (each class pair once)
+  uint64_t preempt_leaks = 0;         // return to user with a non-zero count (reset there)
+  uint64_t lockdep_cycles = 0;        // lock-order inversions found (each class pair once)
   uint64_t lockdep_inconsistent = 0;  // classes taken with IRQs both off and on (once each)
   uint64_t lockdep_held_at_exit = 0;  // returns to user with a lock held
   uint64_t schedule_while_atomic_bugs = 0;
@@ -349,10 +349,10 @@ struct TaskStats {
   std::string name;
   int vcpu = 0;
   uint64_t dispatches = 0;
-  uint64_t preempted = 0;     // times switched out involuntarily
-  uint64_t blocked = 0;       // times switched out by blocking
-  uint64_t periods = 0;       // wait_next_period() releases
-  uint64_t overruns = 0;      // releases already past when waited for
+  uint64_t preempted = 0;      // times switched out involuntarily
+  uint64_t blocked = 0;        // times switched out by blocking
+  uint64_t periods = 0;        // wait_next_period() releases
+  uint64_t overruns = 0;       // releases already past when waited for
   uint64_t stale_signals = 0;  // interrupts that hit it while switched out
   int64_t runtime_ns = 0;      // current on its vCPU (dispatch to switch-out, wall clock)
   int64_t wait_ns = 0;         // runnable (woken or preempted) until dispatched
@@ -369,11 +369,11 @@ struct TaskStats {
 struct IrqStats {
   std::string name;
   int vcpu = 0;
-  bool threaded = false;    // the handler ran in the IRQ's thread
-  uint64_t fired = 0;       // the device asserted its line (late periods included)
-  uint64_t delivered = 0;   // hardirqs taken
-  uint64_t coalesced = 0;   // firings merged into another (masked line, late periods)
-  uint64_t handled = 0;     // handler runs (hardirq, or the thread once per wakeup)
+  bool threaded = false;   // the handler ran in the IRQ's thread
+  uint64_t fired = 0;      // the device asserted its line (late periods included)
+  uint64_t delivered = 0;  // hardirqs taken
+  uint64_t coalesced = 0;  // firings merged into another (masked line, late periods)
+  uint64_t handled = 0;    // handler runs (hardirq, or the thread once per wakeup)
   int64_t worst_fire_to_handled_ns = 0;
 };
 
@@ -385,7 +385,7 @@ struct RunResult {
   // ksoftirqd and idle at SCHED_OTHER nice -20).
   bool host_fifo = false;
   uint64_t host_class_changes = 0;  // host policy changes after setup (PI boosts)
-  int system_cpu = -1;     // where the watchdog ran
+  int system_cpu = -1;              // where the watchdog ran
   std::vector<VcpuStats> vcpus;
   std::vector<TaskStats> tasks;
   std::vector<TaskStats> kernel_tasks;  // ksoftirqd and IRQ threads (negative ids)

@@ -75,11 +75,11 @@ class LockBase {
 
  private:
   friend struct detail::LockAccess;
-  friend class pb::exec::TaskApi;  // the inline raw_spin_lock fast path
-  std::atomic<uint32_t> word_{0};       // owner TID | FUTEX_WAITERS (sleeping locks)
-  std::atomic<uint32_t> wait_lock_{0};  // guards the executive's view below
-  Task* waiters_ = nullptr;             // registered sleepers, highest priority first
-  std::atomic<int> top_prio_{-1};       // the first waiter's effective priority, -1 if none
+  friend class pb::exec::TaskApi;         // the inline raw_spin_lock fast path
+  std::atomic<uint32_t> word_{0};         // owner TID | FUTEX_WAITERS (sleeping locks)
+  std::atomic<uint32_t> wait_lock_{0};    // guards the executive's view below
+  Task* waiters_ = nullptr;               // registered sleepers, highest priority first
+  std::atomic<int> top_prio_{-1};         // the first waiter's effective priority, -1 if none
   std::atomic<uint64_t> lockdep_key_{0};  // (run << 8) | class index, cached by lockdep
   const char* name_;
   std::atomic<uint64_t> acquisitions_{0};

@@ -167,7 +167,8 @@ class TaskApi {
   // (bh_disable_enters_rcu(), policy.h) and the last runs pending softirqs
   // only where bh_enable_softirqs() says.
   void local_bh_disable(std::source_location loc = std::source_location::current()) noexcept {
-    if (t_->rt_bh != 0) [[unlikely]] detail::bh_disable_rt(t_);
+    if (t_->rt_bh != 0) [[unlikely]]
+      detail::bh_disable_rt(t_);
     add_count(kSoftirqDisableOffset, loc);
   }
   void local_bh_enable() noexcept {

@@ -49,8 +49,8 @@ bool read_run(std::string_view text, const std::string& name, std::vector<Record
               std::string* error);
 bool read_pb_cyclic(std::string_view text, const std::string& name, std::vector<Record>* out,
                     std::string* error);
-bool read_cyclictest_json(std::string_view text, const std::string& name,
-                          std::vector<Record>* out, std::string* error);
+bool read_cyclictest_json(std::string_view text, const std::string& name, std::vector<Record>* out,
+                          std::string* error);
 bool read_histogram_text(std::string_view text, const std::string& name, const std::string& label,
                          std::vector<Record>* out, std::string* error);
 

@@ -66,7 +66,7 @@ double mann_whitney_min_p(size_t n, size_t m);
 // outside.
 double normal_quantile(double q);
 
-double median(std::vector<double> v);  // 0 for no values
+double median(std::vector<double> v);       // 0 for no values
 double mean(const std::vector<double>& v);  // 0 for no values
 // The unbiased sample variance about `m`; 0 with fewer than two values.
 double sample_variance(const std::vector<double>& v, double m);

@@ -96,8 +96,8 @@ struct Table {
 // preferring the one that also agrees on the most of label, kernel and host
 // model. Rows without a candidate keep reference = nullopt (noted). Fails
 // (false, *error) only when the selector matches no row at all.
-bool build_table(std::vector<Record> records,
-                 const std::optional<ReferenceSelector>& reference, Table* out, std::string* error);
+bool build_table(std::vector<Record> records, const std::optional<ReferenceSelector>& reference,
+                 Table* out, std::string* error);
 
 // Relative change of `row` against its reference for `metric`, in percent
 // ((row - ref) / ref x 100); nullopt without a reference or a value, or

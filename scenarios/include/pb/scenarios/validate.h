@@ -79,12 +79,12 @@ struct ValidateConfig {
 struct ValidateRow {
   std::string model;
   int64_t section_us = 0;
-  int64_t analytic_ns = 0;                      // worst delay by analysis
-  wl::LatencySummary simulated;                 // model delay, simulated clock
-  std::optional<wl::LatencySummary> measured;   // model delay, real clock
-  bool simulated_ok = false;                    // check 1
-  std::optional<bool> measured_ok;              // check 2 (real clock only)
-  std::vector<std::string> notes;               // why a check failed, cell notes
+  int64_t analytic_ns = 0;                     // worst delay by analysis
+  wl::LatencySummary simulated;                // model delay, simulated clock
+  std::optional<wl::LatencySummary> measured;  // model delay, real clock
+  bool simulated_ok = false;                   // check 1
+  std::optional<bool> measured_ok;             // check 2 (real clock only)
+  std::vector<std::string> notes;              // why a check failed, cell notes
   bool ok() const { return simulated_ok && measured_ok.value_or(true); }
 };
 
@@ -92,9 +92,9 @@ struct ValidateResult {
   ValidateConfig config;
   nlohmann::json machine;  // pb::to_json(collect_machine_info()), or null
   std::vector<ValidateRow> rows;
-  bool partial = false;    // interrupted before every row ran
+  bool partial = false;  // interrupted before every row ran
   std::string started, finished;
-  bool pass() const;       // every row ok, and not partial
+  bool pass() const;  // every row ok, and not partial
 };
 
 // Fills the checks of `row` (simulated_ok, measured_ok, notes) from its

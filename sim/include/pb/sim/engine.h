@@ -241,7 +241,7 @@ struct TaskResult {
   uint64_t deadline_misses = 0;
   uint64_t sends = 0;
   uint64_t recvs = 0;
-  int64_t work_ns = 0;  // busy work of kCompute steps completed
+  int64_t work_ns = 0;     // busy work of kCompute steps completed
   int64_t runtime_ns = 0;  // current on its vCPU (outside interrupt frames)
   int64_t wait_ns = 0;     // runnable, waiting for its vCPU
   std::array<uint64_t, exec::kNumPoints> preempted_at{};  // switched away involuntarily, by point

@@ -41,7 +41,7 @@ struct RunOptions {
   // The fair class's base slice (sysctl_sched_base_slice); 0: the kernel's
   // default for `vcpus`, 0.70 ms x (1 + ilog2(min(vcpus, 8))).
   int64_t base_slice_ns = 0;
-  bool use_fifo = true;  // host SCHED_FIFO when permitted
+  bool use_fifo = true;        // host SCHED_FIFO when permitted
   bool direct_wakeup = false;  // exec::Config::direct_wakeup (the real clock only)
   // 1: lockdep-lite on, and BUG reports printed in the kernel's words
   // (stderr, the first 16); 0: lockdep off, BUGs only counted

@@ -14,22 +14,22 @@
 namespace pb::wl::detail {
 
 enum class Op : uint8_t {
-  kCompute,       // ns of busy work, with cond_resched/might_sleep every n ns
+  kCompute,  // ns of busy work, with cond_resched/might_sleep every n ns
   kCondResched,
   kMightSleep,
   kMightResched,
-  kLock,          // index: the lock; kind, irqsave
-  kUnlock,        // closes the innermost kLock
+  kLock,    // index: the lock; kind, irqsave
+  kUnlock,  // closes the innermost kLock
   kPreemptOff,
   kPreemptOn,
   kIrqSave,
   kIrqRestore,
   kBhOff,
   kBhOn,
-  kSleep,         // ns
-  kSend,          // index: the channel; count
-  kRecv,          // index: the channel
-  kIo,            // io, bytes
+  kSleep,  // ns
+  kSend,   // index: the channel; count
+  kRecv,   // index: the channel
+  kIo,     // io, bytes
 };
 
 struct Instr {

@@ -34,8 +34,9 @@ struct MeasuredTask {
   int vcpu = 0;
   int64_t period_ns = 0;
   uint64_t periods = 0;
-  LatencySummary latency;      // release -> back in the task
-  LatencySummary model_delay;  // its wakeup's reschedule request -> the preemption that dispatched it
+  LatencySummary latency;  // release -> back in the task
+  LatencySummary
+      model_delay;  // its wakeup's reschedule request -> the preemption that dispatched it
   LatencyHistogram latency_hist;
   LatencyHistogram model_delay_hist;
 };
@@ -48,22 +49,22 @@ struct TaskRecord {
   int priority = 0;         // fifo/rr: 1..99; fair: 0
   int nice = 0;             // fair: -20..19; fifo/rr: 0
   int vcpu = 0;
-  uint64_t ops = 0;          // iterations completed
-  int64_t runtime_ns = 0;    // on the CPU (switches included, interrupt time excluded)
-  int64_t wait_ns = 0;       // runnable, waiting for the CPU
+  uint64_t ops = 0;        // iterations completed
+  int64_t runtime_ns = 0;  // on the CPU (switches included, interrupt time excluded)
+  int64_t wait_ns = 0;     // runnable, waiting for the CPU
   uint64_t dispatches = 0;
   std::map<std::string, uint64_t> preemptions;  // switched away involuntarily, by point name
   bool periodic = false;
-  LatencySummary latency;    // periodic: release -> back in the task (else empty)
+  LatencySummary latency;  // periodic: release -> back in the task (else empty)
   uint64_t deadline_misses = 0;
 };
 
 struct Throughput {
-  uint64_t ops = 0;            // background operations completed (kernel paths, messages, I/Os)
+  uint64_t ops = 0;  // background operations completed (kernel paths, messages, I/Os)
   double ops_per_s = 0;
-  double work_fraction = 0;    // useful background compute / (vCPUs x duration)
+  double work_fraction = 0;  // useful background compute / (vCPUs x duration)
   double ctx_switches_per_s = 0;
-  double preemptions_per_s = 0;                    // all involuntary switches
+  double preemptions_per_s = 0;                              // all involuntary switches
   std::map<std::string, double> preemptions_by_point_per_s;  // key: policy point name
 };
 

@@ -70,16 +70,17 @@ enum class IoOp : uint8_t { kNop, kRead, kWrite };
 // SegmentKind); the others keep their defaults.
 struct Segment {
   SegmentKind kind = SegmentKind::kCompute;
-  int64_t us = 0;               // kCompute: busy work (> 0); kSleep: the sleep (> 0)
-  int64_t cond_resched_us = 0;  // kCompute: at most this much work between cond_resched()s (0: none)
-  int64_t might_sleep_us = 0;   // kCompute: the same for might_sleep() (0: none)
+  int64_t us = 0;  // kCompute: busy work (> 0); kSleep: the sleep (> 0)
+  int64_t cond_resched_us =
+      0;                       // kCompute: at most this much work between cond_resched()s (0: none)
+  int64_t might_sleep_us = 0;  // kCompute: the same for might_sleep() (0: none)
   PointKind point = PointKind::kCondResched;  // kPoint
-  std::string target;           // kLock: a lock's name; kSend, kRecv: a channel's name
-  bool irqsave = false;         // kLock: the _irqsave variant (spinning lock types only)
-  int count = 1;                // kSend: completions posted
-  IoOp io = IoOp::kNop;         // kIo
-  int64_t bytes = 0;            // kIo: read/write size (0 for nop)
-  std::vector<Segment> path;    // kLock, kPreemptOff, kIrqsOff, kBhOff: the section's body
+  std::string target;         // kLock: a lock's name; kSend, kRecv: a channel's name
+  bool irqsave = false;       // kLock: the _irqsave variant (spinning lock types only)
+  int count = 1;              // kSend: completions posted
+  IoOp io = IoOp::kNop;       // kIo
+  int64_t bytes = 0;          // kIo: read/write size (0 for nop)
+  std::vector<Segment> path;  // kLock, kPreemptOff, kIrqsOff, kBhOff: the section's body
 
   bool operator==(const Segment&) const = default;
 };
@@ -93,18 +94,18 @@ struct Segment {
 struct TaskDesc {
   std::string name;
   Policy sched = Policy::kFair;
-  int priority = 0;       // 1..99 for kFifo and kRr; 0 for kFair
-  int vcpu = 0;           // folded onto the run's vCPUs (index modulo their number)
+  int priority = 0;         // 1..99 for kFifo and kRr; 0 for kFair
+  int vcpu = 0;             // folded onto the run's vCPUs (index modulo their number)
   int nice = 0;             // kFair: -20..19 (sched_prio_to_weight[]); 0 for kFifo and kRr
-  int count = 1;          // 0 disables the entry (e.g. from a parameter)
-  int64_t period_us = 0;  // 0: continuous; else released every period (wait_next_period())
+  int count = 1;            // 0 disables the entry (e.g. from a parameter)
+  int64_t period_us = 0;    // 0: continuous; else released every period (wait_next_period())
   int64_t deadline_us = 0;  // periodic: relative deadline, 0 = the period
   int64_t phase_us = 0;     // periodic: first release at start + phase + period
   // A measuring task (periodic only): its wakeup latency is the cell's result;
   // load does not apply to it and its work is not throughput.
   bool measure = false;
-  int64_t user_us = 0;           // user-mode work per iteration
-  std::vector<Segment> path;     // the kernel path; empty: no system call
+  int64_t user_us = 0;        // user-mode work per iteration
+  std::vector<Segment> path;  // the kernel path; empty: no system call
 
   bool operator==(const TaskDesc&) const = default;
 };
@@ -155,12 +156,12 @@ struct ParamRef {
 struct Workload {
   std::string name;
   std::string description;
-  std::vector<Param> params;     // in declaration order, with the values applied
-  std::vector<ParamRef> refs;    // in document order
+  std::vector<Param> params;   // in declaration order, with the values applied
+  std::vector<ParamRef> refs;  // in document order
   std::vector<LockDesc> locks;
   std::vector<std::string> channels;
   std::vector<IrqDesc> irqs;
-  std::vector<TaskDesc> tasks;   // values with every reference resolved
+  std::vector<TaskDesc> tasks;  // values with every reference resolved
 
   bool operator==(const Workload&) const = default;
 };
