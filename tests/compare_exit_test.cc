@@ -162,6 +162,9 @@ TEST_F(CompareExit, BadInputIsTwo) {
   EXPECT_EQ(gate({a, a, "--max-regression", "lots"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--alpha", "2"}).exit_code, 2);
   EXPECT_EQ(gate({a, a, "--test", "t"}).exit_code, 2);
+  const auto correction = gate({a, a, "--correction", "bonferroni"});
+  EXPECT_EQ(correction.exit_code, 2);
+  EXPECT_NE(correction.err.find("holm or none"), std::string::npos) << correction.err;
   EXPECT_EQ(gate({a, a, "--bogus"}).exit_code, 2);
 }
 
