@@ -44,8 +44,9 @@ int compare_main(const std::vector<std::string>& args) {
       "label when a side holds several machines). Per cell and metric: the change of\n"
       "the centre over rounds; with >= 2 rounds on both sides, a test decides whether\n"
       "a change beyond the threshold is also beyond run-to-run noise: Mann-Whitney U on\n"
-      "the rounds (medians) where each side has >= 4 rounds (fewer cannot reach\n"
-      "p < 0.05), Welch's t-test (means) below that; --test rank or welch forces one.\n"
+      "the rounds (medians) where each side has the rounds to reach the test's level\n"
+      "(>= 4 at 0.05 for one test; more under Holm's correction), Welch's t-test (means)\n"
+      "below that; --test rank or welch forces one.\n"
       "With one round, the threshold alone decides. The output says how many rounds\n"
       "the observed noise needs. One test runs per cell and metric; by default their\n"
       "p-values are adjusted by Holm's method, so that the chance of any false alarm\n"
@@ -64,10 +65,12 @@ int compare_main(const std::vector<std::string>& args) {
       ("max-regression", po::value<std::string>(),
        "allowed worsening: 10% (default), or per metric: p99=5%,max=20%,10%")  //
       ("test", po::value<std::string>(),
-       "auto (the default: rank with >= 4 rounds per side, else welch), rank (Mann-Whitney U "
-       "on the rounds) or welch (Welch's t-test on the rounds' means)")  //
+       "auto (the default: rank where the rounds per side can reach alpha / tests, else "
+       "welch), rank (Mann-Whitney U on the rounds) or welch (Welch's t-test on the rounds' "
+       "means)")  //
       ("alpha", po::value<double>(),
-       "significance level of the whole comparison (default 0.05)")  //
+       "significance level (default 0.05): of the whole comparison with --correction holm, "
+       "of each test with none")  //
       ("correction", po::value<std::string>(),
        "holm (the default: Holm's adjustment over all the comparison's tests) or none (each "
        "test at alpha alone)")                                                           //

@@ -222,13 +222,14 @@ TEST(CompareVerdicts, RankTestNeedsFourRoundsPerSide) {
   // Three against three can never give p < 0.05 (its smallest p is 0.1):
   // forced, the rank test calls it noise, with the reason and the rounds
   // that would do; the default takes Welch's test there.
-  CompareOptions rank;
+  CompareOptions rank = p99_only();
   rank.test = CompareTest::kRank;
   ASSERT_TRUE(
       compare(rounds({10000, 10100, 9900}), rounds({13000, 13100, 12900}), rank, &c, &error));
   const auto& p99 = only(c, Metric::kP99);
   EXPECT_EQ(p99.verdict, Verdict::kNoise);
-  EXPECT_NE(p99.why.find("cannot reach p < 0.05"), std::string::npos) << p99.why;
+  EXPECT_NE(p99.why.find("cannot reach p < 0.05 with the rank test (4 can)"), std::string::npos)
+      << p99.why;
   ASSERT_TRUE(p99.rounds_needed.has_value());
   EXPECT_GE(*p99.rounds_needed, 4u);
   EXPECT_FALSE(c.regressed());
@@ -314,7 +315,10 @@ TEST(CompareFamily, HolmKeepsTheWholeComparisonAtAlpha) {
     EXPECT_NEAR(*mc.p_value, 2.0 / 70, 1e-12) << m;
     EXPECT_NEAR(*mc.p_adjusted, 3 * 2.0 / 70, 1e-12) << m;
     EXPECT_EQ(mc.verdict, Verdict::kNoise) << m;
-    EXPECT_NE(mc.why.find("Holm-adjusted over 3 tests"), std::string::npos) << mc.why;
+    // 4 rounds can never pass Holm's first step at 0.05 / 3: the verdict
+    // says so, and that 5 rounds (smallest p 2/252) can.
+    EXPECT_NE(mc.why.find("is not below alpha / 3 tests"), std::string::npos) << mc.why;
+    EXPECT_NE(mc.why.find("; 5 can"), std::string::npos) << mc.why;
   }
   EXPECT_FALSE(c.failed());
   EXPECT_NE(format_comparison(c).find("Holm's adjustment over its 3 tests"), std::string::npos)
@@ -352,6 +356,31 @@ TEST(CompareFamily, HolmStepDownValues) {
   EXPECT_EQ(p99_of(c, "none").verdict, Verdict::kRegressed);
   EXPECT_EQ(p99_of(c, "full").verdict, Verdict::kNoise);
   EXPECT_EQ(p99_of(c, "rt").verdict, Verdict::kOk);
+  EXPECT_NE(p99_of(c, "none").why.find("Holm-adjusted over 3 tests 0.000466 < 0.05"),
+            std::string::npos)
+      << p99_of(c, "none").why;
+}
+
+// Welch's intervals are simultaneous under the correction: at 1 - alpha /
+// tests, and the table's header says which level.
+TEST(CompareFamily, WelchIntervalsAtTheCorrectedLevel) {
+  const auto base = rounds({10000, 10100, 9900, 10000});
+  const auto cand = rounds({13000, 13100, 12900, 13000});
+  Comparison one, three;
+  std::string error;
+  CompareOptions o = welch();
+  o.metrics = {Metric::kP99};
+  ASSERT_TRUE(compare(base, cand, o, &one, &error));
+  ASSERT_TRUE(compare(base, cand, welch(), &three, &error));  // p99, max, throughput
+  EXPECT_EQ(three.tests, 3u);
+  EXPECT_NEAR(three.alpha_each, 0.05 / 3, 1e-12);
+  const auto& a = only(one, Metric::kP99);
+  const auto& b = only(three, Metric::kP99);
+  EXPECT_LT(*b.ci_low_pct, *a.ci_low_pct);  // wider
+  EXPECT_GT(*b.ci_high_pct, *a.ci_high_pct);
+  EXPECT_NE(format_comparison(one).find("| 95% CI |"), std::string::npos);
+  EXPECT_NE(format_comparison(three).find("| 98.3% CI |"), std::string::npos)
+      << format_comparison(three);
 }
 
 TEST(CompareFamily, ParseCorrection) {

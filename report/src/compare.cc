@@ -97,6 +97,14 @@ double robust_sd(const std::vector<double>& v) {
 
 constexpr double kPower = 0.9;
 
+// The smallest number of rounds per side with which the exact rank test can
+// give p < `level` at all.
+size_t rank_rounds_for(double level) {
+  size_t k = 2;
+  while (k < 1000 && mann_whitney_min_p(k, k) >= level) ++k;
+  return k;
+}
+
 // The per-round values of one metric on one side (rounds without it left out).
 std::vector<double> values_of_metric(const std::vector<const Record*>& rounds, Metric metric) {
   std::vector<double> out;
@@ -108,12 +116,12 @@ std::vector<double> values_of_metric(const std::vector<const Record*>& rounds, M
 
 // Everything about one metric of one cell but the verdict: the values, the
 // test (kAuto chooses at `alpha`), the centres, the change, the p-value and
-// the rounds needed at `alpha`. The caller passes alpha / tests when the
-// comparison corrects for its number of tests. Welch's confidence interval
-// is at 1 - ci_alpha.
+// the rounds needed at `alpha`, and Welch's interval at 1 - alpha. The
+// caller passes alpha / tests when the comparison corrects for its number of
+// tests (then the intervals are simultaneous, Bonferroni's).
 MetricComparison measure_metric(Metric metric, const std::vector<const Record*>& base,
                                 const std::vector<const Record*>& cand, double threshold,
-                                CompareTest test, double alpha, double ci_alpha) {
+                                CompareTest test, double alpha) {
   MetricComparison mc;
   mc.metric = metric;
   mc.threshold_pct = threshold;
@@ -157,11 +165,10 @@ MetricComparison measure_metric(Metric metric, const std::vector<const Record*>&
       if (n) {
         size_t k = std::max<size_t>(
             2, static_cast<size_t>(std::ceil(static_cast<double>(*n) * std::numbers::pi / 3)));
-        while (k < 1000 && mann_whitney_min_p(k, k) >= alpha) ++k;
-        mc.rounds_needed = k;
+        mc.rounds_needed = std::max(k, rank_rounds_for(alpha));
       }
     } else {
-      const auto w = welch_test(mc.baseline, mc.candidate, 1 - ci_alpha);
+      const auto w = welch_test(mc.baseline, mc.candidate, 1 - alpha);
       if (w) {
         mc.p_value = w->p_value;
         if (b != 0) {
@@ -179,8 +186,10 @@ MetricComparison measure_metric(Metric metric, const std::vector<const Record*>&
 
 // The verdict of a measured metric (measure_metric()), from its change, its
 // threshold and mc.p_adjusted against `alpha`. `tests`: the comparison's
-// number of tests (the adjusted p is named when it differs from p).
-void decide(MetricComparison& mc, double alpha, size_t tests) {
+// number of tests (the adjusted p is named when it differs from p);
+// `alpha_each`: Holm's first-step level, alpha / tests (alpha without the
+// correction).
+void decide(MetricComparison& mc, double alpha, double alpha_each, size_t tests) {
   if (mc.verdict == Verdict::kNoData) return;
   const double threshold = mc.threshold_pct;
   const double worse = (higher_is_better(mc.metric) ? -1 : 1) * *mc.change_pct;  // > 0: worse
@@ -203,9 +212,19 @@ void decide(MetricComparison& mc, double alpha, size_t tests) {
       mc.why = fmt::format("{} < {:g}", p_text, alpha);
     } else {
       mc.verdict = Verdict::kNoise;
-      if (mc.test == CompareTest::kRank && mc.min_p >= alpha) {
-        mc.why = fmt::format("{} rounds per side cannot reach p < {:g} with the rank test (4 can)",
-                             std::min(nb, nc), alpha);
+      if (mc.test == CompareTest::kRank && mc.min_p >= alpha_each) {
+        // No outcome of these rounds can pass: the test's smallest p is not
+        // below the level every test must meet first.
+        mc.why =
+            alpha_each < alpha
+                ? fmt::format(
+                      "{} rounds per side: the rank test's smallest p ({:.3g}) is not "
+                      "below alpha / {} tests ({:.3g}), Holm's first step; {} can",
+                      std::min(nb, nc), mc.min_p, tests, alpha_each, rank_rounds_for(alpha_each))
+                : fmt::format(
+                      "{} rounds per side cannot reach p < {:g} with the rank test "
+                      "({} can)",
+                      std::min(nb, nc), alpha, rank_rounds_for(alpha));
       } else {
         mc.why = fmt::format("{}: within run-to-run noise", p_text);
       }
@@ -228,14 +247,15 @@ void decide(MetricComparison& mc, double alpha, size_t tests) {
 // p_adjusted set; untested ones keep none): the i-th smallest of m p-values
 // becomes max over j <= i of min(1, (m - j + 1) p_(j)), so that comparing the
 // adjusted p with alpha is Holm's procedure at family-wise level alpha.
-void holm_adjust(std::vector<MetricComparison*>& tested) {
+// `family`: the number of tests the comparison counts (>= tested.size()).
+void holm_adjust(std::vector<MetricComparison*>& tested, size_t family) {
   std::stable_sort(tested.begin(), tested.end(),
                    [](const MetricComparison* a, const MetricComparison* b) {
                      return *a->p_value < *b->p_value;
                    });
-  const size_t m = tested.size();
+  const size_t m = std::max(family, tested.size());
   double running = 0;
-  for (size_t i = 0; i < m; ++i) {
+  for (size_t i = 0; i < tested.size(); ++i) {
     running = std::max(running, std::min(1.0, static_cast<double>(m - i) * *tested[i]->p_value));
     tested[i]->p_adjusted = running;
   }
@@ -584,8 +604,7 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
       const auto t = options.per_metric_pct.find(metric);
       const double threshold =
           t != options.per_metric_pct.end() ? t->second : options.max_regression_pct;
-      MetricComparison mc =
-          measure_metric(metric, bms, cms, threshold, options.test, alpha_each, options.alpha);
+      MetricComparison mc = measure_metric(metric, bms, cms, threshold, options.test, alpha_each);
       if (mc.verdict != Verdict::kNoData) has_data[metric] = true;
       cc.metrics.push_back(std::move(mc));
     }
@@ -609,10 +628,13 @@ bool compare(const std::vector<Record>& baseline, const std::vector<Record>& can
       tested.push_back(&mc);
     }
   }
-  cmp.tests = tested.size();
-  if (options.family_wise) holm_adjust(tested);
+  // The family counted above (a test whose values are not finite gives no
+  // p; it still counted for alpha_each, and counts here: conservative).
+  cmp.tests = tests;
+  cmp.alpha_each = alpha_each;
+  if (options.family_wise) holm_adjust(tested, tests);
   for (CellComparison& cc : cmp.cells) {
-    for (MetricComparison& mc : cc.metrics) decide(mc, options.alpha, cmp.tests);
+    for (MetricComparison& mc : cc.metrics) decide(mc, options.alpha, alpha_each, cmp.tests);
   }
   if (cmp.cells.empty()) {
     if (error != nullptr) {

@@ -42,9 +42,11 @@ std::string format_comparison(const Comparison& c) {
     }
   }
   const char* centre = welch && rank ? "mean/median" : welch ? "mean" : "median";
-  const int ci = static_cast<int>(std::lround((1 - c.options.alpha) * 100));
+  // Welch's intervals are at 1 - alpha_each (simultaneous under Holm's
+  // correction): "95% CI", "98.3% CI".
+  const double ci = std::round((1 - c.alpha_each) * 1000) / 10;
   o << "| cell | metric | baseline " << centre << " | candidate " << centre << " | change | ";
-  if (welch) o << ci << "% CI | ";
+  if (welch) o << fmt::format("{:g}% CI | ", ci);
   o << "rounds | rounds needed | verdict | |\n";
   o << "|---|---|---:|---:|---:|" << (welch ? "---:|" : "") << "---:|---:|---|---|\n";
   for (const CellComparison& cell : c.cells) {

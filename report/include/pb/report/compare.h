@@ -33,7 +33,8 @@
 // comparison at or below alpha for any dependence between the tests (Holm,
 // "A simple sequentially rejective multiple test procedure", Scand. J.
 // Statist. 6, 1979); a regression needs its adjusted p below alpha. The test
-// choice and the rounds needed use alpha / tests, the first step's level.
+// choice, the rounds needed and Welch's intervals use alpha / tests, the first
+// step's level (the intervals are then simultaneous, Bonferroni's).
 // With --metric p99 on one cell there is one test and nothing changes.
 // Rounds needed: per side, for the threshold to be detected with 90 %
 // probability at alpha given the noise the rounds show (normal
@@ -148,6 +149,9 @@ struct Comparison {
   // The number of tests run (cells x metrics with rounds on both sides): the
   // family Holm's correction is over.
   size_t tests = 0;
+  // Each test's level for the test choice, the rounds needed and Welch's
+  // intervals: alpha / tests under Holm's correction, else alpha.
+  double alpha_each = 0.05;
   // Why the candidate cannot be trusted against the baseline (missing cells,
   // interrupted cells, cells run with other parameters or durations), each
   // naming the option that accepts it. Any makes the comparison fail.
