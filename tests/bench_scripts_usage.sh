@@ -53,6 +53,17 @@ expect_usage "$t" scripts/bench-gate "$t" --pool 30 --rounds 20
 expect_usage "$t" scripts/bench-gate "$t" --pairs 0
 expect_usage "$t" scripts/bench-gate "$t" --duration -1
 
+# "." and "..": a label is a directory under results/; these would name
+# results/ itself or the repository.
+for bad in . .. .x -x; do
+  expect_usage "" scripts/bench-gate "$bad"
+  expect_usage "" scripts/bench-direct --label "$bad"
+  expect_usage "" scripts/bench-foundation "$bad"
+  expect_usage "" scripts/bench-scenarios "$bad"
+  expect_usage "" scripts/publish "$bad"
+  expect_usage "" scripts/bench-longrun "$bad"
+done
+
 expect_usage "" scripts/bench-foundation "../$t"
 expect_usage "" scripts/bench-scenarios "../$t"
 expect_usage "" scripts/publish "../$t"
