@@ -163,6 +163,10 @@ TEST_F(CpuClaimTest, ValidateAndScenarioRefuseAHeldCpu) {
   const auto s = run_tool("preemptbench", {"scenario", "pathfinder", "--clock", "real"});
   EXPECT_EQ(s.exit_code, 2) << s.err;
   EXPECT_NE(s.err.find(holder), std::string::npos) << s.err;
+  // A misspelt name is told as such, not as a busy CPU.
+  const auto u = run_tool("preemptbench", {"scenario", "pathfindr", "--clock", "real"});
+  EXPECT_EQ(u.exit_code, 2) << u.err;
+  EXPECT_NE(u.err.find("unknown scenario 'pathfindr'"), std::string::npos) << u.err;
 }
 
 }  // namespace
