@@ -59,6 +59,15 @@ Config small_config(Model m) {
 
 size_t pidx(Point p) { return static_cast<size_t>(p); }
 
+// "preempt_enable=1 irq_exit_to_kernel=0 ... ticks=3": a vCPU's involuntary
+// switches by point, for a failed count's message.
+std::string points_of(const pb::exec::VcpuStats& v) {
+  std::string s;
+  for (const Point p : pb::exec::kAllPoints)
+    s += std::string(to_string(p)) + "=" + std::to_string(v.preemptions[pidx(p)]) + " ";
+  return s + "ticks=" + std::to_string(v.ticks);
+}
+
 // --- CPU planning (pure) --------------------------------------------------------------
 
 TEST(ExecPlanCpus, OneVcpuTakesTheLastCpuNeverCpu0) {
@@ -205,7 +214,7 @@ TEST(ExecSched, WakeupPreemptsAtPreemptEnableUnderFull) {
   RunResult r;
   block_and_wake(Model::kFull, &ev, &r);
   EXPECT_EQ(ev, (std::vector<int>{1, 10, 2, 11, 12}));
-  EXPECT_EQ(r.vcpus[0].preemptions[pidx(Point::kPreemptEnable)], 1u);
+  EXPECT_EQ(r.vcpus[0].preemptions[pidx(Point::kPreemptEnable)], 1u) << points_of(r.vcpus[0]);
   EXPECT_EQ(r.vcpus[0].wakeups_local, 1u);
   EXPECT_EQ(r.vcpus[0].ipis_sent, 0u);
 }
