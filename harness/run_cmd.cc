@@ -289,6 +289,7 @@ int run_main(const std::vector<std::string>& args) {
   std::vector<int> host_cpus;
   std::vector<std::string> shared_notes;
   if (config.clock == "real") {
+    // (a plan error fails every cell, with its message)
     host_cpus = exec::plan_host_cpus(config.vcpus, false).vcpu_cpus;
     claim = harness::claim_measuring_cpus(config.vcpus, "preemptbench run --label " + parsed.label,
                                           parsed.allow_shared_cpu, &shared_notes);
